@@ -1,0 +1,44 @@
+# Parley: `make run` to chat on http://127.0.0.1:8000, `make test` for the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install demo superuser lint bench screenshots clean lock
+
+$(STAMP): requirements.lock requirements-dev.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py parley_welcome
+	$(BIN)/uvicorn parley.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools --ws websockets --no-access-log
+
+demo: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py parley_demo
+
+superuser: $(STAMP)
+	$(BIN)/python manage.py createsuperuser
+
+test: $(STAMP)
+	$(BIN)/python -m tests.run
+
+lint: $(STAMP)
+	$(BIN)/ruff check parley tests bench
+	$(BIN)/ruff format --check parley tests bench
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lock: $(STAMP)
+	$(BIN)/python scripts/lock.py
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

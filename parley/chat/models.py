@@ -1,0 +1,212 @@
+"""The chat domain: conversations, their members, messages and durable event logs.
+
+How the numbers work (docs/architecture.md has the long version):
+
+* Every conversation has one counter, `Conversation.last_seq`. Each durable event in it
+  (a message, a deletion, a member joining or leaving, a title change) takes the next
+  value under the conversation's row lock, so seqs are gapless, strictly increasing and
+  committed in order. A message's `seq` is the seq of its `message.created` event; other
+  events are rows of `ConversationEvent`.
+* Every user has a second stream, `User.last_event_seq`, for events that concern only
+  them on all their devices (delete-for-me, clear history, joined or left a conversation).
+* Receipts are cursors on the membership (`last_delivered_seq`, `last_read_seq`), not a
+  row per message per reader.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def new_invite_secret() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class Visitor(models.Model):
+    """An anonymous person chatting through the support widget: a sender without an account."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    display_name = models.CharField(max_length=80, default="Visitor")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({str(self.id)[:8]})"
+
+
+class Conversation(models.Model):
+    class Kind(models.TextChoices):
+        DIRECT = "direct", "Direct"
+        GROUP = "group", "Group"
+        PUBLIC = "public", "Public room"
+        SUPPORT = "support", "Support"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    title = models.CharField(max_length=120, blank=True)
+    slug = models.SlugField(max_length=80, null=True, blank=True, unique=True)
+    about = models.CharField(max_length=280, blank=True)
+    # "<smaller user id>:<larger user id>" for direct chats: the unique index is what
+    # guarantees one direct conversation per pair, whoever creates it and however often.
+    direct_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    invite_secret = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    last_seq = models.BigIntegerField(default=0)
+    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "title"])]
+
+    def __str__(self) -> str:
+        return self.title or f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_direct(self) -> bool:
+        return self.kind == self.Kind.DIRECT
+
+
+class Membership(models.Model):
+    """A participant of a conversation: a registered user or a support visitor.
+
+    Rows are never deleted while messages point at them; leaving sets `left_at`.
+    """
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    visitor = models.ForeignKey(
+        Visitor, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined_seq = models.BigIntegerField(default=0, help_text="Conversation seq when they joined.")
+    last_delivered_seq = models.BigIntegerField(default=0)
+    last_read_seq = models.BigIntegerField(default=0)
+    cleared_through_seq = models.BigIntegerField(default=0)
+    muted = models.BooleanField(default=False)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "user"],
+                condition=Q(user__isnull=False),
+                name="membership_one_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "visitor"],
+                condition=Q(visitor__isnull=False),
+                name="membership_one_per_visitor",
+            ),
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(visitor__isnull=True))
+                | (Q(user__isnull=True) & Q(visitor__isnull=False)),
+                name="membership_user_xor_visitor",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "left_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.participant_name} in {self.conversation_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.left_at is None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+    @property
+    def participant_name(self) -> str:
+        if self.user_id is not None:
+            return self.user.name
+        return self.visitor.display_name if self.visitor_id else "?"
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    seq = models.BigIntegerField()
+    sender = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="messages")
+    client_id = models.CharField(max_length=64)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_seq = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique"),
+            models.UniqueConstraint(
+                fields=["sender", "client_id"], name="message_client_id_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} in {self.conversation_id}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class ConversationEvent(models.Model):
+    """A durable event of a conversation other than a new message (those are `Message`s)."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
+    seq = models.BigIntegerField()
+    type = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="conversation_event_seq"),
+        ]
+
+
+class UserEvent(models.Model):
+    """A durable event for one user's devices (joined a conversation, deleted for me, ...)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="events"
+    )
+    seq = models.BigIntegerField()
+    type = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "seq"], name="user_event_seq")]
+
+
+class HiddenMessage(models.Model):
+    """Delete-for-me: the message stays for everyone else."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="hidden")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "message"], name="hidden_once"),
+        ]

@@ -1,0 +1,47 @@
+"""Every write of the chat domain: REST views, the websocket gateway and the admin call these.
+
+Each function checks, writes in one transaction and publishes after commit; its docstring
+says what it raises, locks and publishes.
+"""
+
+from parley.chat.services.conversations import (
+    PUBLIC_CHAT_SLUG,
+    conversation_create_group,
+    conversation_get_or_create_direct,
+    conversation_leave,
+    group_add_members,
+    group_join_by_secret,
+    group_remove_member,
+    group_rename,
+    group_rotate_secret,
+    group_set_role,
+    public_room_create,
+    public_room_join,
+)
+from parley.chat.services.messages import (
+    history_clear,
+    message_delete_for_everyone,
+    message_delete_for_me,
+    message_send,
+    receipt_mark,
+)
+
+__all__ = [
+    "PUBLIC_CHAT_SLUG",
+    "conversation_create_group",
+    "conversation_get_or_create_direct",
+    "conversation_leave",
+    "group_add_members",
+    "group_join_by_secret",
+    "group_remove_member",
+    "group_rename",
+    "group_rotate_secret",
+    "group_set_role",
+    "history_clear",
+    "message_delete_for_everyone",
+    "message_delete_for_me",
+    "message_send",
+    "public_room_create",
+    "public_room_join",
+    "receipt_mark",
+]

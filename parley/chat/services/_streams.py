@@ -1,0 +1,66 @@
+"""Seq allocation for the conversation and user event streams.
+
+`UPDATE ... RETURNING` takes the row lock and the next number in one statement; the lock
+is held until the transaction ends, so numbers are committed in the order they were taken
+and a rolled-back transaction gives its number back (no gap). Always lock a conversation
+before any user row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+
+from parley.accounts.models import User
+from parley.chat.models import Conversation, ConversationEvent, UserEvent
+
+_CONVERSATION = Conversation._meta.db_table
+_USER = User._meta.db_table
+
+
+def take_conversation_seq(conversation_id: int, *, message_at: dt.datetime | None = None) -> int:
+    with connection.cursor() as cursor:
+        if message_at is None:
+            cursor.execute(
+                f"UPDATE {_CONVERSATION} SET last_seq = last_seq + 1 WHERE id = %s "  # noqa: S608
+                "RETURNING last_seq",
+                [conversation_id],
+            )
+        else:
+            cursor.execute(
+                f"UPDATE {_CONVERSATION} SET last_seq = last_seq + 1, "  # noqa: S608
+                "last_message_at = %s WHERE id = %s RETURNING last_seq",
+                [message_at, conversation_id],
+            )
+        row = cursor.fetchone()
+    if row is None:
+        raise Conversation.DoesNotExist(conversation_id)
+    return int(row[0])
+
+
+def take_user_seq(user_id: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_USER} SET last_event_seq = last_event_seq + 1 WHERE id = %s "  # noqa: S608
+            "RETURNING last_event_seq",
+            [user_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise User.DoesNotExist(user_id)
+    return int(row[0])
+
+
+def record_conversation_event(
+    conversation_id: int, type_: str, payload: dict[str, object]
+) -> ConversationEvent:
+    seq = take_conversation_seq(conversation_id)
+    return ConversationEvent.objects.create(
+        conversation_id=conversation_id, seq=seq, type=type_, payload=payload
+    )
+
+
+def record_user_event(user_id: int, type_: str, payload: dict[str, object]) -> UserEvent:
+    seq = take_user_seq(user_id)
+    return UserEvent.objects.create(user_id=user_id, seq=seq, type=type_, payload=payload)

@@ -1,0 +1,349 @@
+"""Creating conversations and changing who is in them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from parley.accounts.models import User
+from parley.chat import errors
+from parley.chat import events as ev
+from parley.chat.models import Conversation, Membership, new_invite_secret
+from parley.chat.services._streams import record_conversation_event, record_user_event
+from parley.chat.text import clean_line
+from parley.realtime.publish import Outgoing, publish_on_commit
+
+PUBLIC_CHAT_SLUG = "public-chat"
+
+
+def _user_by_login(login: str) -> User:
+    login = login.strip()
+    user = (
+        User.objects.filter(Q(email__iexact=login) | Q(username__iexact=login), is_active=True)
+        .order_by("pk")
+        .first()
+    )
+    if user is None:
+        raise errors.UserNotFound(login=login[:254])
+    return user
+
+
+def _title(value: str) -> str:
+    title = clean_line(value)
+    if not 1 <= len(title) <= 120:
+        raise errors.InvalidTitle()
+    return title
+
+
+def title_for(conversation: Conversation, viewer: User | None) -> str:
+    """What a member sees as the title: for a direct chat, the other person's name."""
+    if conversation.kind != Conversation.Kind.DIRECT or viewer is None:
+        return conversation.title
+    other = next(
+        (m.user for m in conversation.members.all() if m.user_id and m.user_id != viewer.pk), None
+    )
+    return other.name if other else conversation.title
+
+
+def _joined_event(membership: Membership, title: str) -> Outgoing:
+    """Record on the member's own stream that they joined; the gateway subscribes them."""
+    conversation = membership.conversation
+    summary = ev.summary(conversation, membership).model_copy(update={"title": title})
+    user_event = record_user_event(
+        membership.user_id, "conversation.joined", {"conversation": summary.model_dump()}
+    )
+    return ev.user_event_out(
+        membership.user_id,
+        "conversation.joined",
+        user_event.seq,
+        user_event.payload,
+        conversation=conversation.pk,
+        seq=conversation.last_seq,
+        control="joined",
+    )
+
+
+def conversation_get_or_create_direct(*, user: User, other: str) -> tuple[Conversation, bool]:
+    """The one direct conversation of `user` and the user with email or username `other`.
+
+    Raises UserNotFound, CannotChatWithSelf. Publishes conversation.joined to both users
+    when it is created. Safe under concurrent calls from both sides: the unique
+    `direct_key` makes the losing insert fail, and it then returns the winner's row.
+    """
+    other_user = _user_by_login(other)
+    if other_user.pk == user.pk:
+        raise errors.CannotChatWithSelf()
+    low, high = sorted((user.pk, other_user.pk))
+    key = f"{low}:{high}"
+    existing = Conversation.objects.filter(direct_key=key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            conversation = Conversation.objects.create(
+                kind=Conversation.Kind.DIRECT, direct_key=key, created_by=user
+            )
+            members = [
+                Membership.objects.create(
+                    conversation=conversation, user=u, role=Membership.Role.MEMBER
+                )
+                for u in sorted((user, other_user), key=lambda u: u.pk)
+            ]
+            outs = [
+                _joined_event(m, (other_user if m.user_id == user.pk else user).name)
+                for m in members
+            ]
+            publish_on_commit(*outs)
+    except IntegrityError:
+        return Conversation.objects.get(direct_key=key), False
+    return conversation, True
+
+
+def conversation_create_group(
+    *, creator: User, title: str, members: Iterable[User] = (), about: str = ""
+) -> Conversation:
+    """A new group owned by `creator`, with `members` in it and an invite secret.
+
+    Raises InvalidTitle. Publishes conversation.joined to every member.
+    """
+    clean = _title(title)
+    with transaction.atomic():
+        conversation = Conversation.objects.create(
+            kind=Conversation.Kind.GROUP,
+            title=clean,
+            about=clean_line(about)[:280],
+            created_by=creator,
+            invite_secret=new_invite_secret(),
+        )
+        people = {creator.pk: creator}
+        people.update({u.pk: u for u in members})
+        outs = []
+        for pk in sorted(people):
+            role = Membership.Role.OWNER if pk == creator.pk else Membership.Role.MEMBER
+            membership = Membership.objects.create(
+                conversation=conversation, user=people[pk], role=role
+            )
+            outs.append(_joined_event(membership, clean))
+        publish_on_commit(*outs)
+    return conversation
+
+
+def public_room_create(
+    *, title: str, slug: str, about: str = "", creator: User | None = None
+) -> Conversation:
+    return Conversation.objects.create(
+        kind=Conversation.Kind.PUBLIC,
+        title=_title(title),
+        slug=slug,
+        about=clean_line(about)[:280],
+        created_by=creator,
+    )
+
+
+def _add_member(
+    conversation: Conversation, user: User, *, role: str = Membership.Role.MEMBER
+) -> tuple[Membership, bool]:
+    """Add or re-activate a member inside the caller's transaction and announce it.
+
+    Locks the conversation row (through its seq) before the user's row.
+    """
+    membership = Membership.objects.filter(conversation=conversation, user=user).first()
+    if membership is not None and membership.left_at is None:
+        return membership, False
+    event = record_conversation_event(
+        conversation.pk,
+        "member.joined",
+        {"member": ev.user_sender(user).model_dump(), "role": role},
+    )
+    conversation.last_seq = event.seq
+    if membership is None:
+        membership = Membership.objects.create(
+            conversation=conversation,
+            user=user,
+            role=role,
+            joined_seq=event.seq,
+            last_delivered_seq=event.seq,
+            last_read_seq=event.seq,
+        )
+    else:
+        membership.left_at = None
+        membership.role = role
+        membership.joined_seq = event.seq
+        membership.last_read_seq = max(membership.last_read_seq, event.seq)
+        membership.last_delivered_seq = max(membership.last_delivered_seq, event.seq)
+        membership.save(
+            update_fields=["left_at", "role", "joined_seq", "last_read_seq", "last_delivered_seq"]
+        )
+    membership.conversation = conversation
+    publish_on_commit(
+        ev.conversation_event_out(event),
+        _joined_event(membership, title_for(conversation, user)),
+    )
+    return membership, True
+
+
+def _require_admin(conversation: Conversation, actor: User) -> Membership:
+    membership = Membership.objects.filter(
+        conversation=conversation, user=actor, left_at__isnull=True
+    ).first()
+    if membership is None:
+        raise errors.ConversationNotFound()
+    if not membership.is_admin and not actor.is_staff:
+        raise errors.NotAllowed("Only the group's owner or an admin may do that.")
+    return membership
+
+
+def group_join_by_secret(*, user: User, secret: str) -> tuple[Conversation, bool]:
+    """Join the group whose current invite secret is `secret`. Raises InvalidSecret."""
+    if not secret or len(secret) > 64:
+        raise errors.InvalidSecret()
+    conversation = Conversation.objects.filter(
+        kind=Conversation.Kind.GROUP, invite_secret=secret
+    ).first()
+    if conversation is None:
+        raise errors.InvalidSecret()
+    with transaction.atomic():
+        _, joined = _add_member(conversation, user)
+    return conversation, joined
+
+
+def group_add_members(*, actor: User, conversation: Conversation, users: Iterable[User]) -> int:
+    """Add people to a group (owner, admins, staff). Returns how many were new."""
+    if conversation.kind != Conversation.Kind.GROUP:
+        raise errors.NotAllowed("Members are added to groups only.")
+    if not actor.is_staff:
+        _require_admin(conversation, actor)
+    with transaction.atomic():
+        return sum(_add_member(conversation, u)[1] for u in sorted(users, key=lambda u: u.pk))
+
+
+def group_rotate_secret(*, actor: User, conversation: Conversation) -> str:
+    """Replace the invite secret: the old link stops working. Owner, admins or staff."""
+    if conversation.kind != Conversation.Kind.GROUP:
+        raise errors.NotAllowed("Only groups have invite links.")
+    if not actor.is_staff:
+        _require_admin(conversation, actor)
+    conversation.invite_secret = new_invite_secret()
+    conversation.save(update_fields=["invite_secret"])
+    return conversation.invite_secret
+
+
+def group_rename(*, actor: User, conversation: Conversation, title: str) -> Conversation:
+    clean = _title(title)
+    if conversation.kind not in (Conversation.Kind.GROUP, Conversation.Kind.PUBLIC):
+        raise errors.NotAllowed("Direct chats have no title of their own.")
+    with transaction.atomic():
+        if not actor.is_staff:
+            _require_admin(conversation, actor)
+        event = record_conversation_event(conversation.pk, "conversation.updated", {"title": clean})
+        conversation.title = clean
+        conversation.save(update_fields=["title"])
+        publish_on_commit(ev.conversation_event_out(event))
+    return conversation
+
+
+def _remove(conversation: Conversation, membership: Membership, by: User | None) -> None:
+    payload: dict[str, object] = {"member": ev.member_sender(membership).model_dump()}
+    if by is not None and by.pk != membership.user_id:
+        payload["removed_by"] = ev.user_sender(by).model_dump()
+    event = record_conversation_event(conversation.pk, "member.left", payload)
+    membership.left_at = timezone.now()
+    membership.save(update_fields=["left_at"])
+    outs = [ev.conversation_event_out(event)]
+    if membership.user_id is not None:
+        user_event = record_user_event(
+            membership.user_id, "conversation.left", {"conversation": conversation.pk}
+        )
+        outs.append(
+            ev.user_event_out(
+                membership.user_id,
+                "conversation.left",
+                user_event.seq,
+                user_event.payload,
+                conversation=conversation.pk,
+                control="left",
+            )
+        )
+    publish_on_commit(*outs)
+
+
+def conversation_leave(*, user: User, conversation: Conversation) -> None:
+    """Leave a group or public room. An owner who leaves hands ownership to the oldest admin
+    or member. Raises ConversationNotFound, NotAllowed (a direct chat cannot be left)."""
+    if conversation.kind == Conversation.Kind.DIRECT:
+        raise errors.NotAllowed("A direct chat cannot be left; clear its history instead.")
+    with transaction.atomic():
+        membership = Membership.objects.filter(
+            conversation=conversation, user=user, left_at__isnull=True
+        ).first()
+        if membership is None:
+            raise errors.ConversationNotFound()
+        _remove(conversation, membership, None)
+        if membership.role == Membership.Role.OWNER:
+            heir = (
+                Membership.objects.filter(
+                    conversation=conversation, left_at__isnull=True, user__isnull=False
+                )
+                .order_by("role", "joined_at", "pk")  # "admin" sorts before "member"
+                .first()
+            )
+            if heir is not None:
+                heir.role = Membership.Role.OWNER
+                heir.save(update_fields=["role"])
+
+
+def group_remove_member(*, actor: User, conversation: Conversation, user: User) -> None:
+    """An owner or admin removes someone (an admin cannot remove the owner)."""
+    with transaction.atomic():
+        actor_membership = (
+            _require_admin(conversation, actor)
+            if not actor.is_staff
+            else Membership.objects.filter(conversation=conversation, user=actor).first()
+        )
+        target = Membership.objects.filter(
+            conversation=conversation, user=user, left_at__isnull=True
+        ).first()
+        if target is None:
+            raise errors.UserNotFound("That person is not in this group.")
+        if target.role == Membership.Role.OWNER and not actor.is_staff:
+            raise errors.NotAllowed("The owner cannot be removed.")
+        if (
+            actor_membership is not None
+            and actor_membership.role == Membership.Role.ADMIN
+            and target.role == Membership.Role.ADMIN
+        ):
+            raise errors.NotAllowed("An admin cannot remove another admin.")
+        _remove(conversation, target, actor)
+
+
+def group_set_role(*, actor: User, conversation: Conversation, user: User, role: str) -> Membership:
+    """The owner (or staff) makes a member an admin or an admin a member."""
+    if role not in (Membership.Role.ADMIN, Membership.Role.MEMBER):
+        raise errors.NotAllowed("The role is admin or member.")
+    actor_membership = Membership.objects.filter(
+        conversation=conversation, user=actor, left_at__isnull=True
+    ).first()
+    if not actor.is_staff and (
+        actor_membership is None or actor_membership.role != Membership.Role.OWNER
+    ):
+        raise errors.NotAllowed("Only the owner may change roles.")
+    target = Membership.objects.filter(
+        conversation=conversation, user=user, left_at__isnull=True
+    ).first()
+    if target is None or target.role == Membership.Role.OWNER:
+        raise errors.UserNotFound("That person is not a member whose role can change.")
+    target.role = role
+    target.save(update_fields=["role"])
+    return target
+
+
+def public_room_join(*, user: User, conversation: Conversation) -> Membership:
+    """Opening a public room joins it (idempotent)."""
+    if conversation.kind != Conversation.Kind.PUBLIC:
+        raise errors.ConversationNotFound()
+    with transaction.atomic():
+        membership, _ = _add_member(conversation, user)
+    return membership

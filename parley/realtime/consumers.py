@@ -1,0 +1,318 @@
+"""The websocket gateway at /ws/: one socket per tab, all of the user's conversations.
+
+The consumer parses and authorizes each frame, calls a chat service, and answers with an
+`ack` or a typed `error`; it knows no business rules. Outbound events reach it from the
+process hub (hub.py) and leave through its Delivery (delivery.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from parley.accounts.models import User
+from parley.chat import events as ev
+from parley.chat import selectors, services
+from parley.chat.models import Conversation, Membership
+from parley.common.errors import DomainError
+from parley.realtime import protocol as p
+from parley.realtime.delivery import Delivery
+from parley.realtime.hub import get_hub
+from parley.realtime.online import get_online_counts
+from parley.realtime.presence import get_presence, user_key
+from parley.realtime.protocol import ProtocolError, encode, parse_command
+from parley.realtime.publish import (
+    capture,
+    conversation_group,
+    outgoing,
+    publish,
+    user_group,
+)
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_SESSION_ENDED = 4403
+
+
+class TokenBucket:
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> float:
+        """0 if a token was taken, else the seconds until one is there."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+def _memberships(user: User) -> list[Membership]:
+    return list(selectors.active_memberships(user).select_related("conversation", "user"))
+
+
+def _positions(user_id: int, conversation_ids: list[int]) -> tuple[dict[int, int], int]:
+    """Where each stream stands now: conversation seqs and the user stream's seq."""
+    positions = dict(
+        Conversation.objects.filter(pk__in=conversation_ids).values_list("pk", "last_seq")
+    )
+    user_seq = User.objects.filter(pk=user_id).values_list("last_event_seq", flat=True).get()
+    return positions, user_seq
+
+
+def _run(service: Any, **kwargs: Any) -> tuple[Any, list[Any]]:
+    with capture() as events:
+        result = service(**kwargs)
+    return result, events
+
+
+def _fresh_membership(membership_id: int) -> Membership:
+    return Membership.objects.select_related("conversation", "user").get(pk=membership_id)
+
+
+def _mark_seen(user_id: int) -> Any:
+    now = timezone.now()
+    User.objects.filter(pk=user_id).update(last_seen=now)
+    return now
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    # No per-socket layer channel: the process hub subscribes once for all sockets.
+    channel_layer_alias = "__no_layer_per_socket__"
+
+    user: User
+    delivery: Delivery
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        self.key = user_key(user.pk)
+        self.open_conversations: set[int] = set()
+        self.bucket = TokenBucket(settings.PARLEY["FRAME_RATE"], settings.PARLEY["FRAME_BURST"])
+        self.delivery = Delivery(self.send, self._close_with, user.pk)
+        self.delivery.on_membership_change = self._membership_changed
+        self.hub = get_hub()
+        memberships = await database_sync_to_async(_memberships)(user)
+        self.delivery.memberships = {m.conversation_id: m for m in memberships}
+        groups = [user_group(user.pk)] + [conversation_group(c) for c in self.delivery.memberships]
+        await self.hub.subscribe(self, groups)
+        self.subscribed = set(groups)
+        # Positions are read after subscribing: nothing committed in between is lost.
+        positions, user_seq = await database_sync_to_async(_positions)(
+            user.pk, list(self.delivery.memberships)
+        )
+        self.delivery.positions = positions
+        self.delivery.user_position = user_seq
+        await self.accept()
+        await self.send(
+            encode(
+                p.Hello(
+                    user=ev.user_sender(user),
+                    user_seq=self.delivery.user_position,
+                    limits={
+                        "message_max_length": settings.PARLEY["MESSAGE_MAX_LENGTH"],
+                        "frame_max_bytes": settings.PARLEY["FRAME_MAX_BYTES"],
+                        "frame_rate": settings.PARLEY["FRAME_RATE"],
+                        "frame_burst": settings.PARLEY["FRAME_BURST"],
+                        "resume_max_events": settings.PARLEY["RESUME_MAX_EVENTS"],
+                    },
+                )
+            )
+        )
+        presence = get_presence()
+        await presence.start()
+        if await presence.connect(self.key, list(self.delivery.memberships)):
+            await self._announce_presence(True, None)
+        get_online_counts().changed(self.delivery.memberships)
+        self.connected = True
+
+    async def disconnect(self, code: int) -> None:
+        if not getattr(self, "connected", False):
+            return
+        self.connected = False
+        self.delivery.closed = True
+        await self.hub.unsubscribe(self, self.subscribed)
+        presence = get_presence()
+        cids = list(self.delivery.memberships)
+        if await presence.disconnect(self.key, cids):
+            last_seen = await database_sync_to_async(_mark_seen)(self.user.pk)
+            await self._announce_presence(False, last_seen)
+        get_online_counts().changed(cids)
+
+    async def _close_with(self, code: int) -> None:
+        await self.close(code=code)
+
+    # -- events from the hub ---------------------------------------------------------------
+
+    def on_hub_event(self, message: dict[str, Any]) -> None:
+        control = message.get("x")
+        if message.get("us") is not None:
+            self.delivery.push(
+                ("u", message["us"], message["t"], control, message.get("c"), message.get("s"))
+            )
+        elif message.get("s") is not None:
+            self.delivery.push(("c", message["c"], message["s"], message["t"]))
+        elif control == "close":
+            self.delivery.closed = True
+            asyncio.get_running_loop().create_task(self.close(code=CLOSE_SESSION_ENDED))
+        elif control == "online":
+            if message.get("c") in self.open_conversations:
+                self.delivery.push(("e", message["t"]))
+        else:
+            self.delivery.push(("e", message["t"]))
+
+    async def _membership_changed(self, cid: int, joined: bool) -> None:
+        group = conversation_group(cid)
+        presence = get_presence()
+        if joined:
+            await self.hub.subscribe(self, [group])
+            self.subscribed.add(group)
+            await presence.join(self.key, cid)
+        else:
+            await self.hub.unsubscribe(self, [group])
+            self.subscribed.discard(group)
+            self.open_conversations.discard(cid)
+            await presence.leave(self.key, cid)
+        get_online_counts().changed([cid])
+
+    async def _announce_presence(self, online: bool, last_seen: Any) -> None:
+        shown = last_seen.isoformat() if (last_seen and self.user.show_last_seen) else None
+        event = p.PresenceEvent(user=str(self.user.pk), online=online, last_seen=shown)
+        await publish(
+            [
+                outgoing(conversation_group(cid), event)
+                for cid, m in self.delivery.memberships.items()
+                if m.conversation.kind != Conversation.Kind.PUBLIC
+            ]
+        )
+
+    # -- frames from the client ------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        request_id = None
+        try:
+            wait = self.bucket.take()
+            if wait:
+                raise ProtocolError(
+                    "rate_limited",
+                    f"Too many frames; try again in {wait:.1f} s.",
+                    retry_after=round(wait, 2),
+                )
+            if text_data is None:
+                raise ProtocolError("binary_not_supported", "Frames are JSON text.")
+            command = parse_command(text_data, max_bytes=settings.PARLEY["FRAME_MAX_BYTES"])
+            request_id = command.id
+            if not self.delivery.live and not isinstance(command, p.Resume):
+                self.delivery.go_live()
+            handler = getattr(self, "on_" + command.type.replace(".", "_"))
+            await handler(command)
+        except ProtocolError as exc:
+            await self._error(exc.request_id or request_id, exc.code, exc.message, exc.details)
+        except DomainError as exc:
+            await self._error(request_id, exc.code, exc.message, exc.details)
+        except Exception:
+            log.exception("a frame failed")
+            await self._error(request_id, "internal_error", "The server could not do that.")
+
+    async def _error(
+        self, request_id: str | None, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        await self.send(
+            encode(p.Error(re=request_id, code=code, message=message, details=details or None))
+        )
+
+    def _membership(self, cid: int) -> Membership:
+        membership = self.delivery.memberships.get(cid)
+        if membership is None:
+            from parley.chat.errors import ConversationNotFound
+
+            raise ConversationNotFound()
+        return membership
+
+    async def _call(self, service: Any, **kwargs: Any) -> Any:
+        result, events = await database_sync_to_async(_run)(service, **kwargs)
+        await publish(events)
+        return result
+
+    async def on_message_send(self, command: p.SendMessage) -> None:
+        membership = self._membership(command.conversation)
+        message, _ = await self._call(
+            services.message_send,
+            membership=membership,
+            body=command.body,
+            client_id=command.client_id,
+        )
+        sender = ev.user_sender(self.user) if message.sender_id == membership.pk else None
+        await self.send(encode(p.Ack(re=command.id, message=ev.message_out(message, sender))))
+
+    async def on_typing(self, command: p.Typing) -> None:
+        self._membership(command.conversation)
+        event = p.TypingEvent(
+            conversation=command.conversation, who=ev.user_sender(self.user), active=command.active
+        )
+        await publish([outgoing(conversation_group(command.conversation), event)])
+        if command.id:
+            await self.send(encode(p.Ack(re=command.id)))
+
+    async def on_receipt(self, command: p.MarkReceipt) -> None:
+        membership = self._membership(command.conversation)
+        moved = await self._call(
+            services.receipt_mark, membership=membership, kind=command.kind, seq=command.seq
+        )
+        if command.id:
+            await self.send(encode(p.Ack(re=command.id, result={"moved": moved})))
+
+    async def on_message_delete(self, command: p.DeleteMessage) -> None:
+        membership = await database_sync_to_async(_fresh_membership)(
+            self._membership(command.conversation).pk
+        )
+        if command.scope == "everyone":
+            seq = await self._call(
+                services.message_delete_for_everyone, membership=membership, seq=command.seq
+            )
+            result: dict[str, Any] = {"seq": seq}
+        else:
+            await self._call(services.message_delete_for_me, membership=membership, seq=command.seq)
+            result = {}
+        await self.send(encode(p.Ack(re=command.id, result=result)))
+
+    async def on_history_clear(self, command: p.ClearHistory) -> None:
+        membership = await database_sync_to_async(_fresh_membership)(
+            self._membership(command.conversation).pk
+        )
+        through = await self._call(services.history_clear, membership=membership)
+        await self.send(encode(p.Ack(re=command.id, result={"through_seq": through})))
+
+    async def on_conversation_open(self, command: p.OpenConversation) -> None:
+        self._membership(command.conversation)
+        self.open_conversations.add(command.conversation)
+        count = await get_presence().count(command.conversation)
+        await self.send(encode(p.OnlineCount(conversation=command.conversation, count=count)))
+
+    async def on_conversation_close(self, command: p.CloseConversation) -> None:
+        self.open_conversations.discard(command.conversation)
+        if command.id:
+            await self.send(encode(p.Ack(re=command.id)))
+
+    async def on_resume(self, command: p.Resume) -> None:
+        self.delivery.push_front(("resume", command))
+        self.delivery.go_live()
+
+    async def on_ping(self, command: p.Ping) -> None:
+        await self.send(encode(p.Pong(re=command.id)))

@@ -1,0 +1,241 @@
+"""Exactly-once, in-order delivery to one socket.
+
+Every durable event carries a seq (per conversation, or per user for the user stream). A
+socket remembers the last seq it sent for each stream and, for each event the hub hands
+it: drops it if already sent, sends it if it is the next one, and otherwise first fetches
+the missing ones from the database. So a message the channel layer dropped still arrives,
+in its place, with the next event of its conversation; `resume` replays what a client
+missed while it was away.
+
+Events are queued and written by one short-lived task per socket, so a slow client never
+holds up the hub, and a client too slow to keep up is disconnected (it resumes on
+reconnect) instead of growing the queue without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from parley.chat import selectors
+from parley.chat.models import Membership
+from parley.realtime import protocol as p
+from parley.realtime.protocol import encode
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUE = 10000
+CLOSE_TOO_SLOW = 4008
+
+
+class Delivery:
+    """The outbound side of one socket: positions, queue and writer."""
+
+    def __init__(
+        self,
+        send: Callable[[str], Awaitable[None]],
+        close: Callable[[int], Awaitable[None]],
+        user_id: int | None,
+    ) -> None:
+        self._send = send
+        self._close = close
+        self.user_id = user_id
+        self.positions: dict[int, int] = {}  # conversation id -> last seq sent
+        self.memberships: dict[int, Membership] = {}
+        self.user_position = 0
+        self.live = False
+        self.queue: deque[tuple[Any, ...]] = deque()
+        self.writer: asyncio.Task[None] | None = None
+        self.closed = False
+        # Called with (conversation id, joined?) when the user joins or leaves one.
+        self.on_membership_change: Callable[[int, bool], Awaitable[None]] | None = None
+
+    # -- intake (from the hub, synchronous) ------------------------------------------------
+
+    def push(self, item: tuple[Any, ...]) -> None:
+        if self.closed:
+            return
+        if len(self.queue) >= MAX_QUEUE:
+            log.warning("closing a socket that fell %d events behind", len(self.queue))
+            self.closed = True
+            self.queue.clear()
+            asyncio.get_running_loop().create_task(self._close(CLOSE_TOO_SLOW))
+            return
+        self.queue.append(item)
+        self._wake()
+
+    def push_front(self, item: tuple[Any, ...]) -> None:
+        self.queue.appendleft(item)
+        self._wake()
+
+    def go_live(self) -> None:
+        self.live = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.live and self.writer is None and self.queue and not self.closed:
+            self.writer = asyncio.get_running_loop().create_task(self._write())
+
+    # -- the writer ------------------------------------------------------------------------
+
+    async def _write(self) -> None:
+        try:
+            while self.queue and not self.closed:
+                item = self.queue.popleft()
+                kind = item[0]
+                if kind == "c":
+                    await self._conversation_event(item[1], item[2], item[3])
+                elif kind == "u":
+                    await self._user_event(*item[1:])
+                elif kind == "e":
+                    await self._send(item[1])
+                elif kind == "resume":
+                    await self._resume(item[1])
+        except Exception as exc:  # the socket went away under us
+            if not self.closed:
+                log.debug("writer stopped: %r", exc)
+            self.closed = True
+            self.queue.clear()
+        finally:
+            self.writer = None
+        self._wake()
+
+    async def _conversation_event(self, cid: int, seq: int, text: str) -> None:
+        position = self.positions.get(cid)
+        if position is None or seq <= position:
+            return
+        if seq > position + 1:
+            await self._fill(cid, seq - 1)
+        if seq > self.positions.get(cid, seq):
+            await self._send(text)
+            self.positions[cid] = seq
+
+    async def _fill(self, cid: int, upto: int) -> None:
+        """Send what this socket missed of a conversation, up to and including `upto`."""
+        membership = self.memberships.get(cid)
+        if membership is None:
+            return
+        batch = settings.PARLEY["RESUME_MAX_EVENTS"]
+        while self.positions.get(cid, upto) < upto:
+            events = await database_sync_to_async(selectors.events_after)(
+                membership, self.positions[cid], batch
+            )
+            for seq, text in events:
+                if seq > upto:
+                    break
+                await self._send(text)
+            # Hidden or cleared messages leave holes this member does not see: skip them.
+            done = len(events) < batch or events[-1][0] >= upto
+            self.positions[cid] = upto if done else events[-1][0]
+
+    async def _user_event(
+        self, user_seq: int, text: str, control: str | None, cid: int | None, seq: int | None
+    ) -> None:
+        if user_seq <= self.user_position:
+            return
+        if user_seq > self.user_position + 1 and self.user_id is not None:
+            missed = await database_sync_to_async(selectors.user_events_after)(
+                self.user_id, self.user_position, settings.PARLEY["RESUME_MAX_EVENTS"]
+            )
+            for event in missed:
+                if event.seq >= user_seq:
+                    break
+                await self._apply_user_event(event.type, event.payload)
+                await self._send(_user_event_text(event))
+                self.user_position = event.seq
+        await self._apply_control(control, cid, seq)
+        await self._send(text)
+        self.user_position = user_seq
+
+    async def _apply_user_event(self, type_: str, payload: dict[str, Any]) -> None:
+        if type_ == "conversation.joined":
+            summary = payload["conversation"]
+            await self._apply_control("joined", summary["id"], summary["last_seq"])
+        elif type_ == "conversation.left":
+            await self._apply_control("left", payload["conversation"], None)
+
+    async def _apply_control(self, control: str | None, cid: int | None, seq: int | None) -> None:
+        if cid is None or control is None:
+            return
+        if control == "joined" and cid not in self.positions:
+            membership = await database_sync_to_async(_membership)(self.user_id, cid)
+            if membership is not None:
+                self.memberships[cid] = membership
+                self.positions[cid] = seq or 0
+                if self.on_membership_change:
+                    await self.on_membership_change(cid, True)
+        elif control == "left" and cid in self.positions:
+            del self.positions[cid]
+            self.memberships.pop(cid, None)
+            if self.on_membership_change:
+                await self.on_membership_change(cid, False)
+
+    async def _resume(self, command: p.Resume) -> None:
+        limit = settings.PARLEY["RESUME_MAX_EVENTS"]
+        reset: list[int] = []
+        user_reset = False
+        if command.user_seq is not None and self.user_id is not None:
+            current = self.user_position
+            if command.user_seq > current:
+                user_reset = True
+            elif command.user_seq < current:
+                missed = await database_sync_to_async(selectors.user_events_after)(
+                    self.user_id, command.user_seq, limit + 1
+                )
+                if len(missed) > limit:
+                    user_reset = True
+                else:
+                    for event in missed:
+                        if event.seq > current:
+                            break
+                        await self._send(_user_event_text(event))
+        asked = {int(k): v for k, v in command.conversations.items()}
+        for cid, since in asked.items():
+            current = self.positions.get(cid)
+            if current is None or since == current:
+                continue
+            if since > current:
+                reset.append(cid)
+                continue
+            events = await database_sync_to_async(selectors.events_after)(
+                self.memberships[cid], since, limit + 1
+            )
+            events = [(s, t) for s, t in events if s <= current]
+            if len(events) > limit:
+                reset.append(cid)
+                continue
+            for _, text in events:
+                await self._send(text)
+        await self._send(
+            encode(
+                p.Resumed(
+                    re=command.id,
+                    conversations={str(c): s for c, s in self.positions.items()},
+                    user_seq=self.user_position,
+                    reset=reset,
+                    user_reset=user_reset,
+                )
+            )
+        )
+
+
+def _membership(user_id: int | None, cid: int) -> Membership | None:
+    if user_id is None:
+        return None
+    return (
+        Membership.objects.filter(user_id=user_id, conversation_id=cid, left_at__isnull=True)
+        .select_related("conversation", "user")
+        .first()
+    )
+
+
+def _user_event_text(event: Any) -> str:
+    from parley.chat.events import user_event_frame
+
+    return encode(user_event_frame(event.type, event.seq, event.payload))

@@ -1,0 +1,67 @@
+"""Online counts per conversation, announced at most once a second per conversation.
+
+A socket connecting to a public room of thousands would otherwise send a count to every
+open viewer at every connect; instead connects and disconnects mark the conversation,
+and a flusher publishes each marked conversation's count once per interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from parley.realtime import protocol as p
+from parley.realtime.presence import get_presence
+from parley.realtime.publish import conversation_group, outgoing, publish
+
+log = logging.getLogger(__name__)
+
+INTERVAL = 1.0
+
+
+class OnlineCounts:
+    def __init__(self) -> None:
+        self.dirty: set[int] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    def changed(self, conversation_ids: Iterable[int]) -> None:
+        self.dirty.update(conversation_ids)
+        if self.dirty and (self.task is None or self.task.done()):
+            self.task = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(INTERVAL / 4)
+        while self.dirty:
+            batch, self.dirty = self.dirty, set()
+            try:
+                await self.flush(batch)
+            except Exception:
+                log.exception("could not publish online counts")
+            await asyncio.sleep(INTERVAL)
+
+    async def flush(self, conversation_ids: Iterable[int]) -> None:
+        presence = get_presence()
+        events = []
+        for cid in conversation_ids:
+            count = await presence.count(cid)
+            events.append(
+                outgoing(
+                    conversation_group(cid),
+                    p.OnlineCount(conversation=cid, count=count),
+                    conversation=cid,
+                    control="online",
+                )
+            )
+        await publish(events)
+
+
+_counts: dict[asyncio.AbstractEventLoop, OnlineCounts] = {}
+
+
+def get_online_counts() -> OnlineCounts:
+    loop = asyncio.get_running_loop()
+    counts = _counts.get(loop)
+    if counts is None:
+        counts = _counts[loop] = OnlineCounts()
+    return counts

@@ -1,0 +1,419 @@
+"""The websocket wire format: the single source of truth for every frame.
+
+Client commands are parsed with `parse_command`; server events are built from the event
+models below and encoded with `encode`. docs/protocol.md documents each one and a test
+checks that every model here is documented there.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+ConversationId = Annotated[int, Field(strict=True, ge=1, le=2**62)]
+Seq = Annotated[int, Field(strict=True, ge=0, le=2**62)]
+RequestId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+ClientId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+]
+
+
+class Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- Client commands ----------------------------------------------------------------------
+
+
+class Command(Frame):
+    id: RequestId | None = None
+
+
+class SendMessage(Command):
+    """Send a message. Answered by `ack` carrying the stored message (idempotent by client_id)."""
+
+    type: Literal["message.send"]
+    conversation: ConversationId
+    client_id: ClientId
+    body: Annotated[str, StringConstraints(max_length=20000)]
+
+
+class Typing(Command):
+    """I started (`active: true`) or stopped typing. Not acknowledged unless it has an id."""
+
+    type: Literal["typing"]
+    conversation: ConversationId
+    active: bool = True
+
+
+class MarkReceipt(Command):
+    """Move my delivered or read cursor forward to `seq` (a cursor never moves back)."""
+
+    type: Literal["receipt"]
+    conversation: ConversationId
+    kind: Literal["delivered", "read"]
+    seq: Seq
+
+
+class DeleteMessage(Command):
+    """Delete the message with `seq`, for me only or for everyone."""
+
+    type: Literal["message.delete"]
+    conversation: ConversationId
+    seq: Seq
+    scope: Literal["me", "everyone"]
+
+
+class ClearHistory(Command):
+    """Hide everything in the conversation up to now, for me only."""
+
+    type: Literal["history.clear"]
+    conversation: ConversationId
+
+
+class OpenConversation(Command):
+    """I am looking at this conversation: send me its online count while it is open."""
+
+    type: Literal["conversation.open"]
+    conversation: ConversationId
+
+
+class CloseConversation(Command):
+    type: Literal["conversation.close"]
+    conversation: ConversationId
+
+
+class Resume(Command):
+    """Where this client stood: the last seq seen per conversation and on my user stream.
+
+    Answered by every durable event after those positions, in order, then `resumed`.
+    Conversations not named are replayed from the start if they are younger than the
+    replay limit; a client that knows nothing sends `{}` and fetches state over REST.
+    """
+
+    type: Literal["resume"]
+    conversations: dict[Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,17}$")], Seq] = (
+        Field(default_factory=dict, max_length=2000)
+    )
+    user_seq: Seq | None = None
+
+
+class Ping(Command):
+    type: Literal["ping"]
+
+
+ClientCommand = Annotated[
+    SendMessage
+    | Typing
+    | MarkReceipt
+    | DeleteMessage
+    | ClearHistory
+    | OpenConversation
+    | CloseConversation
+    | Resume
+    | Ping,
+    Field(discriminator="type"),
+]
+COMMAND_TYPES = frozenset(
+    m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for m in (
+        SendMessage,
+        Typing,
+        MarkReceipt,
+        DeleteMessage,
+        ClearHistory,
+        OpenConversation,
+        CloseConversation,
+        Resume,
+        Ping,
+    )
+)
+_command_adapter: TypeAdapter[Any] = TypeAdapter(ClientCommand)
+
+
+class ProtocolError(Exception):
+    """A frame that cannot be accepted. `code` goes out in the `error` frame."""
+
+    def __init__(self, code: str, message: str, request_id: str | None = None, **details: Any):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.details = details
+
+
+def parse_command(raw: str | bytes, *, max_bytes: int) -> Command:
+    """Parse one client frame or raise ProtocolError with a stable code."""
+    if len(raw) > max_bytes:
+        raise ProtocolError("frame_too_large", f"A frame may be at most {max_bytes} bytes.")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ProtocolError("invalid_json", "The frame is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("invalid_frame", "A frame is a JSON object.")
+    request_id = data.get("id") if isinstance(data.get("id"), str) else None
+    if request_id is not None and len(request_id) > 64:
+        request_id = None
+    frame_type = data.get("type")
+    if not isinstance(frame_type, str) or frame_type not in COMMAND_TYPES:
+        raise ProtocolError(
+            "unknown_type",
+            "Unknown or missing frame type.",
+            request_id,
+            allowed=sorted(COMMAND_TYPES),
+        )
+    try:
+        return _command_adapter.validate_python(data)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        fields = [
+            {"field": ".".join(str(p) for p in err["loc"][1:]), "problem": err["msg"]}
+            for err in exc.errors(include_url=False, include_input=False)[:10]
+        ]
+        raise ProtocolError(
+            "invalid_frame", "The frame does not match its schema.", request_id, fields=fields
+        ) from None
+
+
+# --- Server events ------------------------------------------------------------------------
+
+
+class Sender(Frame):
+    kind: Literal["user", "visitor"]
+    id: str
+    name: str
+    username: str | None = None
+    avatar: str | None = None
+
+
+class MessageOut(Frame):
+    conversation: int
+    seq: int
+    client_id: str
+    sender: Sender
+    body: str
+    created_at: str
+    deleted: bool = False
+
+
+class Ack(Frame):
+    type: Literal["ack"] = "ack"
+    re: str | None
+    message: MessageOut | None = None
+    result: dict[str, Any] | None = None
+
+
+class Error(Frame):
+    type: Literal["error"] = "error"
+    re: str | None = None
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class Hello(Frame):
+    """First frame on a new socket: who I am and the server's limits."""
+
+    type: Literal["hello"] = "hello"
+    user: Sender
+    user_seq: int
+    limits: dict[str, int | float]
+
+
+class MessageCreated(Frame):
+    type: Literal["message.created"] = "message.created"
+    conversation: int
+    seq: int
+    message: MessageOut
+
+
+class MessageDeleted(Frame):
+    type: Literal["message.deleted"] = "message.deleted"
+    conversation: int
+    seq: int
+    message_seq: int
+
+
+class MemberJoined(Frame):
+    type: Literal["member.joined"] = "member.joined"
+    conversation: int
+    seq: int
+    member: Sender
+    role: str
+
+
+class MemberLeft(Frame):
+    type: Literal["member.left"] = "member.left"
+    conversation: int
+    seq: int
+    member: Sender
+    removed_by: Sender | None = None
+
+
+class ConversationUpdated(Frame):
+    type: Literal["conversation.updated"] = "conversation.updated"
+    conversation: int
+    seq: int
+    title: str
+
+
+class ConversationSummary(Frame):
+    id: int
+    kind: str
+    title: str
+    last_seq: int
+    role: str
+
+
+class ConversationJoined(Frame):
+    """User stream: I am now a member of a conversation (new direct chat, added to a group)."""
+
+    type: Literal["conversation.joined"] = "conversation.joined"
+    user_seq: int
+    conversation: ConversationSummary
+
+
+class ConversationLeft(Frame):
+    type: Literal["conversation.left"] = "conversation.left"
+    user_seq: int
+    conversation: int
+
+
+class MessageHidden(Frame):
+    """User stream: I deleted a message for me (on another device too)."""
+
+    type: Literal["message.hidden"] = "message.hidden"
+    user_seq: int
+    conversation: int
+    message_seq: int
+
+
+class HistoryCleared(Frame):
+    type: Literal["history.cleared"] = "history.cleared"
+    user_seq: int
+    conversation: int
+    through_seq: int
+
+
+class TypingEvent(Frame):
+    type: Literal["typing"] = "typing"
+    conversation: int
+    who: Sender
+    active: bool
+
+
+class ReceiptEvent(Frame):
+    type: Literal["receipt"] = "receipt"
+    conversation: int
+    who: Sender
+    delivered_seq: int
+    read_seq: int
+
+
+class UnreadEvent(Frame):
+    type: Literal["unread"] = "unread"
+    conversation: int
+    count: int
+
+
+class PresenceEvent(Frame):
+    type: Literal["presence"] = "presence"
+    user: str
+    online: bool
+    last_seen: str | None = None
+
+
+class OnlineCount(Frame):
+    type: Literal["online"] = "online"
+    conversation: int
+    count: int
+
+
+class Resumed(Frame):
+    """End of a resume: everything missed was sent before this frame."""
+
+    type: Literal["resumed"] = "resumed"
+    re: str | None
+    conversations: dict[str, int]
+    user_seq: int
+    reset: list[int] = Field(default_factory=list)
+    user_reset: bool = False
+
+
+class Pong(Frame):
+    type: Literal["pong"] = "pong"
+    re: str | None
+
+
+SERVER_EVENTS: tuple[type[Frame], ...] = (
+    Hello,
+    Ack,
+    Error,
+    MessageCreated,
+    MessageDeleted,
+    MemberJoined,
+    MemberLeft,
+    ConversationUpdated,
+    ConversationJoined,
+    ConversationLeft,
+    MessageHidden,
+    HistoryCleared,
+    TypingEvent,
+    ReceiptEvent,
+    UnreadEvent,
+    PresenceEvent,
+    OnlineCount,
+    Resumed,
+    Pong,
+)
+CLIENT_COMMANDS: tuple[type[Command], ...] = (
+    SendMessage,
+    Typing,
+    MarkReceipt,
+    DeleteMessage,
+    ClearHistory,
+    OpenConversation,
+    CloseConversation,
+    Resume,
+    Ping,
+)
+
+server_event_adapter: TypeAdapter[Any] = TypeAdapter(
+    Annotated[
+        Hello
+        | Ack
+        | Error
+        | MessageCreated
+        | MessageDeleted
+        | MemberJoined
+        | MemberLeft
+        | ConversationUpdated
+        | ConversationJoined
+        | ConversationLeft
+        | MessageHidden
+        | HistoryCleared
+        | TypingEvent
+        | ReceiptEvent
+        | UnreadEvent
+        | PresenceEvent
+        | OnlineCount
+        | Resumed
+        | Pong,
+        Field(discriminator="type"),
+    ]
+)
+
+
+def encode(event: Frame) -> str:
+    """One event as the text of a websocket frame."""
+    return orjson.dumps(event.model_dump(mode="json", exclude_none=True)).decode()
+
+
+DURABLE_CONVERSATION_EVENTS = frozenset(
+    {"message.created", "message.deleted", "member.joined", "member.left", "conversation.updated"}
+)
+DURABLE_USER_EVENTS = frozenset(
+    {"conversation.joined", "conversation.left", "message.hidden", "history.cleared"}
+)

@@ -1,0 +1,55 @@
+"""Fixtures shared by every suite: users, conversations, websocket clients."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from parley.accounts.models import User
+
+_n = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(db):
+    def make(name: str | None = None, **extra) -> User:
+        name = name or f"user{next(_n)}"
+        return User.objects.create_user(
+            email=f"{name}@example.com", username=name, password="pw-correct-horse", **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user) -> User:
+    return make_user("alice", display_name="Alice")
+
+
+@pytest.fixture
+def bob(make_user) -> User:
+    return make_user("bob", display_name="Bob")
+
+
+@pytest.fixture
+def carol(make_user) -> User:
+    return make_user("carol", display_name="Carol")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_realtime_state():
+    """Each test gets its own channel layer, hub and presence: no state leaks between loops."""
+    from channels.layers import channel_layers
+
+    from parley.realtime import hub, online, presence
+
+    channel_layers.backends.clear()
+    hub._hubs.clear()
+    online._counts.clear()
+    presence._presence = None
+    yield
+    channel_layers.backends.clear()
+    hub._hubs.clear()
+    online._counts.clear()
+    presence._presence = None

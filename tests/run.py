@@ -1,0 +1,162 @@
+"""The whole test suite, as `make test` runs it.
+
+1. static checks: no missing migration, ruff;
+2. the core suite on SQLite and the in-memory channel layer;
+3. the services suite on a real PostgreSQL and Redis (tests/services/), with several
+   real server processes;
+4. the browser suite in headless Chromium (tests/e2e/), in its own pytest run because
+   Playwright's sync API and pytest-asyncio cannot share one.
+
+A missing service is reported and its suite skipped; with CI=true a missing service fails
+the run. The last line sums up every suite: "tests: N passed, N failed, N skipped".
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+TEST_DATABASE_URL = os.environ.get(
+    "PARLEY_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"
+)
+TEST_REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def postgres_ok() -> tuple[bool, str]:
+    if not reachable("127.0.0.1", 5432):
+        return False, "nothing listens on 127.0.0.1:5432"
+    try:
+        import psycopg
+
+        url = TEST_DATABASE_URL.replace("postgres://", "postgresql://", 1)
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:
+        return False, f"cannot log in: {exc}"
+    return True, TEST_DATABASE_URL
+
+
+def redis_ok() -> tuple[bool, str]:
+    if not reachable("127.0.0.1", 6379):
+        return False, "nothing listens on 127.0.0.1:6379"
+    return True, TEST_REDIS_URL
+
+
+def chromium_ok() -> tuple[bool, str]:
+    path = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+    if not path:
+        return False, f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    return True, path
+
+
+def pytest(label: str, args: list[str], env: dict[str, str], results: list[Path]) -> int:
+    junit = Path(tempfile.mkdtemp()) / "junit.xml"
+    results.append(junit)
+    print(f"\n=== {label} ===", flush=True)
+    cmd = [PY, "-m", "pytest", f"--junitxml={junit}", *args]
+    return subprocess.call(cmd, cwd=ROOT, env={**os.environ, **env})
+
+
+def count(results: list[Path]) -> tuple[int, int, int]:
+    passed = failed = skipped = 0
+    for junit in results:
+        if not junit.exists():
+            continue
+        for suite in ET.parse(junit).getroot().iter("testsuite"):
+            tests = int(suite.get("tests", 0))
+            fails = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+            skips = int(suite.get("skipped", 0))
+            passed += tests - fails - skips
+            failed += fails
+            skipped += skips
+    return passed, failed, skipped
+
+
+def main() -> int:
+    extra = sys.argv[1:]
+    failures: list[str] = []
+    # The core suite runs on SQLite and the in-memory layer whatever .env says.
+    base_env = {
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{ROOT / 'db.sqlite3'}",
+        "REDIS_URL": "",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+    print("=== static checks ===", flush=True)
+    if subprocess.call([PY, "manage.py", "makemigrations", "--check", "--dry-run"], cwd=ROOT):
+        failures.append("a model change has no migration")
+    if subprocess.call([PY, "-m", "ruff", "check", "parley", "tests", "bench"], cwd=ROOT):
+        failures.append("ruff found problems")
+
+    services = {"PostgreSQL": postgres_ok(), "Redis": redis_ok(), "Chromium": chromium_ok()}
+    print("\n=== services ===")
+    for name, (ok, detail) in services.items():
+        print(f"  {name:<10} {'found' if ok else 'MISSING'}: {detail}")
+        if not ok and CI:
+            failures.append(f"{name} is required under CI=true: {detail}")
+
+    results: list[Path] = []
+    if pytest(
+        "core suite (SQLite, in-memory layer)",
+        ["-m", "not services and not e2e", *extra],
+        base_env,
+        results,
+    ):
+        failures.append("core suite")
+
+    if services["PostgreSQL"][0] and services["Redis"][0]:
+        env = base_env | {"DATABASE_URL": TEST_DATABASE_URL, "REDIS_URL": TEST_REDIS_URL}
+        if pytest(
+            "services suite (PostgreSQL, Redis, server processes)",
+            ["-m", "services", "tests/services", *extra],
+            env,
+            results,
+        ):
+            failures.append("services suite")
+    else:
+        print("\n=== services suite skipped: PostgreSQL or Redis is missing ===")
+
+    if services["Chromium"][0] and (ROOT / "tests" / "e2e" / "conftest.py").exists():
+        env = base_env | {"PARLEY_CHROMIUM": services["Chromium"][1]}
+        if pytest(
+            "browser suite (headless Chromium)",
+            ["-m", "e2e", "-p", "no:asyncio", "tests/e2e", *extra],
+            env,
+            results,
+        ):
+            failures.append("browser suite")
+    elif not services["Chromium"][0]:
+        print("\n=== browser suite skipped: Chromium is missing ===")
+
+    passed, failed, skipped = count(results)
+    print()
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    if failures and not failed:
+        failed = len(failures)
+    print(f"tests: {passed} passed, {failed} failed, {skipped} skipped", flush=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
