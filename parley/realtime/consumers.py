@@ -103,6 +103,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.user = user
         self.key = user_key(user.pk)
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
         self.open_conversations: set[int] = set()
         self.bucket = TokenBucket(settings.PARLEY["FRAME_RATE"], settings.PARLEY["FRAME_BURST"])
         self.delivery = Delivery(self.send, self._close_with, user.pk)
@@ -169,8 +171,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         elif message.get("s") is not None:
             self.delivery.push(("c", message["c"], message["s"], message["t"]))
         elif control == "close":
-            self.delivery.closed = True
-            asyncio.get_running_loop().create_task(self.close(code=CLOSE_SESSION_ENDED))
+            session = message.get("sk")
+            if session is None or session == self.session_key:
+                self.delivery.closed = True
+                asyncio.get_running_loop().create_task(self.close(code=CLOSE_SESSION_ENDED))
         elif control == "online":
             if message.get("c") in self.open_conversations:
                 self.delivery.push(("e", message["t"]))

@@ -49,7 +49,8 @@ class Outgoing:
     conversation: int | None = None  # set with `seq` for durable conversation events
     seq: int | None = None
     user_seq: int | None = None  # set for durable user-stream events
-    control: str | None = None  # gateway instructions: "joined", "left", "close"
+    control: str | None = None  # gateway instructions: "joined", "left", "online", "close"
+    session: str | None = None  # with "close": only sockets of this session key
 
     def as_layer_message(self) -> dict[str, Any]:
         return {
@@ -60,6 +61,7 @@ class Outgoing:
             "s": self.seq,
             "us": self.user_seq,
             "x": self.control,
+            "sk": self.session,
         }
 
 
@@ -71,8 +73,9 @@ def outgoing(
     seq: int | None = None,
     user_seq: int | None = None,
     control: str | None = None,
+    session: str | None = None,
 ) -> Outgoing:
-    return Outgoing(group, encode(event), conversation, seq, user_seq, control)
+    return Outgoing(group, encode(event), conversation, seq, user_seq, control, session)
 
 
 _local = threading.local()
