@@ -13,30 +13,39 @@ import datetime as dt
 from django.db import connection
 
 from parley.accounts.models import User
-from parley.chat.models import Conversation, ConversationEvent, UserEvent
+from parley.chat.models import Conversation, ConversationEvent, Membership, UserEvent
 
 _CONVERSATION = Conversation._meta.db_table
 _USER = User._meta.db_table
+_MEMBERSHIP = Membership._meta.db_table
 
 
-def take_conversation_seq(conversation_id: int, *, message_at: dt.datetime | None = None) -> int:
+def take_conversation_seq(conversation_id: int) -> int:
     with connection.cursor() as cursor:
-        if message_at is None:
-            cursor.execute(
-                f"UPDATE {_CONVERSATION} SET last_seq = last_seq + 1 WHERE id = %s "  # noqa: S608
-                "RETURNING last_seq",
-                [conversation_id],
-            )
-        else:
-            cursor.execute(
-                f"UPDATE {_CONVERSATION} SET last_seq = last_seq + 1, "  # noqa: S608
-                "last_message_at = %s WHERE id = %s RETURNING last_seq",
-                [message_at, conversation_id],
-            )
+        cursor.execute(
+            f"UPDATE {_CONVERSATION} SET last_seq = last_seq + 1 WHERE id = %s "  # noqa: S608
+            "RETURNING last_seq",
+            [conversation_id],
+        )
         row = cursor.fetchone()
     if row is None:
         raise Conversation.DoesNotExist(conversation_id)
     return int(row[0])
+
+
+def take_message_seq(conversation_id: int, member_id: int, at: dt.datetime) -> int | None:
+    """The next seq for a message by an active member, or None if they are not one (any
+    more). The membership check is inside the same statement as the lock, so a member
+    removed concurrently cannot slip a message in with a membership read before."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_CONVERSATION} SET last_seq = last_seq + 1, last_message_at = %s "  # noqa: S608
+            f"WHERE id = %s AND EXISTS (SELECT 1 FROM {_MEMBERSHIP} WHERE id = %s "
+            "AND conversation_id = %s AND left_at IS NULL) RETURNING last_seq",
+            [at, conversation_id, member_id, conversation_id],
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def take_user_seq(user_id: int) -> int:

@@ -12,7 +12,7 @@ from parley.chat.models import Conversation, HiddenMessage, Membership, Message
 from parley.chat.services._streams import (
     record_conversation_event,
     record_user_event,
-    take_conversation_seq,
+    take_message_seq,
 )
 from parley.chat.text import clean_text
 from parley.realtime import protocol as p
@@ -55,7 +55,9 @@ def message_send(*, membership: Membership, body: str, client_id: str) -> tuple[
     try:
         with transaction.atomic():
             now = timezone.now()
-            seq = take_conversation_seq(membership.conversation_id, message_at=now)
+            seq = take_message_seq(membership.conversation_id, membership.pk, now)
+            if seq is None:
+                raise errors.ConversationNotFound()
             message = Message(
                 conversation_id=membership.conversation_id,
                 seq=seq,
