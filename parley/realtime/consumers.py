@@ -308,6 +308,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.open_conversations.add(command.conversation)
         count = await get_presence().count(command.conversation)
         await self.send(encode(p.OnlineCount(conversation=command.conversation, count=count)))
+        if command.id:
+            await self.send(encode(p.Ack(re=command.id)))
 
     async def on_conversation_close(self, command: p.CloseConversation) -> None:
         self.open_conversations.discard(command.conversation)

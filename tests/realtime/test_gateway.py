@@ -90,3 +90,147 @@ async def test_a_bad_frame_gets_a_typed_error_and_the_socket_stays_usable(alice,
     assert error == {"type": "error", "code": "invalid_json", "message": error["message"]}
     assert ack["type"] == "ack"
     await a.close()
+
+
+async def test_a_new_direct_chat_appears_live_for_both_people(alice, bob):
+    a = await Client(alice).connect(resume={})
+    b = await Client(bob).connect(resume={})
+
+    conversation = await direct(alice, bob)
+    joined_a = await a.expect("conversation.joined")
+    joined_b = await b.expect("conversation.joined")
+    await a.request(
+        {"type": "message.send", "conversation": conversation.pk, "client_id": "1", "body": "yo"}
+    )
+    created = await b.expect("message.created")
+
+    assert joined_a["conversation"]["title"] == "Bob"
+    assert joined_b["conversation"]["title"] == "Alice"
+    assert created["conversation"] == conversation.pk  # b follows the new chat at once
+    await a.close()
+    await b.close()
+
+
+async def test_several_tabs_of_one_user_stay_in_sync(alice, bob):
+    conversation = await direct(alice, bob)
+    tab1 = await Client(bob).connect(resume={})
+    tab2 = await Client(bob).connect(resume={})
+    a = await Client(alice).connect(resume={})
+    await a.request(
+        {"type": "message.send", "conversation": conversation.pk, "client_id": "1", "body": "x"}
+    )
+    await tab1.expect("message.created")
+    await tab2.expect("message.created")
+
+    ack = await tab1.request(
+        {"type": "message.delete", "conversation": conversation.pk, "seq": 1, "scope": "me"}
+    )
+    hidden = await tab2.expect("message.hidden")
+    await tab1.request(
+        {"type": "receipt", "conversation": conversation.pk, "kind": "read", "seq": 1}
+    )
+    unread = await tab2.expect("unread")
+
+    assert ack["type"] == "ack"
+    assert (hidden["conversation"], hidden["message_seq"]) == (conversation.pk, 1)
+    assert unread == {"type": "unread", "conversation": conversation.pk, "count": 0}
+    for client in (tab1, tab2, a):
+        await client.close()
+
+
+async def test_delete_for_everyone_reaches_the_other_side_as_a_tombstone(alice, bob):
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    b = await Client(bob).connect(resume={})
+    await a.request(
+        {"type": "message.send", "conversation": conversation.pk, "client_id": "1", "body": "oops"}
+    )
+    await b.expect("message.created")
+
+    ack = await a.request(
+        {"type": "message.delete", "conversation": conversation.pk, "seq": 1, "scope": "everyone"}
+    )
+    deleted = await b.expect("message.deleted")
+    refused = await b.request(
+        {"type": "message.delete", "conversation": conversation.pk, "seq": 1, "scope": "everyone"}
+    )
+
+    assert ack["result"] == {"seq": 2}
+    assert (deleted["seq"], deleted["message_seq"]) == (2, 1)
+    assert refused["code"] in ("not_allowed", "already_deleted")
+    await a.close()
+    await b.close()
+
+
+async def test_typing_and_read_receipts_reach_the_other_person(alice, bob):
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    b = await Client(bob).connect(resume={})
+
+    await a.send({"type": "typing", "conversation": conversation.pk, "active": True})
+    typing = await b.expect("typing")
+    await a.request(
+        {"type": "message.send", "conversation": conversation.pk, "client_id": "1", "body": "hi"}
+    )
+    await b.expect("message.created")
+    await b.request({"type": "receipt", "conversation": conversation.pk, "kind": "read", "seq": 1})
+    receipt = await a.expect("receipt")
+
+    assert typing["who"]["username"] == "alice" and typing["active"] is True
+    assert receipt["who"]["username"] == "bob"
+    assert (receipt["delivered_seq"], receipt["read_seq"]) == (1, 1)
+    await a.close()
+    await b.close()
+
+
+async def test_presence_and_the_online_count_of_an_open_conversation(alice, bob):
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    opened = await a.request({"type": "conversation.open", "conversation": conversation.pk})
+    first = await a.expect("online", conversation=conversation.pk)
+
+    b = await Client(bob).connect(resume={})
+    online = await a.expect("presence", user=str(bob.pk))
+    count = await a.expect("online", conversation=conversation.pk, count=2)
+    await b.close()
+    offline = await a.expect("presence", user=str(bob.pk), online=False)
+
+    assert opened["type"] == "ack"
+    assert first["count"] == 1
+    assert online["online"] is True
+    assert count["count"] == 2
+    assert offline["last_seen"]
+    await a.close()
+
+
+async def test_strangers_cannot_send_into_a_conversation(alice, bob, carol):
+    conversation = await direct(alice, bob)
+    c = await Client(carol).connect(resume={})
+
+    error = await c.request(
+        {"type": "message.send", "conversation": conversation.pk, "client_id": "1", "body": "hi"}
+    )
+
+    assert error["code"] == "conversation_not_found"
+    assert await database_sync_to_async(Message.objects.count)() == 0
+    await c.close()
+
+
+async def test_a_resume_too_far_back_is_answered_with_a_reset(alice, bob, settings):
+    settings.PARLEY = {**settings.PARLEY, "RESUME_MAX_EVENTS": 3}
+    conversation = await direct(alice, bob)
+    membership = await database_sync_to_async(selectors.membership_for)(alice, conversation.pk)
+    for i in range(5):
+        await database_sync_to_async(services.message_send)(
+            membership=membership, body=f"m{i}", client_id=f"c{i}"
+        )
+
+    b = await Client(bob).connect()
+    frames = await b.resume(conversations={str(conversation.pk): 0})
+    ahead = await b.resume(conversations={str(conversation.pk): 99})
+
+    assert [f["type"] for f in frames] == ["resumed"]
+    assert frames[-1]["reset"] == [conversation.pk]
+    assert frames[-1]["conversations"][str(conversation.pk)] == 5
+    assert ahead[-1]["reset"] == [conversation.pk]
+    await b.close()
