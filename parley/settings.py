@@ -187,6 +187,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "parley.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Scoped limits (429 `rate_limited`): token requests per client address, REST sends per
+    # user (the websocket has its own token bucket, PARLEY["FRAME_RATE"]).
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": "20/min",
+        "messages": "600/min",
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",
@@ -194,6 +200,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several fields are named "kind" and "role": one enum name per set of choices.
+    "ENUM_NAME_OVERRIDES": {
+        "ConversationKindEnum": "parley.chat.models.Conversation.Kind",
+        "ParticipantKindEnum": ["user", "visitor"],
+        "RoleEnum": "parley.chat.models.Membership.Role",
+        "AssignableRoleEnum": ["admin", "member"],
+    },
 }
 
 # --- Parley ------------------------------------------------------------------------------

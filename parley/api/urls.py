@@ -1,9 +1,66 @@
+"""Routes of /api/v1/ (the contract: every path here is checked against /api/schema/)."""
+
 from django.urls import path
 
 from parley.api import views
+from parley.api.v1 import conversations, messages, rooms
 
 app_name = "api"
 
 urlpatterns = [
     path("auth/token", views.TokenObtainApi.as_view(), name="token"),
+    # Conversations
+    path("conversations", conversations.ConversationListApi.as_view(), name="conversations"),
+    path("conversations/direct", conversations.DirectCreateApi.as_view(), name="direct-create"),
+    path("conversations/groups", conversations.GroupCreateApi.as_view(), name="group-create"),
+    path("groups/join", conversations.GroupJoinApi.as_view(), name="group-join"),
+    path(
+        "conversations/<int:conversation_id>",
+        conversations.ConversationDetailApi.as_view(),
+        name="conversation",
+    ),
+    path(
+        "conversations/<int:conversation_id>/invite",
+        conversations.GroupInviteApi.as_view(),
+        name="group-invite",
+    ),
+    path(
+        "conversations/<int:conversation_id>/members",
+        conversations.MemberAddApi.as_view(),
+        name="member-add",
+    ),
+    path(
+        "conversations/<int:conversation_id>/members/<int:user_id>",
+        conversations.MemberUpdateRemoveApi.as_view(),
+        name="member",
+    ),
+    path(
+        "conversations/<int:conversation_id>/leave",
+        conversations.ConversationLeaveApi.as_view(),
+        name="conversation-leave",
+    ),
+    # Messages
+    path(
+        "conversations/<int:conversation_id>/messages",
+        messages.MessageListCreateApi.as_view(),
+        name="messages",
+    ),
+    path(
+        "conversations/<int:conversation_id>/messages/<int:seq>",
+        messages.MessageDeleteApi.as_view(),
+        name="message",
+    ),
+    path(
+        "conversations/<int:conversation_id>/clear",
+        messages.HistoryClearApi.as_view(),
+        name="history-clear",
+    ),
+    path(
+        "conversations/<int:conversation_id>/read",
+        messages.ReadMarkApi.as_view(),
+        name="read-mark",
+    ),
+    # Public rooms
+    path("rooms", rooms.RoomListApi.as_view(), name="rooms"),
+    path("rooms/<slug:slug>/open", rooms.RoomOpenApi.as_view(), name="room-open"),
 ]

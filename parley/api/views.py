@@ -9,8 +9,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from parley.api.v1.common import error_responses
 from parley.common.errors import DomainError
 
 
@@ -34,8 +36,19 @@ class TokenObtainApi(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
 
-    @extend_schema(request=TokenRequestSerializer, responses=TokenResponseSerializer)
+    @extend_schema(
+        tags=["auth"],
+        operation_id="token_obtain",
+        summary="Get an API token from an email and password",
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenResponseSerializer,
+            **error_responses(e400="invalid, invalid_credentials", e429="rate_limited"),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from parley.accounts.models import User
@@ -94,7 +94,20 @@ class ConversationRow:
 
 def conversation_list(user: User) -> list[ConversationRow]:
     """The user's conversations, most recent activity first, in a fixed number of queries."""
-    last_message = Message.objects.filter(conversation=OuterRef("conversation_id")).order_by("-seq")
+    # The last message this member may see: not cleared, not deleted for them only.
+    last_message = (
+        Message.objects.filter(
+            conversation=OuterRef("conversation_id"), seq__gt=OuterRef("cleared_through_seq")
+        )
+        .filter(
+            ~Exists(
+                HiddenMessage.objects.filter(
+                    membership=OuterRef(OuterRef("pk")), message=OuterRef("pk")
+                )
+            )
+        )
+        .order_by("-seq")
+    )
     unread = (
         Message.objects.filter(
             conversation=OuterRef("conversation_id"),
@@ -167,3 +180,142 @@ def events_after(membership: Membership, after: int, limit: int) -> list[tuple[i
 
 def user_events_after(user_id: int, after: int, limit: int) -> list[UserEvent]:
     return list(UserEvent.objects.filter(user_id=user_id, seq__gt=after).order_by("seq")[:limit])
+
+
+# --- Reads for the REST API (parley/api/v1/) ----------------------------------------------
+
+
+def user_by_id(user_id: int) -> User:
+    """An active user by primary key, or UserNotFound."""
+    user = User.objects.filter(pk=user_id, is_active=True).first() if 0 < user_id < 2**62 else None
+    if user is None:
+        raise errors.UserNotFound("No such user.")
+    return user
+
+
+def users_by_logins(logins: list[str]) -> list[User]:
+    """The active users with these emails or usernames (case-insensitive), in one query.
+
+    Raises UserNotFound naming the first login that matches nobody."""
+    wanted = [login.strip() for login in logins if login.strip()]
+    if not wanted:
+        return []
+    match = Q()
+    for login in wanted:
+        match |= Q(email__iexact=login) | Q(username__iexact=login)
+    found = list(User.objects.filter(match, is_active=True).order_by("pk"))
+    by_login: dict[str, User] = {}
+    for user in reversed(found):  # the lowest pk wins, as in the services
+        by_login[user.email.lower()] = user
+        by_login[user.username.lower()] = user
+    users: dict[int, User] = {}
+    for login in wanted:
+        user = by_login.get(login.lower())
+        if user is None:
+            raise errors.UserNotFound(login=login[:254])
+        users[user.pk] = user
+    return list(users.values())
+
+
+def last_visible_message(membership: Membership) -> Message | None:
+    return visible_messages(membership).order_by("-seq").first()
+
+
+def conversation_row(membership: Membership) -> ConversationRow:
+    """One conversation as `conversation_list` shows it to this member."""
+    conversation = membership.conversation
+    other = None
+    if conversation.is_direct:
+        other = (
+            User.objects.filter(memberships__conversation_id=conversation.pk)
+            .exclude(pk=membership.user_id)
+            .first()
+        )
+    title = other.name if other is not None else conversation.title
+    return ConversationRow(
+        membership,
+        conversation,
+        title,
+        unread_count(membership),
+        last_visible_message(membership),
+        other,
+    )
+
+
+def active_members(conversation_id: int) -> list[Membership]:
+    """The active members of a conversation with their user or visitor, oldest first.
+
+    Callers check that the reader is a member (`membership_for`) first."""
+    return list(
+        Membership.objects.filter(conversation_id=conversation_id, left_at__isnull=True)
+        .select_related("user", "visitor")
+        .order_by("joined_at", "pk")
+    )
+
+
+def active_member(conversation_id: int, user_id: int) -> Membership:
+    """The active membership of user `user_id`, or UserNotFound."""
+    membership = (
+        Membership.objects.filter(
+            conversation_id=conversation_id, user_id=user_id, left_at__isnull=True
+        )
+        .select_related("user", "visitor")
+        .first()
+    )
+    if membership is None:
+        raise errors.UserNotFound("That person is not a member of this conversation.")
+    return membership
+
+
+def active_participants(conversation_ids: list[int]) -> list[tuple[int, int | None, object]]:
+    """(conversation id, user id, visitor id) of every active member of these conversations,
+    in one query: what online counts are computed from."""
+    if not conversation_ids:
+        return []
+    return list(
+        Membership.objects.filter(conversation_id__in=conversation_ids, left_at__isnull=True)
+        .order_by()
+        .values_list("conversation_id", "user_id", "visitor_id")
+    )
+
+
+def messages_window(
+    membership: Membership,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> tuple[list[Message], bool]:
+    """Like `messages_page`, and whether more lie beyond the page (one extra row is read,
+    never a COUNT)."""
+    limit = max(1, min(limit, 200))
+    qs = visible_messages(membership)
+    if after is not None:
+        rows = list(qs.filter(seq__gt=after).order_by("seq")[: limit + 1])
+    else:
+        if before is not None:
+            qs = qs.filter(seq__lt=before)
+        rows = list(qs.order_by("-seq")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def public_room(slug: str) -> Conversation:
+    """A public room by slug, or ConversationNotFound."""
+    room = Conversation.objects.filter(kind=Conversation.Kind.PUBLIC, slug=slug).first()
+    if room is None:
+        raise errors.ConversationNotFound()
+    return room
+
+
+def public_room_directory(user: User) -> list[Conversation]:
+    """Every public room, by title, with `member_count` (active members) and whether `user`
+    is in it (`joined`), in one query."""
+    mine = Membership.objects.filter(conversation=OuterRef("pk"), user=user, left_at__isnull=True)
+    return list(
+        Conversation.objects.filter(kind=Conversation.Kind.PUBLIC)
+        .annotate(
+            member_count=Count("members", filter=Q(members__left_at__isnull=True)),
+            joined=Exists(mine),
+        )
+        .order_by("title", "pk")
+    )

@@ -1,0 +1,64 @@
+"""What every v1 view shares: the error and message shapes, documented error responses,
+and the one way a view finds the caller's membership (404 for strangers)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+from rest_framework.request import Request
+
+from parley.chat import errors, selectors
+from parley.chat.models import Membership
+
+# Ids and seqs beyond this are refused before they reach the database (SQLite and
+# PostgreSQL both fail on integers past 64 bits); the websocket protocol uses the same bound.
+MAX_ID = 2**62
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error body: a stable `code` to branch on, a human `message`, maybe `details`."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField(required=False)
+
+
+class SenderSerializer(serializers.Serializer):
+    """`parley.realtime.protocol.Sender`: a registered user or a support visitor."""
+
+    kind = serializers.ChoiceField(choices=["user", "visitor"])
+    id = serializers.CharField(help_text="The user id, or the visitor's UUID.")
+    name = serializers.CharField()
+    username = serializers.CharField(allow_null=True)
+    avatar = serializers.CharField(allow_null=True)
+
+
+class MessageSerializer(serializers.Serializer):
+    """Exactly the websocket `MessageOut` (parley/realtime/protocol.py)."""
+
+    conversation = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    client_id = serializers.CharField()
+    sender = SenderSerializer()
+    body = serializers.CharField(help_text="Empty when the message was deleted for everyone.")
+    created_at = serializers.DateTimeField()
+    deleted = serializers.BooleanField(help_text="Deleted for everyone: a tombstone.")
+
+
+def error_responses(**by_status: str) -> dict[int, OpenApiResponse]:
+    """Documented error responses: `error_responses(e404="conversation_not_found")`.
+
+    Every authenticated endpoint also answers 401 `not_authenticated`."""
+    documented = {"e401": "not_authenticated", **by_status}
+    return {
+        int(key[1:]): OpenApiResponse(ErrorSerializer, description=f"`code`: {codes}")
+        for key, codes in sorted(documented.items())
+    }
+
+
+def my_membership(request: Request, conversation_id: int) -> Membership:
+    """The caller's active membership, or 404 `conversation_not_found`, whether the
+    conversation exists or not."""
+    if not 0 < conversation_id <= MAX_ID:
+        raise errors.ConversationNotFound()
+    return selectors.membership_for(request.user, conversation_id)  # type: ignore[arg-type]

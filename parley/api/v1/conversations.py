@@ -1,0 +1,299 @@
+"""Conversations: the list, one conversation, creating direct chats and groups, joining by
+invite, the invite link, members and roles, renaming, leaving."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from parley.api.v1.common import error_responses, my_membership
+from parley.api.v1.shapes import (
+    ConversationDetailSerializer,
+    ConversationSerializer,
+    MemberSerializer,
+    invite_url,
+    render_conversation,
+    render_conversations,
+    render_member,
+)
+from parley.chat import selectors, services
+
+TAG = ["conversations"]
+
+
+# --- Requests ------------------------------------------------------------------------------
+
+
+class DirectCreateSerializer(serializers.Serializer):
+    user = serializers.CharField(max_length=254, help_text="The other person's email or username.")
+
+
+class GroupCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    members = serializers.ListField(
+        child=serializers.CharField(max_length=254),
+        max_length=200,
+        default=list,
+        help_text="Emails or usernames of the people to add besides me.",
+    )
+
+
+class GroupJoinSerializer(serializers.Serializer):
+    secret = serializers.CharField(
+        max_length=512, help_text="The invite secret, or the whole invite link."
+    )
+
+    def validate_secret(self, value: str) -> str:
+        # ".../join/<secret>" or ".../join/<secret>/": the last path segment is the secret.
+        return value.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+class ConversationUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+
+
+class MemberAddSerializer(serializers.Serializer):
+    user = serializers.CharField(max_length=254, help_text="Their email or username.")
+
+
+class MemberUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["admin", "member"])
+
+
+class InviteSerializer(serializers.Serializer):
+    invite_secret = serializers.CharField()
+    invite_url = serializers.CharField()
+
+
+def _parse(serializer_class: type[serializers.Serializer], request: Request) -> dict:  # type: ignore[type-arg]
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data  # type: ignore[return-value]
+
+
+# --- Views ---------------------------------------------------------------------------------
+
+
+class ConversationListApi(APIView):
+    @extend_schema(
+        tags=TAG,
+        operation_id="conversation_list",
+        summary="My conversations, most recent activity first",
+        responses={200: ConversationSerializer(many=True), **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(render_conversations(selectors.conversation_list(request.user), request))
+
+
+class ConversationDetailApi(APIView):
+    @extend_schema(
+        tags=TAG,
+        operation_id="conversation_get",
+        summary="One conversation with its members",
+        responses={
+            200: ConversationDetailSerializer,
+            **error_responses(e404="conversation_not_found"),
+        },
+    )
+    def get(self, request: Request, conversation_id: int) -> Response:
+        membership = my_membership(request, conversation_id)
+        return Response(render_conversation(membership, request))
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="conversation_rename",
+        summary="Rename a group or public room (owner, admins)",
+        request=ConversationUpdateSerializer,
+        responses={
+            200: ConversationDetailSerializer,
+            **error_responses(
+                e400="invalid, invalid_title",
+                e403="not_allowed",
+                e404="conversation_not_found",
+            ),
+        },
+    )
+    def patch(self, request: Request, conversation_id: int) -> Response:
+        membership = my_membership(request, conversation_id)
+        data = _parse(ConversationUpdateSerializer, request)
+        services.group_rename(
+            actor=request.user, conversation=membership.conversation, title=data["title"]
+        )
+        fresh = selectors.membership_for(request.user, conversation_id)
+        return Response(render_conversation(fresh, request))
+
+
+class DirectCreateApi(APIView):
+    @extend_schema(
+        tags=TAG,
+        operation_id="direct_get_or_create",
+        summary="Get or create my direct chat with someone",
+        request=DirectCreateSerializer,
+        responses={
+            200: OpenApiResponse(ConversationDetailSerializer, description="It existed."),
+            201: OpenApiResponse(ConversationDetailSerializer, description="Created."),
+            **error_responses(e400="invalid, cannot_chat_with_self", e404="user_not_found"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _parse(DirectCreateSerializer, request)
+        conversation, created = services.conversation_get_or_create_direct(
+            user=request.user, other=data["user"]
+        )
+        membership = selectors.membership_for(request.user, conversation.pk)
+        return Response(
+            render_conversation(membership, request),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class GroupCreateApi(APIView):
+    @extend_schema(
+        tags=TAG,
+        operation_id="group_create",
+        summary="Create a group that I own",
+        request=GroupCreateSerializer,
+        responses={
+            201: ConversationDetailSerializer,
+            **error_responses(e400="invalid, invalid_title", e404="user_not_found"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _parse(GroupCreateSerializer, request)
+        members = selectors.users_by_logins(data["members"])
+        conversation = services.conversation_create_group(
+            creator=request.user, title=data["title"], members=members
+        )
+        membership = selectors.membership_for(request.user, conversation.pk)
+        return Response(render_conversation(membership, request), status=status.HTTP_201_CREATED)
+
+
+class GroupJoinApi(APIView):
+    @extend_schema(
+        tags=TAG,
+        operation_id="group_join",
+        summary="Join a group by its invite secret or link",
+        request=GroupJoinSerializer,
+        responses={
+            200: ConversationDetailSerializer,
+            **error_responses(e400="invalid", e404="invalid_invite"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _parse(GroupJoinSerializer, request)
+        conversation, _ = services.group_join_by_secret(user=request.user, secret=data["secret"])
+        membership = selectors.membership_for(request.user, conversation.pk)
+        return Response(render_conversation(membership, request))
+
+
+class GroupInviteApi(APIView):
+    @extend_schema(
+        tags=TAG,
+        operation_id="group_invite_rotate",
+        summary="Replace the invite link of a group (owner, admins): the old one stops working",
+        request=None,
+        responses={
+            200: InviteSerializer,
+            **error_responses(e403="not_allowed", e404="conversation_not_found"),
+        },
+    )
+    def post(self, request: Request, conversation_id: int) -> Response:
+        membership = my_membership(request, conversation_id)
+        secret = services.group_rotate_secret(
+            actor=request.user, conversation=membership.conversation
+        )
+        return Response({"invite_secret": secret, "invite_url": invite_url(request, secret)})
+
+
+class MemberAddApi(APIView):
+    @extend_schema(
+        tags=TAG,
+        operation_id="member_add",
+        summary="Add someone to a group (owner, admins)",
+        request=MemberAddSerializer,
+        responses={
+            200: OpenApiResponse(MemberSerializer, description="Already a member."),
+            201: OpenApiResponse(MemberSerializer, description="Added."),
+            **error_responses(
+                e400="invalid",
+                e403="not_allowed",
+                e404="conversation_not_found, user_not_found",
+            ),
+        },
+    )
+    def post(self, request: Request, conversation_id: int) -> Response:
+        membership = my_membership(request, conversation_id)
+        data = _parse(MemberAddSerializer, request)
+        (user,) = selectors.users_by_logins([data["user"]])
+        added = services.group_add_members(
+            actor=request.user, conversation=membership.conversation, users=[user]
+        )
+        return Response(
+            render_member(selectors.active_member(conversation_id, user.pk)),
+            status=status.HTTP_201_CREATED if added else status.HTTP_200_OK,
+        )
+
+
+class MemberUpdateRemoveApi(APIView):
+    @extend_schema(
+        tags=TAG,
+        operation_id="member_set_role",
+        summary="Make a member an admin or an admin a member (owner)",
+        request=MemberUpdateSerializer,
+        responses={
+            200: MemberSerializer,
+            **error_responses(
+                e400="invalid",
+                e403="not_allowed",
+                e404="conversation_not_found, user_not_found",
+            ),
+        },
+    )
+    def patch(self, request: Request, conversation_id: int, user_id: int) -> Response:
+        membership = my_membership(request, conversation_id)
+        data = _parse(MemberUpdateSerializer, request)
+        target = services.group_set_role(
+            actor=request.user,
+            conversation=membership.conversation,
+            user=selectors.user_by_id(user_id),
+            role=data["role"],
+        )
+        return Response(render_member(target))
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="member_remove",
+        summary="Remove someone from a group (owner, admins)",
+        responses={
+            204: OpenApiResponse(description="Removed."),
+            **error_responses(e403="not_allowed", e404="conversation_not_found, user_not_found"),
+        },
+    )
+    def delete(self, request: Request, conversation_id: int, user_id: int) -> Response:
+        membership = my_membership(request, conversation_id)
+        services.group_remove_member(
+            actor=request.user,
+            conversation=membership.conversation,
+            user=selectors.user_by_id(user_id),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConversationLeaveApi(APIView):
+    @extend_schema(
+        tags=TAG,
+        operation_id="conversation_leave",
+        summary="Leave a group or public room",
+        request=None,
+        responses={
+            204: OpenApiResponse(description="Left."),
+            **error_responses(e403="not_allowed", e404="conversation_not_found"),
+        },
+    )
+    def post(self, request: Request, conversation_id: int) -> Response:
+        membership = my_membership(request, conversation_id)
+        services.conversation_leave(user=request.user, conversation=membership.conversation)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,219 @@
+"""The Conversation, Member and Room shapes of the API, and how they are filled in.
+
+Who is online comes from presence (parley/realtime/presence.py), asked once per request
+for every participant the answer mentions; an online count is the number of a
+conversation's active members that are online, the same number the websocket's
+`online.count` gives.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.request import Request
+
+from parley.accounts.models import User
+from parley.api.v1.common import MessageSerializer
+from parley.chat import events as ev
+from parley.chat import selectors
+from parley.chat.models import Conversation, Membership
+from parley.chat.selectors import ConversationRow
+from parley.realtime.presence import get_presence, user_key, visitor_key
+
+# --- Serializers (they render the answers, so the schema is what is sent) ----------------
+
+
+class OtherUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField()
+    avatar = serializers.CharField(allow_null=True)
+    online = serializers.BooleanField()
+    last_seen = serializers.DateTimeField(
+        allow_null=True, help_text="Null when that person hides it."
+    )
+
+
+class ConversationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Conversation.Kind.choices)
+    title = serializers.CharField(help_text="For a direct chat, the other person's name.")
+    slug = serializers.CharField(allow_null=True, help_text="Public rooms only.")
+    about = serializers.CharField(allow_blank=True)
+    last_seq = serializers.IntegerField(help_text="The conversation's last durable event seq.")
+    role = serializers.ChoiceField(choices=Membership.Role.choices, help_text="Mine.")
+    unread = serializers.IntegerField(help_text="Messages of others after my read cursor.")
+    read_seq = serializers.IntegerField()
+    delivered_seq = serializers.IntegerField()
+    cleared_through_seq = serializers.IntegerField()
+    last_message = MessageSerializer(allow_null=True)
+    last_message_at = serializers.DateTimeField(allow_null=True)
+    other_user = OtherUserSerializer(allow_null=True, help_text="Direct chats only.")
+    online_count = serializers.IntegerField(help_text="Active members online now.")
+    invite_url = serializers.CharField(
+        allow_null=True, help_text="Groups, for their owner and admins only."
+    )
+
+
+class MemberSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The user id, or the visitor's UUID.")
+    kind = serializers.ChoiceField(choices=["user", "visitor"])
+    username = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+    avatar = serializers.CharField(allow_null=True)
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+    online = serializers.BooleanField()
+    read_seq = serializers.IntegerField()
+    delivered_seq = serializers.IntegerField()
+
+
+class ConversationDetailSerializer(ConversationSerializer):
+    members = MemberSerializer(many=True, help_text="Active members.")
+
+
+class RoomSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    about = serializers.CharField(allow_blank=True)
+    member_count = serializers.IntegerField()
+    online_count = serializers.IntegerField()
+    joined = serializers.BooleanField(help_text="Whether I am a member.")
+
+
+# --- Online state --------------------------------------------------------------------------
+
+
+def _key(user_id: int | None, visitor_id: object) -> str:
+    return user_key(user_id) if user_id is not None else visitor_key(visitor_id)
+
+
+class OnlineState:
+    """Who is online among the active members of some conversations: one presence lookup
+    for every participant an answer mentions."""
+
+    def __init__(self, members: dict[int, set[str]], extra_keys: Iterable[str] = ()) -> None:
+        self.members = members
+        wanted = set(extra_keys).union(*members.values())
+        self.online = get_presence().online_sync(wanted) if wanted else set()
+
+    @classmethod
+    def of(cls, conversation_ids: list[int], extra_keys: Iterable[str] = ()) -> OnlineState:
+        """For these conversations: one database query, however many there are."""
+        members: defaultdict[int, set[str]] = defaultdict(set)
+        for cid, user_id, visitor_id in selectors.active_participants(conversation_ids):
+            members[cid].add(_key(user_id, visitor_id))
+        return cls(members, extra_keys)
+
+    def count(self, conversation_id: int) -> int:
+        return len(self.members.get(conversation_id, set()) & self.online)
+
+    def is_online(self, key: str) -> bool:
+        return key in self.online
+
+
+# --- Filling in the shapes -----------------------------------------------------------------
+
+
+def _avatar(user: User) -> str | None:
+    return user.avatar.url if user.avatar else None
+
+
+def invite_url(request: Request, secret: str) -> str:
+    return request.build_absolute_uri(f"/join/{secret}")
+
+
+def _other_user(user: User, online: OnlineState) -> dict[str, Any]:
+    return {
+        "id": user.pk,
+        "username": user.username,
+        "name": user.name,
+        "avatar": _avatar(user),
+        "online": online.is_online(user_key(user.pk)),
+        "last_seen": user.last_seen if user.show_last_seen else None,
+    }
+
+
+def conversation_data(
+    row: ConversationRow, online: OnlineState, request: Request
+) -> dict[str, Any]:
+    m, c = row.membership, row.conversation
+    show_invite = c.kind == Conversation.Kind.GROUP and m.is_admin and c.invite_secret
+    return {
+        "id": c.pk,
+        "kind": c.kind,
+        "title": row.title,
+        "slug": c.slug,
+        "about": c.about,
+        "last_seq": c.last_seq,
+        "role": m.role,
+        "unread": row.unread,
+        "read_seq": m.last_read_seq,
+        "delivered_seq": m.last_delivered_seq,
+        "cleared_through_seq": m.cleared_through_seq,
+        "last_message": (
+            ev.message_out(row.last_message).model_dump(mode="json") if row.last_message else None
+        ),
+        "last_message_at": c.last_message_at,
+        "other_user": _other_user(row.other_user, online) if row.other_user else None,
+        "online_count": online.count(c.pk),
+        "invite_url": invite_url(request, c.invite_secret) if show_invite else None,
+    }
+
+
+def member_data(m: Membership, online: OnlineState) -> dict[str, Any]:
+    sender = ev.member_sender(m)
+    return {
+        "id": sender.id,
+        "kind": sender.kind,
+        "username": sender.username,
+        "name": sender.name,
+        "avatar": sender.avatar,
+        "role": m.role,
+        "online": online.is_online(_key(m.user_id, m.visitor_id)),
+        "read_seq": m.last_read_seq,
+        "delivered_seq": m.last_delivered_seq,
+    }
+
+
+def render_conversations(rows: list[ConversationRow], request: Request) -> list[dict[str, Any]]:
+    extra = [user_key(r.other_user.pk) for r in rows if r.other_user is not None]
+    online = OnlineState.of([r.conversation.pk for r in rows], extra)
+    data = [conversation_data(row, online, request) for row in rows]
+    return ConversationSerializer(data, many=True).data  # type: ignore[no-any-return]
+
+
+def render_conversation(membership: Membership, request: Request) -> dict[str, Any]:
+    """One conversation with its members, as its member `membership` sees it."""
+    row = selectors.conversation_row(membership)
+    members = selectors.active_members(membership.conversation_id)
+    keys = {_key(m.user_id, m.visitor_id) for m in members}
+    online = OnlineState({membership.conversation_id: keys})
+    data = conversation_data(row, online, request)
+    data["members"] = [member_data(m, online) for m in members]
+    return ConversationDetailSerializer(data).data  # type: ignore[no-any-return]
+
+
+def render_member(membership: Membership) -> dict[str, Any]:
+    online = OnlineState({}, [_key(membership.user_id, membership.visitor_id)])
+    return MemberSerializer(member_data(membership, online)).data  # type: ignore[no-any-return]
+
+
+def render_rooms(rooms: list[Conversation]) -> list[dict[str, Any]]:
+    online = OnlineState.of([r.pk for r in rooms])
+    data = [
+        {
+            "id": r.pk,
+            "slug": r.slug,
+            "title": r.title,
+            "about": r.about,
+            "member_count": r.member_count,  # type: ignore[attr-defined]
+            "online_count": online.count(r.pk),
+            "joined": r.joined,  # type: ignore[attr-defined]
+        }
+        for r in rooms
+    ]
+    return RoomSerializer(data, many=True).data  # type: ignore[no-any-return]
