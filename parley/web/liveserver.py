@@ -1,0 +1,136 @@
+"""A throwaway Parley server for the browser tests and the screenshots command.
+
+It runs the real thing: `uvicorn parley.asgi:application` in a subprocess on a free
+loopback port, with its own SQLite file (migrated first), the in-memory channel layer,
+DEBUG on and the console email backend, so that what a browser sees is what a user sees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(self, workdir: Path | None = None) -> None:
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="parley-live-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.workdir / "server.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "parley.settings",
+            "DATABASE_URL": f"sqlite:///{self.workdir / 'db.sqlite3'}",
+            "REDIS_URL": "",
+            "DEBUG": "true",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "EMAIL_URL": "consolemail://",
+            "MEDIA_ROOT": str(self.workdir / "media"),
+            "PYTHONUNBUFFERED": "1",
+            "LOG_LEVEL": "WARNING",
+        }
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
+
+    def shell(self, code: str) -> str:
+        return self.manage("shell", "-c", code)
+
+    def start(self) -> LiveServer:
+        self.manage("migrate", "--noinput", "-v0")
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "parley.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"the server did not answer within 40 s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def create_users(self, *people: tuple[str, str], password: str) -> None:
+        """Users as (username, display name), with email <username>@example.com."""
+        spec = json.dumps([list(p) for p in people])
+        self.shell(
+            "import json\n"
+            "from parley.accounts.models import User\n"
+            f"for username, name in json.loads({spec!r}):\n"
+            f"    User.objects.create_user(username + '@example.com', username, {password!r},"
+            " display_name=name)\n" + _verify_emails(password)
+        )
+
+
+def _verify_emails(_: str) -> str:
+    """Mark the users' addresses verified when allauth is installed (it asks otherwise)."""
+    return (
+        "from django.apps import apps\n"
+        "if apps.is_installed('allauth.account'):\n"
+        "    from allauth.account.models import EmailAddress\n"
+        "    for u in User.objects.all():\n"
+        "        EmailAddress.objects.get_or_create(user=u, email=u.email,"
+        " defaults={'verified': True, 'primary': True})\n"
+    )

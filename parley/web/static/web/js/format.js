@@ -1,0 +1,69 @@
+// Dates and times as people read them in a chat.
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const weekdayFmt = new Intl.DateTimeFormat(undefined, { weekday: "short" });
+const shortDateFmt = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
+const longDateFmt = new Intl.DateTimeFormat(undefined, {
+  weekday: "long",
+  day: "numeric",
+  month: "long",
+});
+const fullDateFmt = new Intl.DateTimeFormat(undefined, {
+  day: "numeric",
+  month: "long",
+  year: "numeric",
+});
+const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+
+function startOfDay(d) {
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+}
+
+export function dayKey(iso) {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
+}
+
+const DAY = 86400000;
+
+/** "Today", "Yesterday", "Monday 3 March", "3 March 2024". */
+export function dayLabel(iso) {
+  const d = new Date(iso);
+  const diff = Math.round((startOfDay(new Date()) - startOfDay(d)) / DAY);
+  if (diff === 0) return "Today";
+  if (diff === 1) return "Yesterday";
+  if (diff < 7 && diff > 0) return longDateFmt.format(d);
+  if (d.getFullYear() === new Date().getFullYear()) return longDateFmt.format(d);
+  return fullDateFmt.format(d);
+}
+
+export function timeOf(iso) {
+  return timeFmt.format(new Date(iso));
+}
+
+export function fullTime(iso) {
+  return fullFmt.format(new Date(iso));
+}
+
+/** The time in a conversation list: 14:05 today, "Tue" this week, "3 Mar" before. */
+export function listTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  const diff = Math.round((startOfDay(new Date()) - startOfDay(d)) / DAY);
+  if (diff <= 0) return timeFmt.format(d);
+  if (diff < 7) return weekdayFmt.format(d);
+  return shortDateFmt.format(d);
+}
+
+export function lastSeen(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  const diff = Math.round((startOfDay(new Date()) - startOfDay(d)) / DAY);
+  if (diff <= 0) return `last seen today at ${timeFmt.format(d)}`;
+  if (diff === 1) return `last seen yesterday at ${timeFmt.format(d)}`;
+  return `last seen ${shortDateFmt.format(d)}`;
+}
+
+export function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}

@@ -1,0 +1,414 @@
+// Client state: conversations, their messages, stream positions; and how events change it.
+//
+// Two rules keep the view exact across reconnects:
+//  * stream events (those with a `seq`, or `user_seq`) are applied once: anything at or
+//    below the last position seen for that stream is a duplicate and is dropped;
+//  * messages are kept by seq, so one that arrives twice (REST page, ack, live event) is
+//    still one message.
+
+export const state = {
+  me: null,
+  convs: new Map(),
+  openId: null,
+  positions: new Map(), // conversation id -> last stream seq applied
+  userSeq: null, // last user-stream seq applied
+  connection: "connecting",
+  filter: "",
+  loaded: false,
+};
+
+let notify = () => {};
+/** The view registers here: called with a part name ("list", "open", "header", ...). */
+export function onChange(fn) {
+  notify = fn;
+}
+const changed = (...parts) => parts.forEach((p) => notify(p));
+
+export function isMine(sender) {
+  return sender && sender.kind === "user" && String(sender.id) === String(state.me.id);
+}
+
+function blankConv(id) {
+  return {
+    id,
+    kind: "direct",
+    title: "",
+    slug: null,
+    about: "",
+    last_seq: 0,
+    role: "member",
+    unread: 0,
+    read_seq: 0,
+    delivered_seq: 0,
+    cleared_through_seq: 0,
+    last_message: null,
+    last_message_at: null,
+    other_user: null,
+    online_count: 0,
+    invite_url: null,
+    members: null, // Map user id -> member, once the detail was fetched
+    receipts: new Map(), // user id -> {read_seq, delivered_seq} of the others
+    messages: new Map(), // seq -> message
+    pending: new Map(), // client_id -> my message not acknowledged yet
+    deleted: new Set(), // seqs deleted for everyone (seen as events)
+    hidden: new Set(), // seqs deleted for me
+    historyLoaded: false,
+    hasMore: true,
+    loadingOlder: false,
+    typing: new Map(), // user id -> {name, timer}
+    detailLoaded: false,
+  };
+}
+
+/** Merge a Conversation from the REST API (list or detail). */
+export function upsertConv(data) {
+  let conv = state.convs.get(data.id);
+  const fresh = !conv;
+  if (fresh) {
+    conv = blankConv(data.id);
+    state.convs.set(data.id, conv);
+  }
+  const stale = !fresh && data.last_seq < conv.last_seq;
+  for (const key of ["kind", "title", "slug", "about", "role", "online_count", "invite_url"]) {
+    if (data[key] !== undefined) conv[key] = data[key];
+  }
+  if (data.other_user !== undefined) conv.other_user = data.other_user;
+  if (!stale) {
+    conv.last_seq = data.last_seq;
+    conv.unread = data.unread ?? conv.unread;
+    conv.last_message = data.last_message ?? null;
+    conv.last_message_at = data.last_message_at ?? conv.last_message_at;
+  }
+  conv.read_seq = Math.max(conv.read_seq, data.read_seq || 0);
+  conv.delivered_seq = Math.max(conv.delivered_seq, data.delivered_seq || 0);
+  if ((data.cleared_through_seq || 0) > conv.cleared_through_seq) {
+    clearThrough(conv, data.cleared_through_seq);
+  }
+  if (Array.isArray(data.members)) {
+    conv.members = new Map();
+    for (const m of data.members) {
+      const id = String(m.id);
+      conv.members.set(id, m);
+      if (m.kind === "user" && id === String(state.me.id)) continue;
+      const r = conv.receipts.get(id) || { read_seq: 0, delivered_seq: 0 };
+      r.read_seq = Math.max(r.read_seq, m.read_seq || 0);
+      r.delivered_seq = Math.max(r.delivered_seq, m.delivered_seq || 0);
+      conv.receipts.set(id, r);
+    }
+    conv.detailLoaded = true;
+  }
+  if (!state.positions.has(conv.id)) state.positions.set(conv.id, data.last_seq);
+  changed("list", "header", "title");
+  if (conv.id === state.openId) changed("messages");
+  return conv;
+}
+
+export function removeConv(id) {
+  state.convs.delete(id);
+  state.positions.delete(id);
+  changed("list", "title");
+  if (state.openId === id) changed("closed");
+}
+
+function clearThrough(conv, through) {
+  conv.cleared_through_seq = Math.max(conv.cleared_through_seq, through);
+  for (const seq of [...conv.messages.keys()]) if (seq <= through) conv.messages.delete(seq);
+  if (conv.last_message && conv.last_message.seq <= through) conv.last_message = null;
+  conv.read_seq = Math.max(conv.read_seq, through);
+}
+
+/** Messages from a REST page: merged by seq, with what events told us applied over them. */
+export function mergeMessages(conv, messages) {
+  for (const m of messages) addMessage(conv, m);
+}
+
+function addMessage(conv, m) {
+  if (m.seq <= conv.cleared_through_seq || conv.hidden.has(m.seq)) return false;
+  if (conv.deleted.has(m.seq) && !m.deleted) m = { ...m, deleted: true, body: "" };
+  conv.messages.set(m.seq, m);
+  if (isMine(m.sender)) conv.pending.delete(m.client_id);
+  return true;
+}
+
+function newestVisible(conv) {
+  let best = null;
+  for (const m of conv.messages.values()) if (!best || m.seq > best.seq) best = m;
+  return best;
+}
+
+// --- sending ---------------------------------------------------------------------------
+
+export function addPending(conv, body, clientId) {
+  const p = {
+    client_id: clientId,
+    body,
+    created_at: new Date().toISOString(),
+    sender: state.me,
+    status: "pending",
+    error: null,
+  };
+  conv.pending.set(clientId, p);
+  changed("messages");
+  return p;
+}
+
+export function pendingStatus(conv, clientId, status, error = null) {
+  const p = conv.pending.get(clientId);
+  if (!p) return;
+  p.status = status;
+  p.error = error;
+  changed("messages");
+}
+
+/** My message as the server stored it (from an ack): it replaces the pending one. */
+export function acknowledged(conv, message) {
+  addMessage(conv, message);
+  conv.pending.delete(message.client_id);
+  if (!conv.last_message || conv.last_message.seq <= message.seq) {
+    conv.last_message = message;
+    conv.last_message_at = message.created_at;
+  }
+  conv.last_seq = Math.max(conv.last_seq, message.seq);
+  changed("messages", "list");
+}
+
+// --- events from the server ------------------------------------------------------------
+
+/**
+ * Apply one server frame. Returns hints for the app: {unknown: id} when the event is about
+ * a conversation we do not know yet, {incoming: {conv, message}} for someone else's new
+ * message.
+ */
+export function apply(frame) {
+  if (frame.user_seq !== undefined && frame.type !== "resumed" && frame.type !== "hello") {
+    if (state.userSeq !== null && frame.user_seq <= state.userSeq) return {};
+    state.userSeq = frame.user_seq;
+    return applyUserEvent(frame);
+  }
+  if (frame.seq !== undefined && frame.conversation !== undefined) {
+    const cid = frame.conversation;
+    const pos = state.positions.get(cid);
+    if (pos !== undefined && frame.seq <= pos) return {};
+    state.positions.set(cid, frame.seq);
+    const conv = state.convs.get(cid);
+    if (!conv) return { unknown: cid };
+    conv.last_seq = Math.max(conv.last_seq, frame.seq);
+    return applyConversationEvent(conv, frame);
+  }
+  return applyEphemeral(frame);
+}
+
+function applyConversationEvent(conv, frame) {
+  switch (frame.type) {
+    case "message.created": {
+      const m = frame.message;
+      if (!addMessage(conv, m)) return {};
+      conv.last_message = m;
+      conv.last_message_at = m.created_at;
+      const typing = conv.typing.get(String(m.sender.id));
+      if (typing) {
+        clearTimeout(typing.timer);
+        conv.typing.delete(String(m.sender.id));
+        changed("typing");
+      }
+      changed("list", "title");
+      if (conv.id === state.openId) changed("messages");
+      if (isMine(m.sender)) return {};
+      conv.unread += 1;
+      return { incoming: { conv, message: m } };
+    }
+    case "message.deleted": {
+      conv.deleted.add(frame.message_seq);
+      const m = conv.messages.get(frame.message_seq);
+      if (m) {
+        conv.messages.set(m.seq, { ...m, deleted: true, body: "" });
+        if (!isMine(m.sender) && m.seq > conv.read_seq && conv.unread > 0) conv.unread -= 1;
+      }
+      if (conv.last_message?.seq === frame.message_seq) {
+        conv.last_message = { ...conv.last_message, deleted: true, body: "" };
+      }
+      changed("list", "title");
+      if (conv.id === state.openId) changed("messages");
+      return {};
+    }
+    case "member.joined": {
+      if (conv.members) {
+        conv.members.set(String(frame.member.id), {
+          ...frame.member,
+          role: frame.role,
+          online: true,
+          read_seq: frame.seq,
+          delivered_seq: frame.seq,
+        });
+      }
+      changed("header");
+      return {};
+    }
+    case "member.left": {
+      conv.members?.delete(String(frame.member.id));
+      conv.receipts.delete(String(frame.member.id));
+      changed("header");
+      if (conv.id === state.openId) changed("messages");
+      return {};
+    }
+    case "conversation.updated":
+      conv.title = frame.title;
+      changed("list", "header");
+      return {};
+    default:
+      return {};
+  }
+}
+
+function applyUserEvent(frame) {
+  switch (frame.type) {
+    case "conversation.joined": {
+      const summary = frame.conversation;
+      if (!state.positions.has(summary.id)) state.positions.set(summary.id, summary.last_seq);
+      if (!state.convs.has(summary.id)) {
+        const conv = blankConv(summary.id);
+        Object.assign(conv, {
+          kind: summary.kind,
+          title: summary.title,
+          role: summary.role,
+          last_seq: summary.last_seq,
+          read_seq: summary.last_seq,
+          delivered_seq: summary.last_seq,
+        });
+        state.convs.set(summary.id, conv);
+        changed("list");
+      }
+      return { unknown: summary.id };
+    }
+    case "conversation.left":
+      removeConv(frame.conversation);
+      return {};
+    case "message.hidden": {
+      const conv = state.convs.get(frame.conversation);
+      if (!conv) return {};
+      conv.hidden.add(frame.message_seq);
+      conv.messages.delete(frame.message_seq);
+      if (conv.last_message?.seq === frame.message_seq) conv.last_message = newestVisible(conv);
+      changed("list");
+      if (conv.id === state.openId) changed("messages");
+      return {};
+    }
+    case "history.cleared": {
+      const conv = state.convs.get(frame.conversation);
+      if (!conv) return {};
+      clearThrough(conv, frame.through_seq);
+      conv.unread = 0;
+      changed("list", "title");
+      if (conv.id === state.openId) changed("messages");
+      return {};
+    }
+    default:
+      return {};
+  }
+}
+
+function applyEphemeral(frame) {
+  const conv = frame.conversation !== undefined ? state.convs.get(frame.conversation) : null;
+  switch (frame.type) {
+    case "typing": {
+      if (!conv || isMine(frame.who)) return {};
+      const id = String(frame.who.id);
+      const old = conv.typing.get(id);
+      if (old) clearTimeout(old.timer);
+      if (frame.active) {
+        // A client repeats `typing` every few seconds while typing; silence means it stopped.
+        const timer = setTimeout(() => {
+          conv.typing.delete(id);
+          changed("typing", "list");
+        }, 7000);
+        conv.typing.set(id, { name: frame.who.name, timer });
+      } else {
+        conv.typing.delete(id);
+      }
+      changed("typing", "list");
+      return {};
+    }
+    case "receipt": {
+      if (!conv) return {};
+      if (isMine(frame.who)) {
+        conv.read_seq = Math.max(conv.read_seq, frame.read_seq);
+        conv.delivered_seq = Math.max(conv.delivered_seq, frame.delivered_seq);
+        return {};
+      }
+      const id = String(frame.who.id);
+      const r = conv.receipts.get(id) || { read_seq: 0, delivered_seq: 0 };
+      r.read_seq = Math.max(r.read_seq, frame.read_seq);
+      r.delivered_seq = Math.max(r.delivered_seq, frame.delivered_seq);
+      conv.receipts.set(id, r);
+      if (conv.id === state.openId) changed("messages");
+      return {};
+    }
+    case "unread":
+      if (!conv) return {};
+      conv.unread = frame.count;
+      changed("list", "title");
+      return {};
+    case "presence": {
+      const uid = String(frame.user);
+      for (const c of state.convs.values()) {
+        let touched = false;
+        if (c.other_user && String(c.other_user.id) === uid) {
+          c.other_user = { ...c.other_user, online: frame.online };
+          if (!frame.online) c.other_user.last_seen = frame.last_seen ?? null;
+          touched = true;
+        }
+        const member = c.members?.get(uid);
+        if (member) {
+          member.online = frame.online;
+          touched = true;
+        }
+        if (touched && c.id === state.openId) changed("header");
+      }
+      changed("list");
+      return {};
+    }
+    case "online":
+      if (!conv) return {};
+      conv.online_count = frame.count;
+      if (conv.id === state.openId) changed("header");
+      return {};
+    default:
+      return {};
+  }
+}
+
+/** Where we stand, for `resume`. */
+export function resumeState() {
+  const conversations = {};
+  for (const [id, seq] of state.positions) conversations[String(id)] = seq;
+  const out = { conversations };
+  if (state.userSeq !== null) out.user_seq = state.userSeq;
+  return out;
+}
+
+export function totalUnread() {
+  let n = 0;
+  for (const c of state.convs.values()) n += c.unread;
+  return n;
+}
+
+/** Receipt state of my message `seq`: "sent", "delivered", "read", or {readBy: n}. */
+export function receiptOf(conv, seq) {
+  if (conv.kind === "public") return { state: "sent" };
+  let read = 0;
+  let delivered = 0;
+  for (const r of conv.receipts.values()) {
+    if (r.read_seq >= seq) read += 1;
+    if (r.delivered_seq >= seq || r.read_seq >= seq) delivered += 1;
+  }
+  if (conv.kind === "direct") {
+    if (read) return { state: "read" };
+    if (delivered) return { state: "delivered" };
+    return { state: "sent" };
+  }
+  const others = conv.members ? Math.max(conv.members.size - 1, 0) : conv.receipts.size;
+  if (read && read >= others) return { state: "read", readBy: read };
+  if (read) return { state: "delivered", readBy: read };
+  if (delivered) return { state: "delivered" };
+  return { state: "sent" };
+}
