@@ -219,8 +219,13 @@ PARLEY = {
     # A resume further back than this many events per conversation is refused with
     # `resume_too_old`; the client reloads that conversation over REST instead.
     "RESUME_MAX_EVENTS": env.int("PARLEY_RESUME_MAX_EVENTS", default=1000),
-    "PRESENCE_TTL": 30,
-    "PRESENCE_HEARTBEAT": 10,
+    # Presence in Redis: a killed process's people drop out within PRESENCE_TTL seconds.
+    "PRESENCE_TTL": env.int("PARLEY_PRESENCE_TTL", default=30),
+    "PRESENCE_HEARTBEAT": env.float("PARLEY_PRESENCE_HEARTBEAT", default=10.0),
+    "PRESENCE_PREFIX": env.str("PARLEY_PRESENCE_PREFIX", default="parley:pr"),
+    # Every this many seconds each process compares the seq of the streams it follows
+    # with the database, so an event the channel layer dropped is still delivered.
+    "GAP_CHECK_SECONDS": env.float("PARLEY_GAP_CHECK_SECONDS", default=3.0),
 }
 
 # --- Production hardening (active when DEBUG is off) ------------------------------------

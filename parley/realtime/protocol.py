@@ -146,7 +146,10 @@ class ProtocolError(Exception):
 
 def parse_command(raw: str | bytes, *, max_bytes: int) -> Command:
     """Parse one client frame or raise ProtocolError with a stable code."""
-    if len(raw) > max_bytes:
+    size = len(raw)
+    if isinstance(raw, str) and size * 4 > max_bytes:  # a character is up to 4 bytes
+        size = len(raw.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
         raise ProtocolError("frame_too_large", f"A frame may be at most {max_bytes} bytes.")
     try:
         data = orjson.loads(raw)
@@ -340,6 +343,9 @@ class Resumed(Frame):
     user_seq: int
     reset: list[int] = Field(default_factory=list)
     user_reset: bool = False
+    # Conversations named in the resume that are not mine (any more): nothing is sent
+    # about them, and the client forgets them.
+    not_found: list[int] = Field(default_factory=list)
 
 
 class Pong(Frame):
