@@ -89,12 +89,85 @@ def _mark_seen(user_id: int) -> Any:
     return now
 
 
+def _went_offline(user_ids: list[int]) -> list[tuple[User, Any, list[tuple[int, str]]]]:
+    """Stamp last_seen for people who went offline; their conversations (id, kind)."""
+    now = timezone.now()
+    User.objects.filter(pk__in=user_ids).update(last_seen=now)
+    conversations: dict[int, list[tuple[int, str]]] = {}
+    for uid, cid, kind in Membership.objects.filter(
+        user_id__in=user_ids, left_at__isnull=True
+    ).values_list("user_id", "conversation_id", "conversation__kind"):
+        conversations.setdefault(uid, []).append((cid, kind))
+    return [(u, now, conversations.get(u.pk, [])) for u in User.objects.filter(pk__in=user_ids)]
+
+
+def _presence_events(
+    user: User, online: bool, last_seen: Any, conversations: list[tuple[int, str]]
+) -> list[Any]:
+    """`presence` for everyone I share a conversation with (public rooms are too big)."""
+    shown = last_seen.isoformat() if (last_seen and user.show_last_seen) else None
+    event = p.PresenceEvent(user=str(user.pk), online=online, last_seen=shown)
+    return [
+        outgoing(conversation_group(cid), event)
+        for cid, kind in conversations
+        if kind != Conversation.Kind.PUBLIC
+    ]
+
+
+async def participants_gone(keys: set[str]) -> None:
+    """Announce people offline whose sockets died with another server process."""
+    user_ids = [int(k[1:]) for k in keys if k.startswith("u") and k[1:].isdigit()]
+    if not user_ids:
+        return
+    rows = await database_sync_to_async(_went_offline)(user_ids)
+    events = []
+    cids: set[int] = set()
+    for user, last_seen, conversations in rows:
+        events += _presence_events(user, False, last_seen, conversations)
+        cids.update(cid for cid, _ in conversations)
+    await publish(events)
+    get_online_counts().changed(cids)
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     # No per-socket layer channel: the process hub subscribes once for all sockets.
     channel_layer_alias = "__no_layer_per_socket__"
 
     user: User
     delivery: Delivery
+    gone = False  # the socket is closed: nothing more can be sent on it
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        """Send a frame, or nothing once the client is gone.
+
+        A client can vanish between any two awaits; the ASGI server then raises on send
+        (uvicorn: ClientDisconnected or RuntimeError). That is the end of this socket, not
+        an error of the server, so it must not escape into a handler or the log.
+        """
+        if self.gone:
+            return
+        try:
+            await super().send(text_data, bytes_data, close)
+        except Exception as exc:
+            self._gone(exc)
+
+    async def close(self, code: int | None = None, reason: str | None = None) -> None:
+        if self.gone:
+            return
+        try:
+            await super().close(code, reason)
+        except Exception as exc:
+            self._gone(exc)
+
+    def _gone(self, exc: BaseException | None = None) -> None:
+        if exc is not None and not self.gone:
+            log.debug("socket gone: %r", exc)
+        self.gone = True
+        delivery = getattr(self, "delivery", None)
+        if delivery is not None:
+            delivery.closed = True
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -115,6 +188,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         groups = [user_group(user.pk)] + [conversation_group(c) for c in self.delivery.memberships]
         await self.hub.subscribe(self, groups)
         self.subscribed = set(groups)
+        try:
+            await self._start()
+        except BaseException:
+            self._gone()
+            await self.hub.unsubscribe(self, self.subscribed)
+            raise
+
+    async def _start(self) -> None:
+        user = self.user
         # Positions are read after subscribing: nothing committed in between is lost.
         positions, user_seq = await database_sync_to_async(_positions)(
             user.pk, list(self.delivery.memberships)
@@ -139,12 +221,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         presence = get_presence()
         await presence.start()
-        if await presence.connect(self.key, list(self.delivery.memberships)):
-            await self._announce_presence(True, None)
+        came_online = await presence.connect(self.key, list(self.delivery.memberships))
+        self.connected = True  # from here on, disconnect() undoes what connect did
         get_online_counts().changed(self.delivery.memberships)
-        self.connected = True
+        if came_online:
+            await self._announce_presence(True, None)
 
     async def disconnect(self, code: int) -> None:
+        self._gone()
         if not getattr(self, "connected", False):
             return
         self.connected = False
@@ -181,6 +265,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         else:
             self.delivery.push(("e", message["t"]))
 
+    def catch_up(self, group: str, head: int) -> None:
+        kind, _, ident = group.partition(".")
+        self.delivery.catch_up(None if kind == "u" else int(ident), head)
+
     async def _membership_changed(self, cid: int, joined: bool) -> None:
         group = conversation_group(cid)
         presence = get_presence()
@@ -196,15 +284,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         get_online_counts().changed([cid])
 
     async def _announce_presence(self, online: bool, last_seen: Any) -> None:
-        shown = last_seen.isoformat() if (last_seen and self.user.show_last_seen) else None
-        event = p.PresenceEvent(user=str(self.user.pk), online=online, last_seen=shown)
-        await publish(
-            [
-                outgoing(conversation_group(cid), event)
-                for cid, m in self.delivery.memberships.items()
-                if m.conversation.kind != Conversation.Kind.PUBLIC
-            ]
-        )
+        conversations = [(c, m.conversation.kind) for c, m in self.delivery.memberships.items()]
+        await publish(_presence_events(self.user, online, last_seen, conversations))
 
     # -- frames from the client ------------------------------------------------------------
 

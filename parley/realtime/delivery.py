@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
 
@@ -53,6 +54,8 @@ class Delivery:
         self.queue: deque[tuple[Any, ...]] = deque()
         self.writer: asyncio.Task[None] | None = None
         self.closed = False
+        self._fills: dict[int, int] = {}  # conversation id -> seq to catch up to
+        self._user_fill = 0
         # Called with (conversation id, joined?) when the user joins or leaves one.
         self.on_membership_change: Callable[[int, bool], Awaitable[None]] | None = None
 
@@ -69,6 +72,24 @@ class Delivery:
             return
         self.queue.append(item)
         self._wake()
+
+    def catch_up(self, cid: int | None, head: int) -> None:
+        """The database says a stream (a conversation, or my user stream when `cid` is
+        None) stands at `head`: queue a fill if this socket has not sent that far."""
+        if cid is None:
+            if head > self.user_position and head > self._user_fill:
+                first = not self._user_fill
+                self._user_fill = head
+                if first:
+                    self.push(("ufill",))
+            return
+        position = self.positions.get(cid)
+        if position is None or head <= position or head <= self._fills.get(cid, 0):
+            return
+        first = cid not in self._fills
+        self._fills[cid] = head
+        if first:
+            self.push(("fill", cid))
 
     def push_front(self, item: tuple[Any, ...]) -> None:
         self.queue.appendleft(item)
@@ -97,6 +118,13 @@ class Delivery:
                     await self._send(item[1])
                 elif kind == "resume":
                     await self._resume(item[1])
+                elif kind == "fill":
+                    upto = self._fills.pop(item[1], 0)
+                    if upto > self.positions.get(item[1], upto):
+                        await self._fill(item[1], upto)
+                elif kind == "ufill":
+                    upto, self._user_fill = self._user_fill, 0
+                    await self._user_catch_up(upto)
         except Exception as exc:  # the socket went away under us
             if not self.closed:
                 log.debug("writer stopped: %r", exc)
@@ -139,26 +167,44 @@ class Delivery:
     ) -> None:
         if user_seq <= self.user_position:
             return
-        if user_seq > self.user_position + 1 and self.user_id is not None:
-            missed = await database_sync_to_async(selectors.user_events_after)(
-                self.user_id, self.user_position, settings.PARLEY["RESUME_MAX_EVENTS"]
-            )
-            for event in missed:
-                if event.seq >= user_seq:
-                    break
-                await self._apply_user_event(event.type, event.payload)
-                await self._send(_user_event_text(event))
-                self.user_position = event.seq
-        await self._apply_control(control, cid, seq)
+        if user_seq > self.user_position + 1:
+            await self._user_catch_up(user_seq - 1)
+        data = orjson.loads(text)
+        await self._apply_user_event(data["type"], data)
         await self._send(text)
         self.user_position = user_seq
 
+    async def _user_catch_up(self, upto: int) -> None:
+        """Send my user-stream events after my position, up to and including `upto`."""
+        if self.user_id is None:
+            return
+        limit = settings.PARLEY["RESUME_MAX_EVENTS"]
+        while self.user_position < upto:
+            missed = await database_sync_to_async(selectors.user_events_after)(
+                self.user_id, self.user_position, limit
+            )
+            for event in missed:
+                if event.seq > upto:
+                    return
+                await self._apply_user_event(event.type, event.payload)
+                await self._send(_user_event_text(event))
+                self.user_position = event.seq
+            if len(missed) < limit:
+                return
+
     async def _apply_user_event(self, type_: str, payload: dict[str, Any]) -> None:
+        """Keep this socket's view of my memberships in step with my user stream."""
         if type_ == "conversation.joined":
             summary = payload["conversation"]
             await self._apply_control("joined", summary["id"], summary["last_seq"])
         elif type_ == "conversation.left":
             await self._apply_control("left", payload["conversation"], None)
+        elif type_ == "history.cleared":
+            membership = self.memberships.get(payload["conversation"])
+            if membership is not None:
+                membership.cleared_through_seq = max(
+                    membership.cleared_through_seq, payload["through_seq"]
+                )
 
     async def _apply_control(self, control: str | None, cid: int | None, seq: int | None) -> None:
         if cid is None or control is None:
@@ -196,9 +242,13 @@ class Delivery:
                             break
                         await self._send(_user_event_text(event))
         asked = {int(k): v for k, v in command.conversations.items()}
+        not_found: list[int] = []
         for cid, since in asked.items():
             current = self.positions.get(cid)
-            if current is None or since == current:
+            if current is None:
+                not_found.append(cid)  # not (or no longer) mine: nothing about it is sent
+                continue
+            if since == current:
                 continue
             if since > current:
                 reset.append(cid)
@@ -220,6 +270,7 @@ class Delivery:
                     user_seq=self.user_position,
                     reset=reset,
                     user_reset=user_reset,
+                    not_found=not_found,
                 )
             )
         )

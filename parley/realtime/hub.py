@@ -6,8 +6,12 @@ by its own consumer. Here each process has one hub channel. The hub joins a grou
 first local socket needs it and leaves when the last one goes, and hands every layer
 message (already encoded JSON, see publish.py) to each local socket of that group.
 
-Ordering and gaps are each connection's business (consumers.Connection): the hub only
-routes.
+Ordering and gaps are each socket's business (delivery.py): the hub only routes. It also
+watches for what the layer silently dropped: a dropped event is noticed by a socket when
+the next event of its stream arrives, but a dropped *last* event has no successor. So
+every few seconds the hub reads the head seq of each stream it follows from the database,
+and when a head stayed ahead of everything the layer brought for a whole round, it tells
+the stream's sockets to catch up from the database (docs/architecture.md, "Delivery").
 """
 
 from __future__ import annotations
@@ -18,22 +22,56 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 log = logging.getLogger(__name__)
 
 GROUP_REFRESH_SECONDS = 1800  # channels-redis forgets group members after group_expiry
+HEADS_CHUNK = 500
 
 
 class Subscriber(Protocol):
     def on_hub_event(self, message: dict[str, Any]) -> None: ...
+
+    def catch_up(self, group: str, head: int) -> None:
+        """The stream of `group` stands at `head` in the database: send what is missing."""
+
+
+def _stream_of(group: str) -> tuple[str, int] | None:
+    kind, _, ident = group.partition(".")
+    if kind in ("c", "u") and ident.isdigit():
+        return kind, int(ident)
+    return None
+
+
+def _heads(conversation_ids: list[int], user_ids: list[int]) -> dict[str, int]:
+    """The current seq of each conversation and user stream, by group name."""
+    from parley.accounts.models import User
+    from parley.chat.models import Conversation
+
+    heads: dict[str, int] = {}
+    for start in range(0, len(conversation_ids), HEADS_CHUNK):
+        chunk = conversation_ids[start : start + HEADS_CHUNK]
+        for pk, seq in Conversation.objects.filter(pk__in=chunk).values_list("pk", "last_seq"):
+            heads[f"c.{pk}"] = seq
+    for start in range(0, len(user_ids), HEADS_CHUNK):
+        chunk = user_ids[start : start + HEADS_CHUNK]
+        for pk, seq in User.objects.filter(pk__in=chunk).values_list("pk", "last_event_seq"):
+            heads[f"u.{pk}"] = seq
+    return heads
 
 
 class Hub:
     def __init__(self) -> None:
         self.layer = get_channel_layer()
         self.channel: str | None = None
-        self.groups: dict[str, set[Subscriber]] = {}
+        self.groups: dict[str, set[Subscriber]] = {}  # what local sockets want
+        self.joined: set[str] = set()  # what the layer has been told
+        self._group_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self.seen: dict[str, int] = {}  # highest seq the layer brought (or caught up to)
+        self._last_heads: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started = asyncio.Lock()
 
@@ -43,19 +81,26 @@ class Hub:
                 return
             self.channel = await self.layer.new_channel("hub.")
             loop = asyncio.get_running_loop()
-            self._tasks = [loop.create_task(self._receive()), loop.create_task(self._refresh())]
+            self._tasks = [
+                loop.create_task(self._receive()),
+                loop.create_task(self._refresh()),
+                loop.create_task(self._watch_heads()),
+            ]
 
     async def subscribe(self, subscriber: Subscriber, groups: Iterable[str]) -> None:
+        """Route `groups` to `subscriber`. Returns once the layer delivers them to this
+        process, so whatever is published after this returns reaches the subscriber."""
         await self.start()
-        new = []
+        groups = list(groups)
         for group in groups:
-            members = self.groups.get(group)
-            if members is None:
-                members = self.groups[group] = set()
-                new.append(group)
-            members.add(subscriber)
-        for group in new:
-            await self.layer.group_add(group, self.channel)
+            self.groups.setdefault(group, set()).add(subscriber)
+        if self.layer is None:
+            return
+        try:
+            await asyncio.gather(*(self._sync(group) for group in groups))
+        except BaseException:
+            await self.unsubscribe(subscriber, groups)
+            raise
 
     async def unsubscribe(self, subscriber: Subscriber, groups: Iterable[str]) -> None:
         gone = []
@@ -67,20 +112,90 @@ class Hub:
             if not members:
                 del self.groups[group]
                 gone.append(group)
-        for group in gone:
-            if group not in self.groups:  # nobody re-joined while we awaited
-                with contextlib.suppress(Exception):
-                    await self.layer.group_discard(group, self.channel)
+        if self.layer is not None:
+            await asyncio.gather(*(self._sync(group) for group in gone))
+
+    async def _sync(self, group: str, *, refresh: bool = False) -> None:
+        """Bring the layer's membership of `group` in line with `self.groups`.
+
+        Calls for one group run one at a time, and each acts on the state at the moment it
+        runs: a socket leaving while another joins can no longer end with the layer's
+        group_discard landing after the group_add, which would leave the process deaf to
+        that group while sockets still wait on it.
+        """
+        lock, users = self._group_locks.get(group) or (asyncio.Lock(), 0)
+        self._group_locks[group] = (lock, users + 1)
+        try:
+            async with lock:
+                if group in self.groups and (refresh or group not in self.joined):
+                    await self.layer.group_add(group, self.channel)
+                    self.joined.add(group)
+                elif group not in self.groups and group in self.joined:
+                    self.joined.discard(group)
+                    self.seen.pop(group, None)
+                    self._last_heads.pop(group, None)
+                    with contextlib.suppress(Exception):
+                        await self.layer.group_discard(group, self.channel)
+        finally:
+            lock, users = self._group_locks[group]
+            if users == 1:
+                del self._group_locks[group]
+            else:
+                self._group_locks[group] = (lock, users - 1)
 
     def dispatch(self, message: dict[str, Any]) -> None:
-        members = self.groups.get(message.get("g", ""))
+        group = message.get("g", "")
+        members = self.groups.get(group)
         if not members:
             return
+        seq = message.get("us") if message.get("us") is not None else message.get("s")
+        if seq is not None and seq > self.seen.get(group, -1):
+            self.seen[group] = seq
         for subscriber in tuple(members):
             try:
                 subscriber.on_hub_event(message)
             except Exception:
                 log.exception("a connection failed to take an event")
+
+    async def check_heads(self) -> int:
+        """One round of the dropped-event watch. Returns how many streams were caught up.
+
+        A stream is caught up when its database head was already there at the previous
+        round and the layer has still not brought it: the event was dropped, not late.
+        """
+        streams = [s for s in map(_stream_of, self.joined) if s is not None]
+        if not streams:
+            self._last_heads = {}
+            return 0
+        conversations = [i for kind, i in streams if kind == "c"]
+        users = [i for kind, i in streams if kind == "u"]
+        heads = await database_sync_to_async(_heads)(conversations, users)
+        caught = 0
+        for group, head in heads.items():
+            if head <= self.seen.get(group, -1) or self._last_heads.get(group) != head:
+                continue
+            members = self.groups.get(group)
+            if not members:
+                continue
+            self.seen[group] = head
+            caught += 1
+            for subscriber in tuple(members):
+                try:
+                    subscriber.catch_up(group, head)
+                except Exception:
+                    log.exception("a connection failed to catch up")
+        self._last_heads = heads
+        return caught
+
+    async def _watch_heads(self) -> None:
+        while True:
+            await asyncio.sleep(settings.PARLEY["GAP_CHECK_SECONDS"])
+            try:
+                await self.check_heads()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("checking stream heads failed; retrying")
 
     async def _receive(self) -> None:
         assert self.channel is not None
@@ -98,9 +213,11 @@ class Hub:
     async def _refresh(self) -> None:
         while True:
             await asyncio.sleep(GROUP_REFRESH_SECONDS)
-            for group in list(self.groups):
-                with contextlib.suppress(Exception):
-                    await self.layer.group_add(group, self.channel)
+            for group in list(self.joined):
+                try:
+                    await self._sync(group, refresh=True)
+                except Exception:
+                    log.warning("could not refresh the layer group %s", group)
 
     async def stop(self) -> None:
         for task in self._tasks:

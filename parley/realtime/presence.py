@@ -9,6 +9,11 @@ killed stops counting within PRESENCE_TTL seconds, with nobody cleaning up after
     parley:pr:<proc>:u         hash        participant key -> sockets on that process
     parley:pr:<proc>:c:<cid>   hash        participant key -> sockets on that process
 
+A process that dies without disconnecting its sockets (SIGKILL, a crash) stops counting
+once its `procs` entry expires; the next live process to heartbeat removes the entry,
+reads the dead process's user hash and announces its people offline (`bury_dead`).
+The prefix is PARLEY["PRESENCE_PREFIX"].
+
 A participant key is "u<user id>" or "v<visitor id>".
 """
 
@@ -81,6 +86,9 @@ class LocalPresence:
     async def start(self) -> None:
         return None
 
+    async def stop(self) -> None:
+        return None
+
     @staticmethod
     def _decrement(counter: Counter[str], key: str) -> None:
         counter[key] -= 1
@@ -95,26 +103,58 @@ class LocalPresence:
 
 
 class RedisPresence(LocalPresence):
+    """LocalPresence mirrored into Redis so that every process sees every socket.
+
+    redis.asyncio connections belong to the event loop that opened them, so each loop
+    gets its own client (one loop per process in production; tests run many).
+    """
+
     def __init__(self, url: str) -> None:
         super().__init__()
         import redis
-        import redis.asyncio as aioredis
 
+        self.url = url
+        self.prefix = settings.PARLEY.get("PRESENCE_PREFIX", PREFIX)
         self.proc = uuid.uuid4().hex[:12]
-        self.redis = aioredis.from_url(url, socket_timeout=5, health_check_interval=30)
+        self._clients: dict[asyncio.AbstractEventLoop, object] = {}
         self.sync_redis = redis.Redis.from_url(url, socket_timeout=5)
         self.ttl = settings.PARLEY["PRESENCE_TTL"]
         self.interval = settings.PARLEY["PRESENCE_HEARTBEAT"]
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def redis(self):  # type: ignore[no-untyped-def]
+        import redis.asyncio as aioredis
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            for old in [lp for lp in self._clients if lp.is_closed()]:
+                del self._clients[old]
+            client = self._clients[loop] = aioredis.from_url(
+                self.url, socket_timeout=5, health_check_interval=30
+            )
+        return client
+
+    def _procs_key(self) -> str:
+        return f"{self.prefix}:procs"
+
     def _ukey(self, proc: str) -> str:
-        return f"{PREFIX}:{proc}:u"
+        return f"{self.prefix}:{proc}:u"
 
     def _ckey(self, proc: str, cid: int) -> str:
-        return f"{PREFIX}:{proc}:c:{cid}"
+        return f"{self.prefix}:{proc}:c:{cid}"
+
+    @property
+    def _key_ttl(self) -> int:
+        # A process counts until its entry in `procs` expires (ttl); its hashes live
+        # longer, so the process that buries it can still read whom it had online.
+        return self.ttl * 2 + 1
 
     async def start(self) -> None:
-        if self._task is None:
+        task = self._task
+        if task is None or task.done() or task.get_loop().is_closed():
+            self._task = None
             await self._heartbeat_once()
             self._task = asyncio.get_running_loop().create_task(self._heartbeat())
 
@@ -123,17 +163,41 @@ class RedisPresence(LocalPresence):
             await asyncio.sleep(self.interval)
             try:
                 await self._heartbeat_once()
+                await self.bury_dead()
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 log.exception("presence heartbeat failed")
 
     async def _heartbeat_once(self) -> None:
         pipe = self.redis.pipeline(transaction=False)
-        pipe.zadd(f"{PREFIX}:procs", {self.proc: time.time() + self.ttl})
-        pipe.zremrangebyscore(f"{PREFIX}:procs", 0, time.time())
-        pipe.expire(self._ukey(self.proc), self.ttl)
+        pipe.zadd(self._procs_key(), {self.proc: time.time() + self.ttl})
+        pipe.expire(self._ukey(self.proc), self._key_ttl)
         for cid in self.conversations:
-            pipe.expire(self._ckey(self.proc, cid), self.ttl)
+            pipe.expire(self._ckey(self.proc, cid), self._key_ttl)
         await pipe.execute()
+
+    async def bury_dead(self) -> set[str]:
+        """Forget processes that stopped refreshing (killed) and announce the people who
+        were online only there as offline. Exactly one live process buries each dead one
+        (the one whose ZREM removes it). Returns the participant keys that went offline."""
+        client = self.redis
+        dead = await client.zrangebyscore(self._procs_key(), 0, time.time())
+        gone: set[str] = set()
+        for raw in dead:
+            proc = raw.decode()
+            if proc == self.proc or not await client.zrem(self._procs_key(), proc):
+                continue
+            keys = {k.decode() for k in await client.hkeys(self._ukey(proc))}
+            await client.delete(self._ukey(proc))
+            gone |= keys
+        if gone:
+            gone -= await self.online(gone)
+        if gone:
+            from parley.realtime.consumers import participants_gone
+
+            await participants_gone(gone)
+        return gone
 
     async def _mirror(self, key: str, conversations: Iterable[int]) -> None:
         pipe = self.redis.pipeline(transaction=False)
@@ -142,7 +206,7 @@ class RedisPresence(LocalPresence):
             pipe.hset(self._ukey(self.proc), key, n)
         else:
             pipe.hdel(self._ukey(self.proc), key)
-        pipe.expire(self._ukey(self.proc), self.ttl)
+        pipe.expire(self._ukey(self.proc), self._key_ttl)
         for cid in conversations:
             ckey = self._ckey(self.proc, cid)
             m = self.conversations.get(cid, Counter()).get(key, 0)
@@ -150,11 +214,11 @@ class RedisPresence(LocalPresence):
                 pipe.hset(ckey, key, m)
             else:
                 pipe.hdel(ckey, key)
-            pipe.expire(ckey, self.ttl)
+            pipe.expire(ckey, self._key_ttl)
         await pipe.execute()
 
     async def _procs(self) -> list[str]:
-        procs = await self.redis.zrangebyscore(f"{PREFIX}:procs", time.time(), "+inf")
+        procs = await self.redis.zrangebyscore(self._procs_key(), time.time(), "+inf")
         return [p.decode() for p in procs]
 
     async def _online_elsewhere(self, key: str) -> bool:
@@ -193,7 +257,7 @@ class RedisPresence(LocalPresence):
             return set()
         procs = [
             p.decode()
-            for p in self.sync_redis.zrangebyscore(f"{PREFIX}:procs", time.time(), "+inf")
+            for p in self.sync_redis.zrangebyscore(self._procs_key(), time.time(), "+inf")
         ]
         pipe = self.sync_redis.pipeline(transaction=False)
         for proc in procs:
@@ -208,6 +272,7 @@ class RedisPresence(LocalPresence):
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
 
 
 _presence: LocalPresence | None = None

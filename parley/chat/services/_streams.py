@@ -35,8 +35,15 @@ def take_conversation_seq(conversation_id: int) -> int:
 
 def take_message_seq(conversation_id: int, member_id: int, at: dt.datetime) -> int | None:
     """The next seq for a message by an active member, or None if they are not one (any
-    more). The membership check is inside the same statement as the lock, so a member
-    removed concurrently cannot slip a message in with a membership read before."""
+    more); the caller then rolls back, which gives the seq back.
+
+    The membership is read again *after* the conversation's row lock is held, in a
+    statement of its own. A removal takes the same lock (member.left takes a seq), so
+    this read sees any removal that committed before we got the lock. An EXISTS inside
+    the UPDATE is not enough on PostgreSQL: under READ COMMITTED the UPDATE's snapshot
+    is taken before it waits for the lock, and the re-check after the wait refreshes only
+    the locked row, not the subquery (tests/services/test_core.py shows the race).
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_CONVERSATION} SET last_seq = last_seq + 1, last_message_at = %s "  # noqa: S608
@@ -45,7 +52,15 @@ def take_message_seq(conversation_id: int, member_id: int, at: dt.datetime) -> i
             [at, conversation_id, member_id, conversation_id],
         )
         row = cursor.fetchone()
-    return None if row is None else int(row[0])
+        if row is None:
+            return None
+        cursor.execute(
+            f"SELECT 1 FROM {_MEMBERSHIP} WHERE id = %s AND left_at IS NULL",  # noqa: S608
+            [member_id],
+        )
+        if cursor.fetchone() is None:
+            return None
+    return int(row[0])
 
 
 def take_user_seq(user_id: int) -> int:

@@ -1,0 +1,271 @@
+"""The core scenarios on PostgreSQL and Redis: the gateway in this process, with the
+channels-redis layer and RedisPresence, and the chat services on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connection, transaction
+
+from parley.chat import errors, selectors, services
+from parley.chat.models import Membership, Message
+from parley.realtime.hub import get_hub
+from parley.realtime.presence import RedisPresence, get_presence
+from parley.realtime.publish import capture
+from tests.ws import Client
+
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("realtime_cleanup"),
+]
+
+
+@database_sync_to_async
+def direct(a, b):
+    return services.conversation_get_or_create_direct(user=a, other=b.username)[0]
+
+
+async def drain(client, quiet=0.5):
+    """Every frame that arrives until nothing comes for `quiet` seconds."""
+    frames = []
+    while not await client.nothing(quiet):
+        frames.append(await client.next())
+    return frames
+
+
+def send(conversation, client_id, body="hi"):
+    return {
+        "type": "message.send",
+        "conversation": conversation.pk,
+        "client_id": client_id,
+        "body": body,
+    }
+
+
+async def test_the_suite_really_runs_on_postgresql_and_redis():
+    layer = get_hub().layer
+
+    assert connection.vendor == "postgresql"
+    assert type(layer).__name__ == "RedisChannelLayer"
+    assert isinstance(get_presence(), RedisPresence)
+
+
+async def test_two_users_chat_both_ways(alice, bob):
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    b = await Client(bob).connect(resume={})
+
+    ack1 = await a.request(send(conversation, "a1", "hello Bob"))
+    at_bob = await b.expect("message.created", seq=1)
+    ack2 = await b.request(send(conversation, "b1", "hello Alice"))
+    at_alice = await a.expect("message.created", seq=2)
+
+    assert (ack1["message"]["seq"], ack2["message"]["seq"]) == (1, 2)
+    assert at_bob["message"]["body"] == "hello Bob"
+    assert at_bob["message"]["sender"]["name"] == "Alice"
+    assert at_alice["message"]["body"] == "hello Alice"
+    await a.close()
+    await b.close()
+
+
+async def test_retries_of_one_send_store_one_message_even_when_concurrent(alice, bob):
+    conversation = await direct(alice, bob)
+    tabs = [await Client(alice).connect(resume={}) for _ in range(3)]
+
+    acks = await asyncio.gather(*(t.request(send(conversation, "once", "only once")) for t in tabs))
+
+    assert {a["message"]["seq"] for a in acks} == {1}
+    assert await database_sync_to_async(Message.objects.count)() == 1
+    for tab in tabs:
+        await tab.close()
+
+
+async def test_delete_for_everyone_is_a_live_tombstone_and_delete_for_me_stays_mine(alice, bob):
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    a2 = await Client(alice).connect(resume={})
+    b = await Client(bob).connect(resume={})
+    await a.request(send(conversation, "m1", "oops"))
+    await a.request(send(conversation, "m2", "keep"))
+
+    gone = await a.request(
+        {"type": "message.delete", "conversation": conversation.pk, "seq": 1, "scope": "everyone"}
+    )
+    tombstone = await b.expect("message.deleted")
+    hidden = await b.request(
+        {"type": "message.delete", "conversation": conversation.pk, "seq": 2, "scope": "me"}
+    )
+    other_tab = await a2.expect("message.deleted")
+
+    assert gone == {"type": "ack", "re": gone["re"], "result": {"seq": 3}}
+    assert (tombstone["seq"], tombstone["message_seq"]) == (3, 1)
+    assert other_tab["message_seq"] == 1
+    assert hidden["type"] == "ack"
+    stored = await database_sync_to_async(lambda: Message.objects.get(seq=1))()
+    assert stored.body == "" and stored.deleted_at is not None
+    # bob's view: the tombstone, no trace of the hidden one; alice still sees it
+    bob_m = await database_sync_to_async(selectors.membership_for)(bob, conversation.pk)
+    alice_m = await database_sync_to_async(selectors.membership_for)(alice, conversation.pk)
+    bob_page = await database_sync_to_async(selectors.messages_page)(bob_m, after=0)
+    alice_page = await database_sync_to_async(selectors.messages_page)(alice_m, after=0)
+    assert [(m.seq, m.body) for m in bob_page] == [(1, "")]
+    assert [(m.seq, m.body) for m in alice_page] == [(1, ""), (2, "keep")]
+    for c in (a, a2, b):
+        await c.close()
+
+
+async def test_delete_for_me_reaches_my_other_tab_and_not_the_other_person(alice, bob):
+    conversation = await direct(alice, bob)
+    b = await Client(bob).connect(resume={})
+    b2 = await Client(bob).connect(resume={})
+    a = await Client(alice).connect(resume={})
+    await a.request(send(conversation, "m1", "one"))
+    await b2.expect("message.created")
+
+    await b.request(
+        {"type": "message.delete", "conversation": conversation.pk, "seq": 1, "scope": "me"}
+    )
+    hidden = await b2.expect("message.hidden")
+
+    assert (hidden["conversation"], hidden["message_seq"]) == (conversation.pk, 1)
+    seen_by_alice = [f["type"] for f in await drain(a) if f["type"].startswith("message.")]
+    assert seen_by_alice == ["message.created"]  # her own message, and nothing of bob's hiding
+    for c in (a, b, b2):
+        await c.close()
+
+
+async def test_resume_replays_exactly_what_was_missed_in_order(alice, bob):
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    b = await Client(bob).connect(resume={})
+    for i in range(1, 4):
+        await a.request(send(conversation, f"c{i}", f"m{i}"))
+    seen = [(await b.expect("message.created"))["seq"] for _ in range(3)]
+    await b.close()
+    for i in range(4, 8):  # while bob is away: 4 messages and a deletion of one of them
+        await a.request(send(conversation, f"c{i}", f"m{i}"))
+    await a.request(
+        {"type": "message.delete", "conversation": conversation.pk, "seq": 5, "scope": "everyone"}
+    )
+
+    back = await Client(bob).connect()
+    frames = await back.resume(conversations={str(conversation.pk): seen[-1]})
+
+    assert seen == [1, 2, 3]
+    replayed = [(f["type"], f["seq"]) for f in frames[:-1]]
+    assert replayed == [
+        ("message.created", 4),
+        ("message.created", 5),
+        ("message.created", 6),
+        ("message.created", 7),
+        ("message.deleted", 8),
+    ]
+    assert frames[4 - 4 + 1]["message"]["deleted"] is True  # seq 5 comes as a tombstone
+    assert frames[-1]["conversations"][str(conversation.pk)] == 8
+    ack = await back.request(send(conversation, "b-after", "back"))
+    assert ack["message"]["seq"] == 9
+    late = await drain(back, 0.4)
+    assert [f["seq"] for f in late if f["type"] == "message.created"] == [9]
+    await a.close()
+    await back.close()
+
+
+async def test_presence_and_online_count_follow_the_other_persons_sockets(alice, bob):
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    await a.request({"type": "conversation.open", "conversation": conversation.pk})
+    opened = await a.expect("online")
+    assert opened == {"type": "online", "conversation": conversation.pk, "count": 1}
+
+    b = await Client(bob).connect(resume={})
+    online = await a.expect("presence", user=str(bob.pk))
+    count = await a.expect("online", count=2)
+    await b.close()
+    offline = await a.expect("presence", user=str(bob.pk), online=False)
+    count_after = await a.expect("online", count=1)
+
+    assert online["online"] is True
+    assert count["conversation"] == conversation.pk
+    assert offline["last_seen"]
+    assert count_after["conversation"] == conversation.pk
+    await a.close()
+
+
+async def test_an_event_the_layer_dropped_is_delivered_by_the_head_check(alice, bob, settings):
+    settings.PARLEY = {**settings.PARLEY, "GAP_CHECK_SECONDS": 0.2}
+    conversation = await direct(alice, bob)
+    b = await Client(bob).connect(resume={})
+    membership = await database_sync_to_async(selectors.membership_for)(alice, conversation.pk)
+
+    def send_and_drop():
+        with capture():  # the events are collected here and never reach the layer
+            services.message_send(membership=membership, body="lost in the layer", client_id="x")
+
+    await database_sync_to_async(send_and_drop)()
+    event = await b.expect("message.created", timeout=3)
+
+    assert (event["seq"], event["message"]["body"]) == (1, "lost in the layer")
+    assert await b.nothing(0.6)  # and only once
+    await b.close()
+
+
+async def test_group_subscriptions_survive_sockets_coming_and_going_at_once(alice, bob, settings):
+    settings.PARLEY = {**settings.PARLEY, "GAP_CHECK_SECONDS": 3600}  # the layer alone
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    old = await Client(bob).connect(resume={})
+    for i in range(15):
+        # the last socket of bob leaves while the next one arrives
+        new, _ = await asyncio.gather(Client(bob).connect(resume={}), old.close())
+        await a.request(send(conversation, f"m{i}", f"round {i}"))
+        event = await new.expect("message.created", timeout=2)
+        assert event["seq"] == i + 1
+        old = new
+    await old.close()
+    await a.close()
+
+
+def test_a_member_removed_while_sending_cannot_slip_a_message_in(make_user):
+    # given a group where bob is being removed: the removal holds the conversation lock
+    owner, bob = make_user("owner"), make_user("bob")
+    group = services.conversation_create_group(creator=owner, title="G", members=[bob])
+    membership = selectors.membership_for(bob, group.pk)
+    removing, removed = threading.Event(), threading.Event()
+    result: list[object] = []
+
+    def remove():
+        try:
+            with transaction.atomic():
+                services.group_remove_member(actor=owner, conversation=group, user=bob)
+                removing.set()
+                removed.wait(5)  # commit only after bob's send is waiting for the lock
+        finally:
+            connection.close()
+
+    def bob_sends():
+        try:
+            result.append(services.message_send(membership=membership, body="hi", client_id="x"))
+        except errors.ConversationNotFound as exc:
+            result.append(exc)
+        finally:
+            connection.close()
+
+    remover = threading.Thread(target=remove)
+    remover.start()
+    assert removing.wait(5)
+    sender = threading.Thread(target=bob_sends)
+    sender.start()
+    sender.join(1)  # it blocks on the conversation's row lock
+    assert sender.is_alive()
+    removed.set()
+    remover.join(5)
+    sender.join(5)
+
+    # then the send is refused and nothing of bob's follows his departure
+    assert isinstance(result[0], errors.ConversationNotFound)
+    assert not Message.objects.filter(conversation=group).exists()
+    assert Membership.objects.get(pk=membership.pk).left_at is not None
