@@ -45,7 +45,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = {"code": code, "message": str(detail) or code}
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             body["details"] = {"retry_after": int(exc.wait + 0.999)}
-    if response.status_code == status.HTTP_403_FORBIDDEN and code == "not_authenticated":
+    if response.status_code == status.HTTP_403_FORBIDDEN and code in (
+        "not_authenticated",
+        "authentication_failed",
+    ):
+        # DRF answers 403 when the first authenticator (the session) has no challenge;
+        # missing or bad credentials are a 401 with the scheme a script can use.
         response.status_code = status.HTTP_401_UNAUTHORIZED
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
     response.data = body
     return response

@@ -49,8 +49,8 @@ class Api:
     def patch(self, url: str, data: Any = None) -> tuple[int, Any]:
         return self._call("patch", url, data)
 
-    def delete(self, url: str) -> tuple[int, Any]:
-        return self._call("delete", url)
+    def delete(self, url: str, data: Any = None) -> tuple[int, Any]:
+        return self._call("delete", url, data)
 
 
 @pytest.fixture

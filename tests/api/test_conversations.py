@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from parley.api.v1.shapes import ConversationDetailSerializer, ConversationSerializer
@@ -126,6 +127,20 @@ def test_a_direct_chat_is_created_once_and_found_by_email_or_username(api, alice
     assert first["kind"] == "direct" and first["title"] == "Bob" and again["title"] == "Alice"
     assert [m["username"] for m in first["members"]] == ["alice", "bob"]
     assert Conversation.objects.filter(kind="direct").count() == 1
+
+
+def test_the_database_holds_one_direct_chat_per_pair_whoever_races(api, alice, bob):
+    """Concurrent creations from both sides are safe because of this unique key: the
+    losing insert fails and the service returns the winner's row. (Two threads cannot
+    write at once to the in-memory SQLite test database; tests/services/ is where a real
+    race on PostgreSQL belongs.)"""
+    _, chat = api(alice).post("conversations/direct", {"user": "bob"})
+    key = Conversation.objects.get(pk=chat["id"]).direct_key
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Conversation.objects.create(kind="direct", direct_key=key)
+
+    assert key == f"{min(alice.pk, bob.pk)}:{max(alice.pk, bob.pk)}"
 
 
 @pytest.mark.parametrize(

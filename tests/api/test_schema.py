@@ -1,0 +1,71 @@
+"""The OpenAPI schema documents every endpoint of the contract and generates cleanly."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from parley.api.v1.common import MessageSerializer, SenderSerializer
+from parley.realtime import protocol as p
+
+pytestmark = pytest.mark.django_db
+
+CONTRACT = {
+    "/api/v1/auth/token": {"post"},
+    "/api/v1/conversations": {"get"},
+    "/api/v1/conversations/{conversation_id}": {"get", "patch"},
+    "/api/v1/conversations/direct": {"post"},
+    "/api/v1/conversations/groups": {"post"},
+    "/api/v1/groups/join": {"post"},
+    "/api/v1/conversations/{conversation_id}/invite": {"post"},
+    "/api/v1/conversations/{conversation_id}/members": {"post"},
+    "/api/v1/conversations/{conversation_id}/members/{user_id}": {"patch", "delete"},
+    "/api/v1/conversations/{conversation_id}/leave": {"post"},
+    "/api/v1/rooms": {"get"},
+    "/api/v1/rooms/{slug}/open": {"post"},
+    "/api/v1/conversations/{conversation_id}/messages": {"get", "post"},
+    "/api/v1/conversations/{conversation_id}/messages/{seq}": {"delete"},
+    "/api/v1/conversations/{conversation_id}/clear": {"post"},
+    "/api/v1/conversations/{conversation_id}/read": {"post"},
+}
+
+
+def test_the_schema_has_every_endpoint_with_its_error_responses():
+    response = APIClient().get("/api/schema/", {"format": "json"})
+
+    assert response.status_code == 200
+    schema = response.json()
+    paths = schema["paths"]
+    missing = {
+        (path, method)
+        for path, methods in CONTRACT.items()
+        for method in methods
+        if method not in paths.get(path, {})
+    }
+    assert missing == set()
+    for path, methods in CONTRACT.items():
+        for method in methods:
+            operation = paths[path][method]
+            assert operation["operationId"] and operation["summary"]
+            errors = {s for s in operation["responses"] if s.startswith(("4", "5"))}
+            assert errors, (path, method)
+            for status in errors:
+                ref = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert ref == {"$ref": "#/components/schemas/Error"}, (path, method, status)
+            if "conversation_id" in path:
+                assert "conversation_not_found" in operation["responses"]["404"]["description"]
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["tokenAuth"] == {"type": "http", "scheme": "bearer"}
+    assert schemes["cookieAuth"]["in"] == "cookie"
+
+
+def test_spectacular_validates_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
+
+    assert (tmp_path / "s.yml").read_text().startswith("openapi: 3")
+
+
+def test_the_message_schema_is_the_websocket_message():
+    assert list(MessageSerializer().fields) == list(p.MessageOut.model_fields)
+    assert list(SenderSerializer().fields) == list(p.Sender.model_fields)
