@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "parley.realtime",
     "parley.api",
     "parley.web",
+    "allauth",
+    "allauth.account",
+    "allauth.headless",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "parley.accounts.middleware.RateLimitRetryMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "parley.urls"
@@ -141,10 +146,13 @@ else:
 
 # --- Auth --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["parley.accounts.backends.EmailBackend"]
-LOGIN_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    "parley.accounts.backends.EmailBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "account_login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -155,6 +163,62 @@ if "pytest" in sys.modules:  # hashing at full cost makes every login in the sui
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 SESSION_COOKIE_AGE = 14 * 24 * 3600
+
+# --- Accounts (django-allauth; each choice is explained in docs/accounts.md) -------------
+ACCOUNT_ADAPTER = "parley.accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"login": "parley.accounts.forms.LoginForm"}
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+ACCOUNT_LOGIN_METHODS = {"email"}
+# The username is optional at signup (derived from the email when left blank).
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username", "password1*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT = 10 * 60
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_MAX_ATTEMPTS = 5
+ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_RESEND = 3  # new codes per signup, each voids the last
+ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_CHANGE = 1  # fix a typo in the address once
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
+ACCOUNT_PASSWORD_RESET_BY_CODE_TIMEOUT = 10 * 60
+ACCOUNT_PASSWORD_RESET_BY_CODE_MAX_ATTEMPTS = 5
+ACCOUNT_CHANGE_EMAIL = True  # a new address replaces the old one once its code is entered
+ACCOUNT_MAX_EMAIL_ADDRESSES = 2
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell the old address about password/email changes
+ACCOUNT_SESSION_REMEMBER = None  # "Remember me" box: SESSION_COOKIE_AGE or a browser session
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Parley] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+ACCOUNT_RATE_LIMITS = {
+    # Failed logins: per client IP and per account (the key is the email address).
+    "login_failed": "10/m/ip,5/5m/key",
+    "login": "30/m/ip",
+    "signup": "20/h/ip",
+    # Sending a verification code: one per 30 s per address, 20 per hour per IP.
+    "confirm_email": "1/30s/key,20/h/ip",
+    # Password reset codes: per IP and per address.
+    "reset_password": "10/h/ip,3/15m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reauthenticate": "10/m/user",
+}
+HEADLESS_CLIENTS = ("browser", "app")
+HEADLESS_SERVE_SPECIFICATION = True  # /_allauth/openapi.json, .yaml and .html
+# Client IPs for rate limits: X-Forwarded-For is read only behind a trusted proxy.
+# BEHIND_PROXY alone trusts one proxy (the last X-Forwarded-For entry is the client).
+TRUSTED_PROXY_COUNT = env.int(
+    "TRUSTED_PROXY_COUNT", default=1 if env.bool("BEHIND_PROXY", default=False) else 0
+)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="") or None
+
+# --- Email ---------------------------------------------------------------------------------
+# One EMAIL_URL: smtp+tls://user:password@host:587 in production; the console by default.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <parley@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- I18N, static files ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -193,10 +257,20 @@ REST_FRAMEWORK = {
         "auth": "20/min",
         "messages": "600/min",
     },
+    # The client address is read from X-Forwarded-For only behind trusted proxies.
+    "NUM_PROXIES": env.int(
+        "TRUSTED_PROXY_COUNT", default=1 if env.bool("BEHIND_PROXY", default=False) else 0
+    ),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",
-    "DESCRIPTION": "Conversations, messages and receipts. Realtime events: docs/protocol.md.",
+    "DESCRIPTION": (
+        "Conversations, messages and receipts. Realtime events: docs/protocol.md. "
+        "Accounts (signup, login, password reset, email) are served by allauth's headless "
+        "API under `/_allauth/{browser|app}/v1/`: its own OpenAPI schema is "
+        "[/_allauth/openapi.html](/_allauth/openapi.html) "
+        "([JSON](/_allauth/openapi.json))."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

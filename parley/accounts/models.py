@@ -20,6 +20,7 @@ class UserManager(BaseUserManager["User"]):
         user = self.model(email=self.normalize_email(email).lower(), username=username, **extra)
         user.set_password(password)
         user.save(using=self._db)
+        record_verified_email(user)
         return user
 
     def create_user(
@@ -38,6 +39,17 @@ class UserManager(BaseUserManager["User"]):
 
     def get_by_natural_key(self, username: str | None) -> User:
         return self.get(email__iexact=username)
+
+
+def record_verified_email(user: User) -> None:
+    """Accounts made by the operator (createsuperuser, management commands, the admin)
+    start with a verified address: nobody is there to type a code. Accounts made by
+    signing up confirm theirs with an emailed code (docs/accounts.md)."""
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.update_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -78,6 +90,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def avatar_url(self) -> str:
+        """The uploaded picture, or a generated one with the initials."""
+        if self.avatar:
+            return self.avatar.url
+        from parley.accounts.avatars import default_avatar_url
+
+        return default_avatar_url(self)
 
     def get_full_name(self) -> str:
         return self.name

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from parley.accounts.api import MeApi
 from parley.api import views
 from parley.api.v1 import conversations, messages, rooms
 
@@ -9,6 +10,7 @@ app_name = "api"
 
 urlpatterns = [
     path("auth/token", views.TokenObtainApi.as_view(), name="token"),
+    path("me", MeApi.as_view(), name="me"),
     # Conversations
     path("conversations", conversations.ConversationListApi.as_view(), name="conversations"),
     path("conversations/direct", conversations.DirectCreateApi.as_view(), name="direct-create"),

@@ -328,6 +328,18 @@ class PresenceEvent(Frame):
     last_seen: str | None = None
 
 
+class ProfileUpdated(Frame):
+    """Someone I chat with (or I, on another tab) changed their name, handle, avatar or about.
+
+    `show_last_seen` false: forget their last-seen time. Not replayed (REST has the state).
+    """
+
+    type: Literal["profile.updated"] = "profile.updated"
+    user: Sender
+    about: str = ""
+    show_last_seen: bool = True
+
+
 class OnlineCount(Frame):
     type: Literal["online"] = "online"
     conversation: int
@@ -370,6 +382,7 @@ SERVER_EVENTS: tuple[type[Frame], ...] = (
     ReceiptEvent,
     UnreadEvent,
     PresenceEvent,
+    ProfileUpdated,
     OnlineCount,
     Resumed,
     Pong,
@@ -404,6 +417,7 @@ server_event_adapter: TypeAdapter[Any] = TypeAdapter(
         | ReceiptEvent
         | UnreadEvent
         | PresenceEvent
+        | ProfileUpdated
         | OnlineCount
         | Resumed
         | Pong,

@@ -1,5 +1,5 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.generic import RedirectView
 
 from parley.web import views
 
@@ -7,6 +7,11 @@ urlpatterns = [
     path("", views.chat, name="chat"),
     path("c/<int:conversation_id>/", views.chat, name="chat_conversation"),
     path("join/<str:secret>", views.join, name="join"),
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Signing in and out is allauth's (/accounts/); the old addresses lead there.
+    path(
+        "login/",
+        RedirectView.as_view(pattern_name="account_login", query_string=True),
+        name="login",
+    ),
+    path("logout/", RedirectView.as_view(pattern_name="account_logout"), name="logout"),
 ]

@@ -1,0 +1,38 @@
+"""Parley's allauth adapter: the few places where Parley differs from allauth's defaults.
+
+* In development (DEBUG) every one-time code is also written to the server log, so a new
+  user can sign up with no mail server (the console backend prints the whole mail too).
+* Too many failed logins answer 429 with a retry time, like every other rate limit,
+  instead of allauth's form error (parley/accounts/ratelimits.py adds the time).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.core.ratelimit import respond_429
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+log = logging.getLogger("parley.accounts")
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        code = context.get("code")
+        if code and settings.DEBUG:
+            what = template_prefix.rsplit("/", 1)[-1]
+            log.info("one-time code for %s (%s): %s", email, what, code)
+        super().send_mail(template_prefix, email, context)
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError as exc:
+            if exc.code == "too_many_login_attempts":
+                raise ImmediateHttpResponse(respond_429(request)) from None
+            raise

@@ -1,0 +1,64 @@
+"""Every account rate limit answers 429 with `Retry-After` and "try again in N s".
+
+allauth's 429s (its HTML page and its headless `{"status": 429}`) say neither; this adds
+both on the way out. Responses that already carry `Retry-After` (Parley's REST API) pass.
+The headless login's "too many login attempts" form error becomes a 429 as well.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+
+from parley.accounts.ratelimits import retry_after
+
+
+def _headless_too_many(response: HttpResponse) -> bool:
+    """allauth's headless login refuses "too many attempts" as a 400 form error."""
+    if response.status_code != 400 or not response.get("Content-Type", "").startswith(
+        "application/json"
+    ):
+        return False
+    try:
+        errors = json.loads(response.content).get("errors") or []
+    except (ValueError, AttributeError):
+        return False
+    return any(e.get("code") == "too_many_login_attempts" for e in errors if isinstance(e, dict))
+
+
+def retry_message(seconds: int) -> str:
+    return f"Too many attempts. Try again in {seconds} s."
+
+
+class RateLimitRetryMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if _headless_too_many(response):
+            response.status_code = 429
+        if response.status_code != 429 or response.has_header("Retry-After"):
+            return response
+        seconds = retry_after(request)
+        message = retry_message(seconds)
+        if getattr(response, "streaming", False):
+            pass
+        elif response.get("Content-Type", "").startswith("application/json"):
+            try:
+                body = json.loads(response.content or b"{}")
+            except ValueError:
+                body = {}
+            body["status"] = 429
+            body["errors"] = [{"code": "rate_limited", "message": message}]
+            body["meta"] = {**body.get("meta", {}), "retry_after": seconds}
+            response.content = json.dumps(body).encode()
+        else:
+            response.content = render_to_string(
+                "429.html", {"retry_after": seconds, "message": message}, request=request
+            ).encode()
+        response["Retry-After"] = str(seconds)
+        return response
