@@ -175,12 +175,13 @@ function messageRow(conv, row, old, handlers) {
 export function renderMessages(conv, handlers) {
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
   // Keep the first message in view where it is when rows are added above it.
-  let anchor = null;
+  let anchorKey = null;
   let anchorOffset = 0;
   if (!atBottom && !stickToBottom) {
     for (const el of list.children) {
-      if (el.offsetTop + el.offsetHeight > box.scrollTop) {
-        anchor = el;
+      // Day separators are sticky, so they would make poor anchors.
+      if (el.classList.contains("msg") && el.offsetTop + el.offsetHeight > box.scrollTop) {
+        anchorKey = el.dataset.key; // its element may be rebuilt: find it again by key
         anchorOffset = el.offsetTop - box.scrollTop;
         break;
       }
@@ -197,8 +198,9 @@ export function renderMessages(conv, handlers) {
   if (stickToBottom || atBottom) {
     box.scrollTop = box.scrollHeight;
     stickToBottom = false;
-  } else if (anchor && anchor.isConnected) {
-    box.scrollTop = anchor.offsetTop - anchorOffset;
+  } else if (anchorKey !== null) {
+    const anchor = [...list.children].find((el) => el.dataset.key === anchorKey);
+    if (anchor) box.scrollTop = anchor.offsetTop - anchorOffset;
   }
 }
 
