@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm
@@ -26,13 +27,24 @@ from parley.common.errors import InvalidInput
 PROFILE_FIELDS = ("display_name", "username", "about", "show_last_seen")
 
 
-class UserCreationForm(AdminUserCreationForm):
+class EmailMixin:
+    """Addresses are stored lower-case and unique whatever their case, as at signup."""
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()  # type: ignore[attr-defined]
+        others = User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk)  # type: ignore[attr-defined]
+        if others.exists():
+            raise forms.ValidationError("Another account has this email address.")
+        return email
+
+
+class UserCreationForm(EmailMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "username")
 
 
-class UserChangeForm(DjangoUserChangeForm):
+class UserChangeForm(EmailMixin, DjangoUserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
