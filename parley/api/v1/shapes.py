@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from django.urls import reverse
 from rest_framework import serializers
 from rest_framework.request import Request
 
@@ -123,7 +124,8 @@ def _avatar(user: User) -> str | None:
 
 
 def invite_url(request: Request, secret: str) -> str:
-    return request.build_absolute_uri(f"/join/{secret}")
+    """The browser link of an invite: the web page that shows the group and joins it."""
+    return request.build_absolute_uri(reverse("join", kwargs={"secret": secret}))
 
 
 def _other_user(user: User, online: OnlineState) -> dict[str, Any]:
