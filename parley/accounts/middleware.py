@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
+from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils.decorators import sync_and_async_middleware
 
 from parley.accounts.ratelimits import retry_after
 
 
-def _headless_too_many(response: HttpResponse) -> bool:
+def _headless_too_many(request: HttpRequest, response: HttpResponse) -> bool:
     """allauth's headless login refuses "too many attempts" as a 400 form error."""
-    if response.status_code != 400 or not response.get("Content-Type", "").startswith(
-        "application/json"
-    ):
+    if response.status_code != 400 or not hasattr(getattr(request, "allauth", None), "headless"):
         return False
     try:
         errors = json.loads(response.content).get("errors") or []
@@ -33,32 +34,50 @@ def retry_message(seconds: int) -> str:
     return f"Too many attempts. Try again in {seconds} s."
 
 
-class RateLimitRetryMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+def _needs_retry(request: HttpRequest, response: HttpResponse) -> bool:
+    if _headless_too_many(request, response):
+        response.status_code = 429
+    return response.status_code == 429 and not response.has_header("Retry-After")
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if _headless_too_many(response):
-            response.status_code = 429
-        if response.status_code != 429 or response.has_header("Retry-After"):
+
+def _add_retry(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    seconds = retry_after(request)
+    message = retry_message(seconds)
+    if getattr(response, "streaming", False):
+        pass
+    elif response.get("Content-Type", "").startswith("application/json"):
+        try:
+            body = json.loads(response.content or b"{}")
+        except ValueError:
+            body = {}
+        body["status"] = 429
+        body["errors"] = [{"code": "rate_limited", "message": message}]
+        body["meta"] = {**body.get("meta", {}), "retry_after": seconds}
+        response.content = json.dumps(body).encode()
+    else:
+        response.content = render_to_string(
+            "429.html", {"retry_after": seconds, "message": message}, request=request
+        ).encode()
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+@sync_and_async_middleware
+def RateLimitRetryMiddleware(get_response: Callable[..., Any]) -> Callable[..., Any]:
+    if iscoroutinefunction(get_response):
+
+        async def async_middleware(request: HttpRequest) -> HttpResponse:
+            response = await get_response(request)
+            if _needs_retry(request, response):
+                return await sync_to_async(_add_retry)(request, response)
             return response
-        seconds = retry_after(request)
-        message = retry_message(seconds)
-        if getattr(response, "streaming", False):
-            pass
-        elif response.get("Content-Type", "").startswith("application/json"):
-            try:
-                body = json.loads(response.content or b"{}")
-            except ValueError:
-                body = {}
-            body["status"] = 429
-            body["errors"] = [{"code": "rate_limited", "message": message}]
-            body["meta"] = {**body.get("meta", {}), "retry_after": seconds}
-            response.content = json.dumps(body).encode()
-        else:
-            response.content = render_to_string(
-                "429.html", {"retry_after": seconds, "message": message}, request=request
-            ).encode()
-        response["Retry-After"] = str(seconds)
+
+        return async_middleware
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if _needs_retry(request, response):
+            return _add_retry(request, response)
         return response
+
+    return middleware

@@ -118,3 +118,15 @@ def test_an_unverified_account_gets_a_code_at_login(client):
     assert response.status_code == 302 and response["Location"] == "/accounts/confirm-email/"
     assert [m.to for m in mail.outbox] == [["late@example.com"]]
     assert "_auth_user_id" not in client.session
+
+
+def test_the_json_api_documents_itself_next_to_parleys_schema(client):
+    spec = client.get("/_allauth/openapi.json")
+    page = client.get("/_allauth/openapi.html")
+    parley = client.get("/api/schema/", {"format": "json"})
+
+    assert spec.status_code == 200
+    assert "/_allauth/{client}/v1/auth/signup" in spec.json()["paths"]
+    assert page.status_code == 200
+    assert "/_allauth/openapi.html" in parley.json()["info"]["description"]
+    assert "/api/v1/me" in parley.json()["paths"]

@@ -173,3 +173,16 @@ def test_a_second_code_at_login_within_30_s_is_refused_with_a_retry_time(client,
 
     assert_retry(refused, 25, 30)  # "1/30s/key"
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_under_asgi_too(async_client, alice):
+    """The same answer when Django serves the request asynchronously (uvicorn)."""
+    body = {"email": alice.email, "password": "nope"}
+    for _ in range(5):
+        await async_client.post(LOGIN_API, body, content_type="application/json")
+
+    refused = await async_client.post(LOGIN_API, body, content_type="application/json")
+
+    seconds = assert_retry(refused, 290, 300)
+    assert refused.json()["meta"]["retry_after"] == seconds
