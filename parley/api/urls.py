@@ -1,6 +1,6 @@
 """Routes of /api/v1/ (the contract: every path here is checked against /api/schema/)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from parley.accounts.api import MeApi
 from parley.api import views
@@ -65,4 +65,6 @@ urlpatterns = [
     # Public rooms
     path("rooms", rooms.RoomListApi.as_view(), name="rooms"),
     path("rooms/<slug:slug>/open", rooms.RoomOpenApi.as_view(), name="room-open"),
+    # Anything else under /api/v1/ is a JSON 404 with a code, like every other API error.
+    re_path(r"^.*$", views.not_found, name="not-found"),
 ]

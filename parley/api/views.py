@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -61,3 +62,10 @@ class TokenObtainApi(APIView):
             raise InvalidCredentials()
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
+
+
+def not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+    """Unknown paths under /api/v1/ answer like the rest of the API, not with an HTML page."""
+    return JsonResponse(
+        {"code": "not_found", "message": f"No API endpoint at {request.path}."}, status=404
+    )

@@ -110,3 +110,10 @@ def test_a_session_needs_the_csrf_token_on_unsafe_methods(alice, bob, direct):
     assert forged.status_code == 403 and forged.json()["code"] == "forbidden"
     assert "CSRF" in forged.json()["message"]
     assert sent.status_code == 201
+
+
+def test_an_unknown_api_path_is_a_json_404_with_a_code(client):
+    response = client.get("/api/v1/no/such/thing")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
