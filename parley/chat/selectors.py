@@ -72,12 +72,14 @@ def messages_page(
 
 
 def unread_count(membership: Membership) -> int:
+    """Other people's messages above my read cursor, not deleted, not hidden for me."""
     floor = max(membership.last_read_seq, membership.cleared_through_seq)
     return (
         Message.objects.filter(
             conversation_id=membership.conversation_id, seq__gt=floor, deleted_at__isnull=True
         )
         .exclude(sender=membership)
+        .exclude(pk__in=HiddenMessage.objects.filter(membership=membership).values("message_id"))
         .count()
     )
 
@@ -115,6 +117,11 @@ def conversation_list(user: User) -> list[ConversationRow]:
             deleted_at__isnull=True,
         )
         .exclude(sender=OuterRef("pk"))
+        .exclude(
+            pk__in=HiddenMessage.objects.filter(membership=OuterRef(OuterRef("pk"))).values(
+                "message_id"
+            )
+        )
         .order_by()
         .values("conversation")
         .annotate(n=Count("*"))

@@ -360,3 +360,16 @@ def test_the_conversation_list_shows_title_unread_and_last_message(alice, bob, c
     assert rows[group.pk].unread == 2
     assert rows[group.pk].last_message.body == "more news"
     assert [r.conversation.pk for r in selectors.conversation_list(alice)][0] == group.pk
+
+
+def test_a_message_hidden_for_me_is_not_unread(alice, bob):
+    conversation = direct(alice, bob)
+    send(alice, conversation, "one")
+    send(alice, conversation, "two")
+    mine = selectors.membership_for(bob, conversation.pk)
+
+    services.message_delete_for_me(membership=mine, seq=2)
+
+    assert selectors.unread_count(mine) == 1
+    rows = {r.conversation.pk: r for r in selectors.conversation_list(bob)}
+    assert rows[conversation.pk].unread == 1
