@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 GROUP_REFRESH_SECONDS = 1800  # channels-redis forgets group members after group_expiry
 HEADS_CHUNK = 500
+# Events of one stream published by different processes reach the layer slightly out of
+# order. An event that comes early is held this long for the ones before it, so that each
+# socket does not run to the database to fill a "gap" that closes a millisecond later.
+REORDER_HOLD_SECONDS = 0.1
 
 
 class Subscriber(Protocol):
@@ -71,6 +75,9 @@ class Hub:
         self.joined: set[str] = set()  # what the layer has been told
         self._group_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self.seen: dict[str, int] = {}  # highest seq the layer brought (or caught up to)
+        self.next_seq: dict[str, int] = {}  # per stream: the seq to dispatch next
+        self.held: dict[str, dict[int, dict[str, Any]]] = {}  # early events, by seq
+        self._release_timers: dict[str, asyncio.TimerHandle] = {}
         self._last_heads: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started = asyncio.Lock()
@@ -134,6 +141,7 @@ class Hub:
                     self.joined.discard(group)
                     self.seen.pop(group, None)
                     self._last_heads.pop(group, None)
+                    self._forget_order(group)
                     with contextlib.suppress(Exception):
                         await self.layer.group_discard(group, self.channel)
         finally:
@@ -144,13 +152,60 @@ class Hub:
                 self._group_locks[group] = (lock, users - 1)
 
     def dispatch(self, message: dict[str, Any]) -> None:
+        """Hand a layer message to the group's sockets, a stream's events in seq order."""
         group = message.get("g", "")
+        if not self.groups.get(group):
+            return
+        seq = message.get("us") if message.get("us") is not None else message.get("s")
+        if seq is None:
+            self._deliver(group, message)
+            return
+        if seq > self.seen.get(group, -1):
+            self.seen[group] = seq
+        expected = self.next_seq.get(group)
+        if expected is None or seq == expected:
+            self._deliver(group, message)
+            self.next_seq[group] = seq + 1
+            self._deliver_held(group)
+        elif seq < expected:
+            self._deliver(group, message)  # a late duplicate: sockets drop what they sent
+        else:
+            self.held.setdefault(group, {})[seq] = message
+            if group not in self._release_timers:
+                self._release_timers[group] = asyncio.get_running_loop().call_later(
+                    REORDER_HOLD_SECONDS, self._release, group
+                )
+
+    def _deliver_held(self, group: str) -> None:
+        held = self.held.get(group)
+        while held and self.next_seq[group] in held:
+            seq = self.next_seq[group]
+            self._deliver(group, held.pop(seq))
+            self.next_seq[group] = seq + 1
+        if not held:
+            self._forget_order(group, keep_next=True)
+
+    def _release(self, group: str) -> None:
+        """The events before the held ones did not come: deliver what is held, in order;
+        each socket fills the hole from the database."""
+        self._release_timers.pop(group, None)
+        held = self.held.pop(group, {})
+        for seq in sorted(held):
+            self._deliver(group, held[seq])
+            self.next_seq[group] = seq + 1
+
+    def _forget_order(self, group: str, *, keep_next: bool = False) -> None:
+        self.held.pop(group, None)
+        timer = self._release_timers.pop(group, None)
+        if timer is not None:
+            timer.cancel()
+        if not keep_next:
+            self.next_seq.pop(group, None)
+
+    def _deliver(self, group: str, message: dict[str, Any]) -> None:
         members = self.groups.get(group)
         if not members:
             return
-        seq = message.get("us") if message.get("us") is not None else message.get("s")
-        if seq is not None and seq > self.seen.get(group, -1):
-            self.seen[group] = seq
         for subscriber in tuple(members):
             try:
                 subscriber.on_hub_event(message)
@@ -178,6 +233,9 @@ class Hub:
             if not members:
                 continue
             self.seen[group] = head
+            if self.next_seq.get(group, 0) <= head:
+                self._release(group)
+                self.next_seq[group] = head + 1
             caught += 1
             for subscriber in tuple(members):
                 try:

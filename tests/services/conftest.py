@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -34,6 +35,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
+# Serve websockets the way `make run` does.
+_ws = re.search(r"--ws (\S+)", (ROOT / "Makefile").read_text())
+WS_IMPL = _ws.group(1) if _ws else "websockets"
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -165,7 +169,7 @@ class Server:
                 "--http",
                 "httptools",
                 "--ws",
-                "websockets",
+                WS_IMPL,
                 "--no-access-log",
             ],
             cwd=ROOT,
@@ -237,7 +241,10 @@ def servers(transactional_db, redis_prefix, settings) -> Iterator[Any]:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "parley.settings",
-            "DEBUG": "true",
+            # as in production: DEBUG off (no query log), a real secret, plain HTTP here
+            "DEBUG": "false",
+            "SECRET_KEY": "services-suite-" + uuid.uuid4().hex + uuid.uuid4().hex,
+            "SECURE_SSL_REDIRECT": "false",
             "DATABASE_URL": test_database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "CHANNEL_PREFIX": redis_prefix,

@@ -38,6 +38,8 @@ class Peer:
     async def connect(self, url: str, *, resume: bool = False) -> dict[str, Any] | None:
         """Open a socket to `url`. With `resume`, send resume from the positions held and
         return the `resumed` frame; every replayed frame lands in `frames`."""
+        if self._reader is not None:
+            await self._reader  # the old socket is dead: everything it brought is counted
         self.ws = await connect(
             url,
             additional_headers={"Authorization": f"Bearer {self.token}"},
@@ -47,8 +49,11 @@ class Peer:
             open_timeout=10,
         )
         self.closed = asyncio.Event()
+        first = self.hello is None
         self.hello = json.loads(await asyncio.wait_for(self.ws.recv(), 10))
         assert self.hello["type"] == "hello", self.hello
+        if first:
+            self.user_seq = self.hello["user_seq"]
         self._reader = asyncio.get_running_loop().create_task(self._read(self.ws))
         if not resume:
             return None
@@ -106,22 +111,30 @@ class Peer:
         frame.setdefault("id", f"r{next(_ids)}")
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[frame["id"]] = future
-        await self.send(frame)
-        return await asyncio.wait_for(future, timeout)
+        try:
+            await self.send(frame)
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._waiting.pop(frame["id"], None)
+            if future.done() and not future.cancelled():
+                future.exception()  # retrieved: no "never retrieved" warning
 
-    async def send_message(self, conversation: int, client_id: str, body: str) -> dict[str, Any]:
+    async def send_message(
+        self, conversation: int, client_id: str, body: str, timeout: float = 10
+    ) -> dict[str, Any]:
         return await self.request(
             {
                 "type": "message.send",
                 "conversation": conversation,
                 "client_id": client_id,
                 "body": body,
-            }
+            },
+            timeout,
         )
 
-    async def wait_for(self, predicate: Any, timeout: float = 10) -> dict[str, Any]:
-        """The first frame received so far or later that matches `predicate`."""
-        checked = 0
+    async def wait_for(self, predicate: Any, timeout: float = 10, since: int = 0) -> dict[str, Any]:
+        """The first frame received (from index `since` on) that matches `predicate`."""
+        checked = since
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             for frame in self.frames[checked:]:
