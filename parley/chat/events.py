@@ -18,7 +18,7 @@ def user_sender(user: User) -> p.Sender:
         id=str(user.pk),
         name=user.name,
         username=user.username,
-        avatar=user.avatar.url if user.avatar else None,
+        avatar=user.avatar_url,
     )
 
 

@@ -118,12 +118,14 @@ async def test_a_profile_change_reaches_the_people_i_chat_with(alice, bob, carol
     assert response.status_code == 200
     seen_by_bob = await b.expect("profile.updated")
     seen_by_me = await other_tab.expect("profile.updated")
+    avatar = seen_by_bob["user"].pop("avatar")
     assert seen_by_bob["user"] == {
         "kind": "user",
         "id": str(alice.pk),
         "name": "Ada L.",
         "username": "alice",
     }
+    assert avatar.startswith("/accounts/avatar.svg?i=AL&")  # the generated one, new initials
     assert seen_by_bob["show_last_seen"] is False
     assert seen_by_me["user"]["name"] == "Ada L."
     assert await c.nothing()
