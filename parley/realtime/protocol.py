@@ -255,6 +255,16 @@ class MemberLeft(Frame):
     removed_by: Sender | None = None
 
 
+class MemberUpdated(Frame):
+    """A member's role changed (made admin, back to member, or owner after the owner left)."""
+
+    type: Literal["member.updated"] = "member.updated"
+    conversation: int
+    seq: int
+    member: Sender
+    role: str
+
+
 class ConversationUpdated(Frame):
     type: Literal["conversation.updated"] = "conversation.updated"
     conversation: int
@@ -373,6 +383,7 @@ SERVER_EVENTS: tuple[type[Frame], ...] = (
     MessageDeleted,
     MemberJoined,
     MemberLeft,
+    MemberUpdated,
     ConversationUpdated,
     ConversationJoined,
     ConversationLeft,
@@ -408,6 +419,7 @@ server_event_adapter: TypeAdapter[Any] = TypeAdapter(
         | MessageDeleted
         | MemberJoined
         | MemberLeft
+        | MemberUpdated
         | ConversationUpdated
         | ConversationJoined
         | ConversationLeft
@@ -432,7 +444,14 @@ def encode(event: Frame) -> str:
 
 
 DURABLE_CONVERSATION_EVENTS = frozenset(
-    {"message.created", "message.deleted", "member.joined", "member.left", "conversation.updated"}
+    {
+        "message.created",
+        "message.deleted",
+        "member.joined",
+        "member.left",
+        "member.updated",
+        "conversation.updated",
+    }
 )
 DURABLE_USER_EVENTS = frozenset(
     {"conversation.joined", "conversation.left", "message.hidden", "history.cleared"}

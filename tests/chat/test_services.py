@@ -373,3 +373,23 @@ def test_a_message_hidden_for_me_is_not_unread(alice, bob):
     assert selectors.unread_count(mine) == 1
     rows = {r.conversation.pk: r for r in selectors.conversation_list(bob)}
     assert rows[conversation.pk].unread == 1
+
+
+def test_a_role_change_is_a_durable_event(alice, bob, carol):
+    group = services.conversation_create_group(creator=alice, title="Team", members=[bob, carol])
+
+    services.group_set_role(actor=alice, conversation=group, user=bob, role="admin")
+    services.group_set_role(actor=alice, conversation=group, user=bob, role="admin")
+    services.conversation_leave(user=alice, conversation=group)
+
+    events = list(
+        ConversationEvent.objects.filter(conversation=group)
+        .order_by("seq")
+        .values_list("seq", "type", "payload__role")
+    )
+    assert events == [
+        (1, "member.updated", "admin"),
+        (2, "member.left", None),
+        (3, "member.updated", "owner"),
+    ]
+    assert Membership.objects.get(conversation=group, user=bob).role == "owner"

@@ -291,8 +291,7 @@ def conversation_leave(*, user: User, conversation: Conversation) -> None:
                 .first()
             )
             if heir is not None:
-                heir.role = Membership.Role.OWNER
-                heir.save(update_fields=["role"])
+                _change_role(conversation, heir, Membership.Role.OWNER)
 
 
 def group_remove_member(*, actor: User, conversation: Conversation, user: User) -> None:
@@ -335,9 +334,22 @@ def group_set_role(*, actor: User, conversation: Conversation, user: User, role:
     ).first()
     if target is None or target.role == Membership.Role.OWNER:
         raise errors.UserNotFound("That person is not a member whose role can change.")
-    target.role = role
-    target.save(update_fields=["role"])
+    if target.role != role:
+        with transaction.atomic():
+            _change_role(conversation, target, role)
     return target
+
+
+def _change_role(conversation: Conversation, membership: Membership, role: str) -> None:
+    """Set a role and announce it as a durable member.updated event (caller's transaction)."""
+    event = record_conversation_event(
+        conversation.pk,
+        "member.updated",
+        {"member": ev.member_sender(membership).model_dump(), "role": role},
+    )
+    membership.role = role
+    membership.save(update_fields=["role"])
+    publish_on_commit(ev.conversation_event_out(event))
 
 
 def public_room_join(*, user: User, conversation: Conversation) -> Membership:
