@@ -203,7 +203,7 @@ class MessageOut(Frame):
 
 class Ack(Frame):
     type: Literal["ack"] = "ack"
-    re: str | None
+    re: str | None = None  # absent when the command had no id
     message: MessageOut | None = None
     result: dict[str, Any] | None = None
 
@@ -360,7 +360,7 @@ class Resumed(Frame):
     """End of a resume: everything missed was sent before this frame."""
 
     type: Literal["resumed"] = "resumed"
-    re: str | None
+    re: str | None = None
     conversations: dict[str, int]
     user_seq: int
     reset: list[int] = Field(default_factory=list)
@@ -372,7 +372,7 @@ class Resumed(Frame):
 
 class Pong(Frame):
     type: Literal["pong"] = "pong"
-    re: str | None
+    re: str | None = None
 
 
 SERVER_EVENTS: tuple[type[Frame], ...] = (
