@@ -37,6 +37,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# PNGs of the main screens in docs/screenshots/, taken in headless Chromium.
+screenshots: $(STAMP)
+	$(BIN)/python manage.py parley_screenshots
+
 lock: $(STAMP)
 	$(BIN)/python scripts/lock.py
 

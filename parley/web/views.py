@@ -38,6 +38,8 @@ def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpRespon
         "urls": {
             "profile": _first_url("profile", "accounts:profile", "account_profile"),
             "logout": _first_url("account_logout", "logout"),
+            # Generated initials pictures: the client draws its own, the same everywhere.
+            "default_avatar": _first_url("account_default_avatar"),
         },
     }
     return render(request, "web/chat.html", {"boot": boot, "logout_url": boot["urls"]["logout"]})

@@ -61,19 +61,23 @@ _n = itertools.count(1)
 @pytest.fixture
 def people(browser, server) -> Iterator[object]:
     """`people("alice", "bob")` makes fresh users, each in their own browser context,
-    logged in with the chat page open."""
+    logged in with the chat page open. With `signed_up=False` they have no account yet."""
     contexts = []
 
-    def make(*names: str, viewport: dict[str, int] | None = None) -> list[Person]:
+    def make(
+        *names: str, viewport: dict[str, int] | None = None, signed_up: bool = True
+    ) -> list[Person]:
         run = next(_n)
         users = [(f"{name}{run}", name.capitalize()) for name in names]
-        server.create_users(*users, password=PASSWORD)
+        if signed_up:
+            server.create_users(*users, password=PASSWORD)
         out = []
         for username, display in users:
             context = browser.new_context(viewport=viewport or {"width": 1200, "height": 800})
             contexts.append(context)
             person = Person(server, context, username, display)
-            person.log_in()
+            if signed_up:
+                person.log_in()
             out.append(person)
         return out
 

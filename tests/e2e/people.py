@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Locator, Page, expect
@@ -32,6 +34,34 @@ class Person:
         page.locator("input[type=password]").press("Enter")
         page.wait_for_url(self.server.url + "/")
         self.wait_ready()
+
+    def sign_up(self) -> None:
+        """Sign up on the allauth pages and confirm with the code the server emailed."""
+        page = self.page
+        page.goto(self.server.url + "/accounts/signup/")
+        page.locator("input[name=email]").fill(self.email)
+        page.locator("input[name=username]").fill(self.username)
+        page.locator("input[name=password1]").fill(PASSWORD)
+        page.locator("input[name=password1]").press("Enter")
+        code_box = page.locator("input[name=code]")
+        code_box.fill(self.emailed_code())
+        code_box.press("Enter")
+        page.wait_for_url(self.server.url + "/")
+        self.wait_ready()
+
+    def emailed_code(self, timeout: float = 10.0) -> str:
+        """The code in the last email to this person (the console backend prints it)."""
+        pattern = re.compile(
+            rf"^To: {re.escape(self.email)}$.*?verification code.*?\n\n\s*(\S+)\s*\n",
+            re.S | re.M,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = pattern.findall(self.server.log())
+            if found:
+                return str(found[-1])
+            time.sleep(0.1)
+        raise AssertionError(f"no code was emailed to {self.email}")
 
     def wait_ready(self) -> None:
         expect(self.page.locator("#conversation-list")).to_have_attribute("aria-busy", "false")

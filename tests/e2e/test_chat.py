@@ -10,6 +10,25 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.e2e
 
 
+def test_sign_up_with_the_emailed_code_then_chat_live_both_ways(people):
+    (bob,) = people("bob")
+    (dora,) = people("dora", signed_up=False)
+
+    # when: Dora signs up and types the code she was emailed
+    dora.sign_up()
+
+    # then: she is in, with no chats yet, and can start one with Bob by his email
+    expect(dora.page.locator("#list-empty")).to_be_visible()
+    dora.start_chat(bob.email)
+    expect(dora.page.locator("#conv-title")).to_have_text("Bob")
+    dora.send("Hello, I just signed up")
+    expect(bob.item(dora.username)).to_be_visible()
+    bob.open(dora.username)
+    expect(bob.bodies).to_have_text(["Hello, I just signed up"])
+    bob.send("Welcome to Parley")
+    expect(dora.bodies).to_have_text(["Hello, I just signed up", "Welcome to Parley"])
+
+
 def test_direct_chat_live_both_ways_with_typing_unread_and_receipts(people):
     alice, bob = people("alice", "bob")
 

@@ -2,7 +2,7 @@
 // (api.js) and the views. No framework, no build step.
 
 import { ApiError, get, post, setBase } from "./api.js";
-import { avatar } from "./avatar.js";
+import { avatar, setGeneratedAvatarPath } from "./avatar.js";
 import { h, icon } from "./dom.js";
 import { plural } from "./format.js";
 import { closeMenu, openMenu } from "./menu.js";
@@ -17,6 +17,7 @@ import * as listView from "./view-list.js";
 const boot = JSON.parse(document.getElementById("parley-boot").textContent);
 state.me = boot.me;
 setBase(boot.api);
+setGeneratedAvatarPath(boot.urls.default_avatar);
 const MAX_LENGTH = boot.limits.message_max_length;
 
 const $ = (id) => document.getElementById(id);
@@ -55,6 +56,7 @@ function flush() {
   if (conv && (parts.has("typing") || parts.has("list"))) convView.renderTyping(conv);
   if (parts.has("title") || parts.has("list")) notify.setUnreadTitle(store.totalUnread());
   if (parts.has("banner")) renderBanner();
+  if (parts.has("me")) renderMe();
 }
 
 function redraw(...parts) {
@@ -785,6 +787,16 @@ document.addEventListener("keydown", (e) => {
     if (!wide.matches && state.openId) closeConversation();
     $("filter").focus();
   }
+});
+
+// Touch screens: a tap on a message selects it, which shows its menu button.
+$("message-list").addEventListener("click", (e) => {
+  if (e.target.closest("a, button")) return;
+  const li = e.target.closest("li.msg");
+  for (const el of document.querySelectorAll("#message-list li.selected")) {
+    if (el !== li) el.classList.remove("selected");
+  }
+  li?.classList.toggle("selected");
 });
 
 $("messages").addEventListener("scroll", () => {

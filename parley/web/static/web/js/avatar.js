@@ -15,9 +15,22 @@ export function initials(name) {
   return letters.toUpperCase();
 }
 
+let generatedPath = null;
+/** The path of the server's generated (initials) pictures: drawn here instead. */
+export function setGeneratedAvatarPath(path) {
+  generatedPath = path;
+}
+
+function realPicture(url) {
+  if (!url) return null;
+  if (generatedPath && new URL(url, location.origin).pathname === generatedPath) return null;
+  return url;
+}
+
 /** @param {{name: string, avatar?: string|null, seed: any, online?: boolean, size?: string}} o */
 export function avatar({ name, avatar: url, seed, online = false, size = "" }) {
   const el = h("span", { class: `avatar ${size}`.trim(), "aria-hidden": "true" });
+  url = realPicture(url);
   if (url) {
     el.append(h("img", { src: url, alt: "", loading: "lazy" }));
   } else {

@@ -75,7 +75,10 @@ export function upsertConv(data) {
   if (data.other_user !== undefined) conv.other_user = data.other_user;
   if (!stale) {
     conv.last_seq = data.last_seq;
-    conv.unread = data.unread ?? conv.unread;
+    // A read receipt of ours may have crossed this answer on the wire: then the answer's
+    // count is older than what we know.
+    if ((data.read_seq || 0) >= conv.read_seq) conv.unread = data.unread ?? conv.unread;
+    else if (conv.read_seq >= data.last_seq) conv.unread = 0;
     conv.last_message = data.last_message ?? null;
     conv.last_message_at = data.last_message_at ?? conv.last_message_at;
   }
@@ -367,6 +370,9 @@ function applyEphemeral(frame) {
       changed("list");
       return {};
     }
+    case "profile.updated":
+      applyProfile(frame.user, frame.show_last_seen);
+      return {};
     case "online":
       if (!conv) return {};
       conv.online_count = frame.count;
@@ -375,6 +381,34 @@ function applyEphemeral(frame) {
     default:
       return {};
   }
+}
+
+/** Someone renamed themselves or changed their picture: every place that shows them. */
+function applyProfile(user, showLastSeen) {
+  const uid = String(user.id);
+  const fields = { name: user.name, username: user.username, avatar: user.avatar ?? null };
+  if (user.kind === "user" && uid === String(state.me.id)) {
+    Object.assign(state.me, fields);
+    changed("me");
+  }
+  for (const c of state.convs.values()) {
+    if (c.other_user && String(c.other_user.id) === uid) {
+      c.other_user = { ...c.other_user, ...fields };
+      if (!showLastSeen) c.other_user.last_seen = null;
+      if (c.kind === "direct") c.title = user.name;
+    }
+    const member = c.members?.get(uid);
+    if (member) Object.assign(member, fields);
+    for (const [seq, m] of c.messages) {
+      if (m.sender.kind === user.kind && String(m.sender.id) === uid) {
+        c.messages.set(seq, { ...m, sender: { ...m.sender, ...fields } });
+      }
+    }
+    if (c.last_message && String(c.last_message.sender.id) === uid) {
+      c.last_message = { ...c.last_message, sender: { ...c.last_message.sender, ...fields } };
+    }
+  }
+  changed("list", "header", "messages");
 }
 
 /** Where we stand, for `resume`. */

@@ -30,7 +30,7 @@ function matches(conv, q) {
 export function preview(conv) {
   if (conv.typing.size) {
     const names = [...conv.typing.values()].map((t) => t.name);
-    return { text: conv.kind === "direct" ? "typing…" : `${names[0]} is typing…`, cls: "typing" };
+    return { text: conv.kind === "direct" ? "typing…" : `${names[0]} is typing…`, cls: "is-typing" };
   }
   const m = conv.last_message;
   if (!m) return { text: conv.kind === "public" ? conv.about || "Public room" : "No messages yet", cls: "none" };

@@ -1,0 +1,190 @@
+"""`make screenshots`: the main screens as PNGs in docs/screenshots/, from a real browser.
+
+Starts a throwaway server (parley/web/liveserver.py) with a few people who already chat,
+logs in with headless Chromium (PARLEY_CHROMIUM, default /usr/bin/chromium) and saves the
+conversation list, an open conversation, a group, the phone layout and the dark theme.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+PASSWORD = "screenshots-correct-horse"  # noqa: S105 - throwaway users of a throwaway server
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PEOPLE = [
+    ("alice", "Alice Liddell"),
+    ("bob", "Bob Marley"),
+    ("carol", "Carol Danvers"),
+    ("dave", "Dave Grohl"),
+    ("erin", "Erin Brockovich"),
+]
+
+# Chats as (minutes ago, who, text): written by the services, then dated back.
+STORY = r"""
+from datetime import timedelta
+from django.utils import timezone
+from parley.accounts.models import User
+from parley.chat import selectors, services
+from parley.chat.models import Conversation, Message
+
+u = {x.username: x for x in User.objects.all()}
+now = timezone.now()
+
+def chat(conversation, lines):
+    for n, (ago, who, text) in enumerate(lines):
+        m = selectors.membership_for(u[who], conversation.pk)
+        msg, _ = services.message_send(membership=m, body=text, client_id=f"s{n}")
+        Message.objects.filter(pk=msg.pk).update(created_at=now - timedelta(minutes=ago))
+    last = conversation.messages.order_by("-seq").values_list("created_at", flat=True).first()
+    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=last)
+
+def read(who, conversation):
+    conversation.refresh_from_db()
+    m = selectors.membership_for(u[who], conversation.pk)
+    services.receipt_mark(membership=m, kind="read", seq=conversation.last_seq)
+
+room = Conversation.objects.get(slug=services.PUBLIC_CHAT_SLUG)
+for name in u:
+    services.public_room_join(user=u[name], conversation=room)
+chat(room, [
+    (300, "carol", "Welcome to the public room, everyone 👋"),
+    (290, "dave", "Is there a place to report bugs?"),
+    (288, "carol", "Yes: open an issue, or ask here"),
+])
+
+hike = services.conversation_create_group(
+    creator=u["carol"], title="Weekend hike", members=[u["alice"], u["dave"], u["erin"]]
+)
+chat(hike, [
+    (95, "carol", "Saturday looks sunny ☀️ Who is in?"),
+    (93, "dave", "Me! Same trail as last time?"),
+    (90, "erin", "Count me in. I'll bring the snacks"),
+    (62, "alice", "I'm in too. Meet at the station at 8?"),
+    (58, "carol", "8 works. Route: https://example.com/trails/ridge-loop"),
+    (21, "dave", "Don't forget water, it's a long one"),
+    (20, "erin", "And sunscreen!"),
+])
+read("carol", hike)
+
+erin, _ = services.conversation_get_or_create_direct(user=u["erin"], other="alice")
+chat(erin, [
+    (40, "erin", "Did you get the tickets for Friday?"),
+    (38, "erin", "They sell out fast"),
+])
+
+dave, _ = services.conversation_get_or_create_direct(user=u["dave"], other="alice")
+chat(dave, [(60 * 30, "alice", "Thanks for the guitar lesson!"), (60 * 29, "dave", "Any time 🎸")])
+read("alice", dave)
+read("dave", dave)
+
+bob, _ = services.conversation_get_or_create_direct(user=u["alice"], other="bob")
+chat(bob, [
+    (60 * 26, "bob", "Hey Alice, are we still on for the review tomorrow?"),
+    (60 * 26 - 2, "alice", "Yes! 10:00 in the small room"),
+    (60 * 26 - 3, "bob", "Great, I'll bring the slides"),
+    (12, "alice", "Morning! I read the draft, it's really good"),
+    (11, "alice", "Two small things: the chart on page 3 and the summary"),
+    (9, "bob", "Thanks! Fixing both now"),
+    (8, "bob", "Here is the new version: https://example.com/docs/q3-review"),
+    (3, "alice", "Perfect, ship it 🚀"),
+])
+m = selectors.membership_for(u["bob"], bob.pk)
+oops = Message.objects.get(conversation=bob, seq=6)
+services.message_delete_for_everyone(membership=m, seq=oops.seq)
+read("bob", bob)
+read("alice", bob)
+"""
+
+
+class Command(BaseCommand):
+    help = "Save screenshots of the main screens to docs/screenshots/ (needs Chromium)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--out", default=str(Path(settings.BASE_DIR) / "docs" / "screenshots"))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from playwright.sync_api import sync_playwright
+
+        from parley.web.liveserver import LiveServer
+
+        chromium = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
+        if not os.path.exists(chromium):
+            raise CommandError(f"No Chromium at {chromium} (apt-get install chromium).")
+        out = Path(options["out"])
+        out.mkdir(parents=True, exist_ok=True)
+        server = LiveServer().start()
+        try:
+            server.create_users(*PEOPLE, password=PASSWORD)
+            server.shell(STORY)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
+                try:
+                    self.shoot(browser, server.url, out)
+                finally:
+                    browser.close()
+        finally:
+            server.stop()
+        self.stdout.write(self.style.SUCCESS(f"Screenshots written to {out}/"))
+
+    def shoot(self, browser: Any, url: str, out: Path) -> None:
+        desktop = {"width": 1280, "height": 800}
+        phone = {"width": 390, "height": 844}
+
+        def person(username: str, **context: Any) -> Any:
+            ctx = browser.new_context(device_scale_factor=1, **context)
+            page = ctx.new_page()
+            page.goto(url + "/")
+            page.locator("input[type=email]").fill(f"{username}@example.com")
+            page.locator("input[type=password]").fill(PASSWORD)
+            page.locator("input[type=password]").press("Enter")
+            page.wait_for_url(url + "/")
+            page.wait_for_selector("#conversation-list[aria-busy=false]")
+            page.wait_for_timeout(400)
+            return page
+
+        def open_chat(page: Any, title: str) -> None:
+            page.locator("#conversation-list .conv-title", has_text=title).click()
+            page.wait_for_selector("#history-status:not(:empty)")
+            page.wait_for_timeout(500)
+
+        def save(page: Any, name: str) -> None:
+            page.mouse.move(0, 0)
+            page.screenshot(path=str(out / name))
+            self.stdout.write(f"  {name}")
+
+        # Bob and Dave are online; Bob is typing to Alice.
+        bob = person("bob", viewport=desktop)
+        person("dave", viewport=desktop)
+        alice = person("alice", viewport=desktop)
+        save(alice, "list.png")
+
+        open_chat(alice, "Bob Marley")
+        open_chat(bob, "Alice Liddell")
+        bob.locator("#composer-input").press_sequentially("Will do, sending it to", delay=20)
+        alice.wait_for_selector("#typing:not(:empty)")
+        alice.locator("#composer-input").fill("Let's celebrate after the review")
+        save(alice, "conversation.png")
+
+        open_chat(alice, "Weekend hike")
+        save(alice, "group.png")
+
+        dark = person("alice", viewport=desktop, color_scheme="dark")
+        open_chat(dark, "Weekend hike")
+        save(dark, "dark.png")
+
+        mobile = person("alice", viewport=phone, is_mobile=True, has_touch=True)
+        save(mobile, "mobile-list.png")
+        open_chat(mobile, "Bob Marley")
+        save(mobile, "mobile.png")
