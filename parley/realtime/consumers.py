@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from typing import Any
 
@@ -27,7 +28,7 @@ from parley.realtime.delivery import Delivery
 from parley.realtime.hub import get_hub
 from parley.realtime.online import get_online_counts
 from parley.realtime.presence import get_presence, user_key
-from parley.realtime.protocol import ProtocolError, encode, parse_command
+from parley.realtime.protocol import ProtocolError, encode, parse_command, request_id_of
 from parley.realtime.publish import (
     capture,
     conversation_group,
@@ -297,7 +298,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 raise ProtocolError(
                     "rate_limited",
                     f"Too many frames; try again in {wait:.1f} s.",
-                    retry_after=round(wait, 2),
+                    request_id_of(text_data, max_bytes=settings.PARLEY["FRAME_MAX_BYTES"]),
+                    retry_after=math.ceil(wait * 100) / 100,  # up: retrying then succeeds
                 )
             if text_data is None:
                 raise ProtocolError("binary_not_supported", "Frames are JSON text.")

@@ -144,6 +144,19 @@ class ProtocolError(Exception):
         self.details = details
 
 
+def request_id_of(raw: str | bytes | None, *, max_bytes: int) -> str | None:
+    """The `id` of a frame that is refused unread (rate limited), so the answer can name
+    it; None when there is none to find. Reading JSON is cheap next to running a command."""
+    if not isinstance(raw, str) or len(raw) > max_bytes:
+        return None
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    rid = data.get("id") if isinstance(data, dict) else None
+    return rid if isinstance(rid, str) and 0 < len(rid) <= 64 else None
+
+
 def parse_command(raw: str | bytes, *, max_bytes: int) -> Command:
     """Parse one client frame or raise ProtocolError with a stable code."""
     size = len(raw)
