@@ -224,8 +224,8 @@ class Server:
 
     def problems(self) -> list[str]:
         """Lines of the server's log that show an error: tracebacks and ERROR records."""
-        lines = self.log().splitlines()
-        return [line for line in lines if "Traceback" in line or " ERROR " in line]
+        bad = re.compile(r"Traceback|\bERROR\b|\bCRITICAL\b")
+        return [line for line in self.log().splitlines() if bad.search(line)]
 
 
 @pytest.fixture
