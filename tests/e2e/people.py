@@ -63,6 +63,21 @@ class Person:
             time.sleep(0.1)
         raise AssertionError(f"no code was emailed to {self.email}")
 
+    def record_notifications(self) -> None:
+        """Allow notifications and keep what the page shows (headless has no desktop)."""
+        self.context.grant_permissions(["notifications"], origin=self.server.url)
+        self.context.add_init_script(
+            "window.__notes = [];"
+            "window.Notification = class { static permission = 'granted';"
+            " static requestPermission() { return Promise.resolve('granted'); }"
+            " constructor(title, options) { window.__notes.push({title, body: options.body}); }"
+            " close() {} };"
+        )
+        self.reload()
+
+    def notifications(self) -> list[dict[str, str]]:
+        return list(self.page.evaluate("window.__notes"))
+
     def wait_ready(self) -> None:
         expect(self.page.locator("#conversation-list")).to_have_attribute("aria-busy", "false")
         expect(self.page.locator("#banner")).to_be_hidden()

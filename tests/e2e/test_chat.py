@@ -40,7 +40,8 @@ def test_direct_chat_live_both_ways_with_typing_unread_and_receipts(people):
     expect(alice.page.locator("#conv-title")).to_have_text("Bob")
     expect(alice.page.locator("#conv-status")).to_have_text("online")
 
-    # when: Alice writes while Bob is looking at his list
+    # when: Alice writes while Bob, who allowed notifications, is looking at his list
+    bob.record_notifications()
     alice.send("Hi Bob!")
     alice.send("Are you there?")
 
@@ -51,6 +52,10 @@ def test_direct_chat_live_both_ways_with_typing_unread_and_receipts(people):
     expect(bob.item("Alice").locator(".conv-title")).to_have_class(re.compile(r"\bonline\b"))
     # Bob's browser got them: Alice's ticks say delivered, not read
     expect(alice.message("Are you there?")).to_have_attribute("data-status", "delivered")
+    assert bob.notifications() == [
+        {"title": "Alice", "body": "Hi Bob!"},
+        {"title": "Alice", "body": "Are you there?"},
+    ]
 
     # when: Bob opens the chat
     bob.open("Alice")
@@ -122,8 +127,13 @@ def test_delete_for_everyone_and_for_me_survive_a_reload(people):
     expect(alice.bodies).to_have_text(["one", "Message deleted", "three"])
     expect(bob.page.locator("#message-list")).not_to_contain_text("two")
 
-    # Bob deletes "three" for himself only
-    bob.message_action("three", "Delete for me")
+    # Bob deletes "three" for himself only, with the keyboard alone
+    bob.message("three").get_by_role("button", name="Message actions").focus()
+    bob.page.keyboard.press("Enter")
+    expect(bob.page.get_by_role("menuitem", name="Copy text")).to_be_focused()
+    bob.page.keyboard.press("ArrowDown")
+    expect(bob.page.get_by_role("menuitem", name="Delete for me")).to_be_focused()
+    bob.page.keyboard.press("Enter")
     expect(bob.bodies).to_have_text(["one", "Message deleted"])
     alice.page.wait_for_timeout(300)
     expect(alice.bodies).to_have_text(["one", "Message deleted", "three"])
@@ -157,9 +167,12 @@ def test_offline_person_gets_every_message_once_and_in_order(people):
     bob.open("Alice")
     expect(bob.bodies).to_have_text(["before"])
 
+    expect(alice.page.locator("#conv-status")).to_have_text("online")
+
     # when: Bob's network goes away
     bob.context.set_offline(True)
     expect(bob.page.locator("#banner")).to_contain_text("Connection lost")
+    expect(alice.page.locator("#conv-status")).to_have_text(re.compile("^last seen"))
     sent = [f"while away {i}" for i in range(1, 6)]
     for text in sent:
         alice.send(text)
@@ -172,6 +185,7 @@ def test_offline_person_gets_every_message_once_and_in_order(people):
     # then: back online, everything arrives once, in order, and his message goes out
     bob.context.set_offline(False)
     expect(bob.page.locator("#banner")).to_be_hidden(timeout=20000)
+    expect(alice.page.locator("#conv-status")).to_have_text("online")
     expect(bob.bodies).to_have_text(["before", *sent, "written offline"])
     expect(bob.message("written offline")).not_to_have_attribute("data-status", "pending")
     expect(alice.bodies).to_have_text(["before", *sent, "written offline"])

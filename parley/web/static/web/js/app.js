@@ -87,6 +87,7 @@ const conn = new Connection(boot.ws, {
     }
     const hints = store.apply(frame);
     if (hints.unknown) fetchConversation(hints.unknown);
+    if (hints.refresh) fetchConversation(hints.refresh);
     if (hints.incoming) onIncoming(hints.incoming.conv, hints.incoming.message);
   },
 });

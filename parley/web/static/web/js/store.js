@@ -254,6 +254,16 @@ function applyConversationEvent(conv, frame) {
       if (conv.id === state.openId) changed("messages");
       return {};
     }
+    case "member.updated": {
+      const member = conv.members?.get(String(frame.member.id));
+      if (member) member.role = frame.role;
+      if (isMine(frame.member)) {
+        conv.role = frame.role;
+        changed("header");
+        return { refresh: conv.id }; // an admin sees the invite link: fetch it
+      }
+      return {};
+    }
     case "conversation.updated":
       conv.title = frame.title;
       changed("list", "header");
