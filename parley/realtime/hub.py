@@ -34,6 +34,7 @@ HEADS_CHUNK = 500
 # order. An event that comes early is held this long for the ones before it, so that each
 # socket does not run to the database to fill a "gap" that closes a millisecond later.
 REORDER_HOLD_SECONDS = 0.1
+LAYER_CONCURRENCY = 16  # group_add/group_discard calls in flight per process
 
 
 class Subscriber(Protocol):
@@ -81,6 +82,8 @@ class Hub:
         self._last_heads: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started = asyncio.Lock()
+        # A socket in 2,000 rooms must not open 2,000 Redis connections at once.
+        self._layer_calls = asyncio.Semaphore(LAYER_CONCURRENCY)
 
     async def start(self) -> None:
         async with self._started:
@@ -135,7 +138,8 @@ class Hub:
         try:
             async with lock:
                 if group in self.groups and (refresh or group not in self.joined):
-                    await self.layer.group_add(group, self.channel)
+                    async with self._layer_calls:
+                        await self.layer.group_add(group, self.channel)
                     self.joined.add(group)
                 elif group not in self.groups and group in self.joined:
                     self.joined.discard(group)
@@ -143,7 +147,8 @@ class Hub:
                     self._last_heads.pop(group, None)
                     self._forget_order(group)
                     with contextlib.suppress(Exception):
-                        await self.layer.group_discard(group, self.channel)
+                        async with self._layer_calls:
+                            await self.layer.group_discard(group, self.channel)
         finally:
             lock, users = self._group_locks[group]
             if users == 1:
@@ -235,7 +240,7 @@ class Hub:
             self.seen[group] = head
             if self.next_seq.get(group, 0) <= head:
                 self._release(group)
-                self.next_seq[group] = head + 1
+                self.next_seq[group] = max(self.next_seq.get(group, 0), head + 1)
             caught += 1
             for subscriber in tuple(members):
                 try:

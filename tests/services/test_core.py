@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.db import connection, transaction
 
 from parley.chat import errors, selectors, services
@@ -269,3 +270,19 @@ def test_a_member_removed_while_sending_cannot_slip_a_message_in(make_user):
     assert isinstance(result[0], errors.ConversationNotFound)
     assert not Message.objects.filter(conversation=group).exists()
     assert Membership.objects.get(pk=membership.pk).left_at is not None
+
+
+def test_redis_presence_works_from_one_event_loop_after_another(redis_prefix):
+    # redis.asyncio connections belong to the loop that opened them; a process that runs
+    # several loops (tests, async_to_sync in a worker thread) must still get answers
+    presence = RedisPresence(settings.REDIS_URL)
+
+    async def visit(key: str) -> int:
+        await presence.start()
+        await presence.connect(key, [7])
+        count = await presence.count(7)
+        await presence.stop()
+        return count
+
+    assert asyncio.run(visit("u1")) == 1
+    assert asyncio.run(visit("u2")) == 2
