@@ -330,3 +330,14 @@ def test_leaving_a_group_hands_ownership_on_and_a_direct_chat_cannot_be_left(
     assert as_bob["role"] == "owner" and [m["username"] for m in as_bob["members"]] == ["bob"]
     assert (direct_status, direct_body["code"]) == (403, "not_allowed")
     assert [c["id"] for c in mine] == [chat.pk]
+
+
+def test_avatars_are_the_same_url_over_rest_and_websocket(api, alice, bob, direct, say):
+    with_bob = direct(alice, bob)
+    say(bob, with_bob, "hi")
+
+    _, body = api(alice).get("conversations")
+
+    other, sender = body[0]["other_user"], body[0]["last_message"]["sender"]
+    assert other["avatar"] == sender["avatar"] == ev.user_sender(bob).avatar
+    assert other["avatar"].startswith("/accounts/avatar.svg?")  # generated: no upload

@@ -119,8 +119,9 @@ class OnlineState:
 # --- Filling in the shapes -----------------------------------------------------------------
 
 
-def _avatar(user: User) -> str | None:
-    return user.avatar.url if user.avatar else None
+def _avatar(user: User) -> str:
+    """The same URL the websocket events carry: the upload, or the generated initials."""
+    return user.avatar_url
 
 
 def invite_url(request: Request, secret: str) -> str:
