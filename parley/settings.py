@@ -258,9 +258,7 @@ REST_FRAMEWORK = {
         "messages": "600/min",
     },
     # The client address is read from X-Forwarded-For only behind trusted proxies.
-    "NUM_PROXIES": env.int(
-        "TRUSTED_PROXY_COUNT", default=1 if env.bool("BEHIND_PROXY", default=False) else 0
-    ),
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",

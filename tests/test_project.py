@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -82,3 +83,13 @@ def test_healthz_answers_503_when_the_channel_layer_is_down():
     assert out["status"] == 503
     assert out["body"]["channel_layer"]["ok"] is False
     assert out["body"]["database"]["ok"] is True
+
+
+def test_every_environment_variable_is_documented_in_env_example():
+    settings_source = (ROOT / "parley" / "settings.py").read_text()
+    example = (ROOT / ".env.example").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', settings_source))
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", example, flags=re.M))
+
+    assert len(read) > 10, "the pattern found too few variables"
+    assert read - documented == set()
