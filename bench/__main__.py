@@ -144,6 +144,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="record each traffic run's first server with py-spy (bench/results/profiles)",
     )
+    p.add_argument(
+        "--parley-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the Parley servers (an experiment; repeatable)",
+    )
+    p.add_argument(
+        "--parley-db-query",
+        default="",
+        help="appended to Parley's DATABASE_URL, e.g. conn_max_age=600 (an experiment)",
+    )
     p.add_argument("--docs", action="store_true", help="update docs/performance.md even if partial")
     p.add_argument(
         "--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -193,7 +205,7 @@ class Run:
         self.latencies: dict[str, dict[str, Any]] = {}
         self.deployments: dict[str, Deployment] = {}
         self.workdir = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-        self.profile_dir = RESULTS / "profiles" if args.profile else None
+        self.profile_dir = RESULTS / "profiles.tmp" if args.profile else None
 
     def systems_for(self, key: str) -> list[str]:
         pool = {"multi": MULTI_SYSTEMS, "history": HISTORY_SYSTEMS}.get(key, TRAFFIC_SYSTEMS)
@@ -214,7 +226,13 @@ class Run:
         for name in needed:
             self.progress(f"preparing {name}: {ds.users:,} users, {len(ds.rooms)} rooms")
             started = time.monotonic()
-            dep = Deployment(SYSTEMS[name], self.workdir, self.services)
+            dep = Deployment(
+                SYSTEMS[name],
+                self.workdir,
+                self.services,
+                dict(e.split("=", 1) for e in self.args.parley_env),
+                self.args.parley_db_query,
+            )
             try:
                 await asyncio.to_thread(dep.prepare, ds, shared)
             except Exception as exc:
@@ -240,7 +258,7 @@ class Run:
         name = dep.system.name
         for n in self.idle_sizes:
             quiet = await wait_until_quiet(self.progress)
-            r = await idle_run(dep, n, self.progress, self.args.idle_workers)
+            r = await idle_run(dep, n, self.progress, self.args.idle_workers, self.profile_dir)
             r["background_cpu_before"] = quiet
             self.results["runs"].setdefault("idle", {}).setdefault(str(n), {})[name] = r
             hs = r["handshakes"]
@@ -342,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + text)
     for e in results["errors"]:
         print(f"ERROR {e['scenario']} {e['system']}: {e['error'][:300]}")
-    full = not args.scenario and not args.systems and not args.quick
+    experiment = args.parley_env or args.parley_db_query or args.profile
+    full = not (args.scenario or args.systems or args.quick or experiment)
     out = RESULTS if full else RESULTS / "partial.tmp"
     out.mkdir(parents=True, exist_ok=True)
     stamp = results["started"].replace(":", "").replace("-", "")[:15]

@@ -55,6 +55,7 @@ class ClientSpec:
     resume: bool = False  # Parley: send `resume` and wait for `resumed` to go live
     sender: int | None = None  # a global sender number if this client sends
     rate: float | None = None  # messages per second; None: next one as soon as acked
+    user: int = 0  # which bench user this is (u<user>)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClientSpec:

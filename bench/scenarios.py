@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -92,42 +93,32 @@ def idle_clients(dep: Deployment, servers: list[Server], n: int) -> list:
 
 
 class Profiler:
-    """py-spy on a server process for the length of a run (--profile)."""
+    """py-spy on a server process while a run goes on (--profile): collapsed stacks that
+    `python -m bench.profile` summarises."""
 
-    def __init__(self, pid: int, seconds: float, out: Path) -> None:
+    def __init__(self, pid: int, out: Path, seconds: float | None = None) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         spy = Path(PY).parent / "py-spy"
-        self.procs = [
-            subprocess.Popen(
-                [
-                    str(spy),
-                    "record",
-                    "--pid",
-                    str(pid),
-                    "--duration",
-                    str(max(1, int(seconds))),
-                    "--rate",
-                    "200",
-                    "--nonblocking",
-                    "--threads",
-                    "--format",
-                    fmt,
-                    "-o",
-                    str(out.with_suffix(suffix)),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for fmt, suffix in (("raw", ".txt"),)
-        ]
+        cmd = [str(spy), "record", "--pid", str(pid), "--rate", "200", "--nonblocking"]
+        cmd += ["--threads", "--format", "raw", "-o", str(out)]
+        if seconds is not None:
+            cmd += ["--duration", str(max(1, int(seconds)))]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # py-spy writes what it has and exits
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
     def wait(self) -> None:
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        try:
+            self.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.stop()
 
 
 async def traffic_run(
@@ -144,12 +135,12 @@ async def traffic_run(
         traffic.workers = workers
         if dep.system.kind == "parley":
             # One socket logs in over REST like an app would; the rest use stored tokens.
-            token = await asyncio.to_thread(dep.login, servers[0], 0)
+            token = await asyncio.to_thread(dep.login, servers[0], traffic.clients[0].user)
             traffic.clients[0].headers = [("Authorization", f"Bearer {token}")]
         profiler = None
         if profile_dir is not None:
             profiler = Profiler(
-                servers[0].pid, duration, profile_dir / f"{key}-{dep.system.name}.txt"
+                servers[0].pid, profile_dir / f"{key}-{dep.system.name}.txt", duration + 1
             )
         result, latencies = await run_traffic(
             traffic, [s.pid for s in servers], progress, f"[{key}] {dep.system.name}"
@@ -161,8 +152,13 @@ async def traffic_run(
         dep.stop(servers)
 
 
-async def idle_run(dep: Deployment, n: int, progress: Progress, workers: int) -> dict[str, Any]:
+async def idle_run(
+    dep: Deployment, n: int, progress: Progress, workers: int, profile_dir: Path | None = None
+) -> dict[str, Any]:
     servers = dep.start()
+    profiler = None
+    if profile_dir is not None:
+        profiler = Profiler(servers[0].pid, profile_dir / f"idle{n}-{dep.system.name}.txt")
     try:
         warmup = [
             dep.client(
@@ -181,6 +177,8 @@ async def idle_run(dep: Deployment, n: int, progress: Progress, workers: int) ->
             workers=workers,
         )
     finally:
+        if profiler is not None:
+            profiler.stop()
         dep.stop(servers)
 
 

@@ -210,8 +210,18 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
 class Deployment:
     """One system in one run: prepared once, started for each scenario."""
 
-    def __init__(self, system: SystemDef, workdir: Path, services: Services | None) -> None:
+    def __init__(
+        self,
+        system: SystemDef,
+        workdir: Path,
+        services: Services | None,
+        parley_overrides: dict[str, str] | None = None,
+        parley_db_query: str = "",
+    ) -> None:
         self.system = system
+        # Experiments (--parley-env, --parley-db-query): Parley with other settings.
+        self.parley_overrides = parley_overrides or {}
+        self.parley_db_query = parley_db_query
         self.workdir = workdir / system.name
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.services = services
@@ -260,7 +270,9 @@ class Deployment:
                 if s.db == "sqlite"
                 else self._services().database("parley_bench")
             )
-            self.env = base | parley_env(url)
+            if self.parley_db_query:
+                url += ("&" if "?" in url else "?") + self.parley_db_query
+            self.env = base | parley_env(url) | self.parley_overrides
             self._layer_env(s)
             _run([PY, "-m", "bench.prepare_parley", str(spec), str(out)], self.env, "Parley setup")
         self.data = json.loads(out.read_text())
@@ -320,6 +332,7 @@ class Deployment:
                 room=room_id,
                 sender=sender,
                 rate=rate,
+                user=user,
             )
         if kind == "plain":
             return ClientSpec(
@@ -331,6 +344,7 @@ class Deployment:
                 room=room_id,
                 sender=sender,
                 rate=rate,
+                user=user,
             )
         return ClientSpec(
             url=f"ws://127.0.0.1:{port}/ws/",
@@ -339,6 +353,7 @@ class Deployment:
             resume=True,
             sender=sender,
             rate=rate,
+            user=user,
         )
 
     def login(self, server: Server, user: int) -> str:
