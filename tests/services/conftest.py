@@ -145,7 +145,7 @@ test_database_url.__test__ = False  # type: ignore[attr-defined]
 class Server:
     """One `uvicorn parley.asgi:application` process on a loopback port of its own."""
 
-    def __init__(self, name: str, env: dict[str, str]) -> None:
+    def __init__(self, name: str, env: dict[str, str], ws: str = WS_IMPL) -> None:
         self.name = name
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -169,7 +169,7 @@ class Server:
                 "--http",
                 "httptools",
                 "--ws",
-                WS_IMPL,
+                ws,
                 "--no-access-log",
             ],
             cwd=ROOT,
@@ -237,7 +237,7 @@ def servers(transactional_db, redis_prefix, settings) -> Iterator[Any]:
     """
     started: list[Server] = []
 
-    def start(n: int = 2, **extra: str) -> list[Server]:
+    def start(n: int = 2, ws: str = WS_IMPL, **extra: str) -> list[Server]:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "parley.settings",
@@ -254,7 +254,7 @@ def servers(transactional_db, redis_prefix, settings) -> Iterator[Any]:
         }
         env.pop("PYTEST_CURRENT_TEST", None)
         env.update(extra)
-        batch = [Server(f"{chr(ord('a') + len(started) + i)}", env) for i in range(n)]
+        batch = [Server(f"{chr(ord('a') + len(started) + i)}", env, ws) for i in range(n)]
         started.extend(batch)
         for server in batch:
             server.wait_ready()

@@ -18,6 +18,7 @@ from rest_framework.authtoken.models import Token
 
 from parley.chat import services
 from parley.chat.models import Conversation, Message
+from tests.services.conftest import WS_IMPL
 from tests.services.peers import Peer
 
 pytestmark = [
@@ -65,8 +66,9 @@ async def db(fn, *args):
     return await database_sync_to_async(fn)(*args)
 
 
-async def test_people_on_two_processes_chat(servers, make_user):
-    a, b = servers(2)
+@pytest.mark.parametrize("ws", sorted({WS_IMPL, "websockets"}))
+async def test_people_on_two_processes_chat(servers, make_user, ws):
+    a, b = servers(2, ws=ws)
     (alice, bob), (ta, tb) = await people(make_user, 2)
     cid = await direct(alice, bob)
     pa, pb = Peer(ta, "alice"), Peer(tb, "bob")
