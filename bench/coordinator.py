@@ -198,7 +198,7 @@ class Monitor:
 
 
 async def wait_until_quiet(
-    progress: Progress, limit: float = 30.0, patience: float = 90.0
+    progress: Progress, limit: float = 30.0, patience: float = 45.0
 ) -> float:
     """Wait (up to `patience` s) until the rest of the machine uses less than `limit` % of a
     core: this box may be shared. Returns the background CPU % seen last."""

@@ -24,7 +24,7 @@ from django.db import transaction  # noqa: E402
 
 def main(spec_path: str, out_path: str) -> None:
     spec = json.loads(open(spec_path).read())  # noqa: SIM115
-    call_command("migrate", run_syncdb=True, verbosity=0)
+    call_command("migrate", verbosity=0)
     password = make_password("bench-password")
     n = spec["users"]
     with transaction.atomic():
