@@ -18,7 +18,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py parley_welcome
-	$(BIN)/uvicorn parley.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools --ws websockets-sansio --no-access-log
+	$(BIN)/uvicorn parley.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools --ws websockets-sansio --ws-max-size 65536 --no-access-log
 
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput -v0
