@@ -40,7 +40,14 @@ from bench.scenarios import (
     idle_run,
     traffic_run,
 )
-from bench.systems import ROOT, SYSTEMS, Deployment, Services, raise_open_file_limit
+from bench.systems import (
+    ROOT,
+    SYSTEMS,
+    UVICORN_FLAGS,
+    Deployment,
+    Services,
+    raise_open_file_limit,
+)
 
 RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "performance.md"
@@ -97,6 +104,7 @@ def machine() -> dict[str, Any]:
         "django": django.get_version(),
         "uvicorn": uvicorn.__version__,
         "websockets": websockets.__version__,
+        "uvicorn_flags": " ".join(UVICORN_FLAGS),
     }
 
 
@@ -326,7 +334,8 @@ def write_docs(text: str, results: dict[str, Any]) -> None:
             BEGIN,
             f"Run {results['started']} on `{m['host']}`: {m['cpu']}, {m['cores']} cores, "
             f"{m['memory_gb']} GB, Linux {m['kernel']}, Python {m['python']}, "
-            f"Django {m['django']}, uvicorn {m['uvicorn']}, websockets {m['websockets']}; "
+            f"Django {m['django']}, uvicorn {m['uvicorn']} (`{m.get('uvicorn_flags', '')}`), "
+            f"websockets {m['websockets']}; "
             f"{results.get('services', '')}.",
             "",
             f"Command: `{results['command'].strip()}` (what `make bench` runs).",

@@ -8,8 +8,8 @@
     parley-pg-mem   PostgreSQL + in-memory layer, one process (scenario 6's baseline)
     parley-pg-2p    two processes on one PostgreSQL and one Redis (scenario 6)
 
-Every server runs under uvicorn with the flags of `make run` (uvloop, httptools,
-websockets), DEBUG off, its open-file limit raised, in its own process group.
+Every server runs under uvicorn with the flags of `make run` (read from the Makefile),
+DEBUG off, its open-file limit raised, in its own process group.
 """
 
 from __future__ import annotations
@@ -32,17 +32,35 @@ from bench.loadgen import ClientSpec
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 UVICORN = [PY, "-m", "uvicorn"]
-UVICORN_FLAGS = [
-    "--host",
-    "127.0.0.1",
-    "--loop",
-    "uvloop",
-    "--http",
-    "httptools",
-    "--ws",
-    "websockets",
-    "--no-access-log",
-]
+DEFAULT_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio"]
+
+
+def uvicorn_flags() -> list[str]:
+    """The uvicorn flags of `make run`: Parley as its users run it, and every other system
+    under the same server settings. Falls back to DEFAULT_FLAGS without a Makefile."""
+    tokens: list[str] | None = None
+    try:
+        for line in (ROOT / "Makefile").read_text().splitlines():
+            if "uvicorn" in line and "parley.asgi:application" in line:
+                tokens = line.split("parley.asgi:application", 1)[1].split()
+                break
+    except OSError:
+        pass
+    if tokens is None:
+        tokens = [*DEFAULT_FLAGS, "--no-access-log"]
+    flags: list[str] = []
+    skip = False
+    for token in tokens:
+        if skip:
+            skip = False
+        elif token in ("--host", "--port"):
+            skip = True
+        elif not token.startswith(("--host=", "--port=")) and "$(" not in token:
+            flags.append(token)
+    return ["--host", "127.0.0.1", *flags]
+
+
+UVICORN_FLAGS = uvicorn_flags()
 
 
 @dataclass(frozen=True)
