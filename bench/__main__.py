@@ -5,9 +5,10 @@
     python -m bench --quick                          every scenario, small and short
     python -m bench --systems bare,parley --profile  py-spy each server while it runs
 
-A run of every scenario writes bench/results/latest.json, the plots next to it and the
-table into docs/performance.md; a partial run writes to bench/results/partial.tmp/
-(ignored by git) and leaves the docs alone unless --docs is given.
+A run of every scenario writes bench/results/latest.json (git keeps the older ones), the
+plots next to it and the table into docs/performance.md; a partial run writes to
+bench/results/partial.tmp/ (ignored by git) and leaves the docs alone unless --docs is
+given. --merge puts a partial run's scenarios into latest.json and the docs (a re-run).
 """
 
 from __future__ import annotations
@@ -166,6 +167,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--docs", action="store_true", help="update docs/performance.md even if partial")
     p.add_argument(
+        "--merge",
+        action="store_true",
+        help="put this run's scenarios into bench/results/latest.json (a re-run after a fix)",
+    )
+    p.add_argument(
         "--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
     )
     p.add_argument(
@@ -203,7 +209,7 @@ class Run:
                 self.wanted = [s for s in self.wanted if SYSTEMS[s].db != "pg"]
         self.results: dict[str, Any] = {
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "command": "python -m bench " + " ".join(sys.argv[1:]),
+            "command": " ".join(["python -m bench", *sys.argv[1:]]),
             "machine": machine(),
             "options": {k: v for k, v in vars(args).items() if k not in ("pg_url", "redis_url")},
             "scenarios": {k: SCENARIOS[k].title for k in self.keys},
@@ -324,7 +330,9 @@ def versions() -> str:
         except (OSError, subprocess.SubprocessError):
             return "?"
 
-    return f"{out(['psql', '--version'])}; {out(['redis-server', '--version'])[:40]}"
+    redis = out(["redis-server", "--version"]).split()
+    version = next((w.removeprefix("v=") for w in redis if w.startswith("v=")), "?")
+    return f"{out(['psql', '--version'])}; Redis {version}"
 
 
 def write_docs(text: str, results: dict[str, Any]) -> None:
@@ -338,7 +346,7 @@ def write_docs(text: str, results: dict[str, Any]) -> None:
             f"websockets {m['websockets']}; "
             f"{results.get('services', '')}.",
             "",
-            f"Command: `{results['command'].strip()}` (what `make bench` runs).",
+            f"Command: `{results['command'].strip()}` (`make bench` runs `python -m bench`).",
             "",
             "```",
             text,
@@ -356,6 +364,25 @@ def write_docs(text: str, results: dict[str, Any]) -> None:
     DOCS.write_text(doc)
 
 
+def merge(path: Path, new: dict[str, Any]) -> dict[str, Any]:
+    """The last full run with this run's scenarios put in place of its own (--merge)."""
+    base = json.loads(path.read_text())
+    for key, runs in new["runs"].items():
+        if key == "idle":
+            for size, systems in runs.items():
+                base["runs"].setdefault("idle", {}).setdefault(size, {}).update(systems)
+        else:
+            base["runs"].setdefault(key, {}).update(runs)
+    redone = set(new["scenarios"])
+    base["errors"] = [e for e in base["errors"] if e["scenario"] not in redone] + new["errors"]
+    base.setdefault("merged", []).append(
+        {"command": new["command"], "started": new["started"], "scenarios": sorted(redone)}
+    )
+    base["command"] += f" + {new['command']}"
+    base["targets"] = report.targets(base)
+    return base
+
+
 def main(argv: list[str] | None = None) -> int:
     raise_open_file_limit()
     args = parse(argv)
@@ -364,19 +391,19 @@ def main(argv: list[str] | None = None) -> int:
     results = asyncio.run(bench())
     latencies = bench.latencies
     results["services"] = versions()
+    experiment = args.parley_env or args.parley_db_query or args.profile
+    full = not (args.scenario or args.systems or args.quick or experiment)
+    if args.merge:
+        results = merge(RESULTS / "latest.json", results)
+        full = True
     titles = {k: f"{s.number}. {s.title}" for k, s in SCENARIOS.items()}
     text = report.render(results, titles)
     print("\n" + text)
     for e in results["errors"]:
         print(f"ERROR {e['scenario']} {e['system']}: {e['error'][:300]}")
-    experiment = args.parley_env or args.parley_db_query or args.profile
-    full = not (args.scenario or args.systems or args.quick or experiment)
     out = RESULTS if full else RESULTS / "partial.tmp"
     out.mkdir(parents=True, exist_ok=True)
-    stamp = results["started"].replace(":", "").replace("-", "")[:15]
     (out / "latest.json").write_text(json.dumps(results, indent=1) + "\n")
-    if full:
-        (out / f"run-{stamp}.json").write_text(json.dumps(results, indent=1) + "\n")
     made = report.plots(results, latencies, out)
     print(f"\nresults: {out / 'latest.json'}; plots: {', '.join(p.name for p in made)}")
     if full or args.docs:

@@ -102,9 +102,17 @@ class Rest:
         self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
     def get(self, path: str) -> tuple[int, bytes]:
-        self.conn.request("GET", path, headers=self.headers)
-        response = self.conn.getresponse()
-        return response.status, response.read()
+        for attempt in (1, 2):
+            try:
+                self.conn.request("GET", path, headers=self.headers)
+                response = self.conn.getresponse()
+                return response.status, response.read()
+            except (http.client.HTTPException, ConnectionError):
+                # The server closed the kept-alive connection while we were inserting.
+                self.conn.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
 
 def plan(sql_and_params: tuple[str, tuple]) -> str:

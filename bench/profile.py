@@ -49,7 +49,7 @@ INCLUSIVE = [
     ("delivery: writer task", r"Delivery\._write "),
     ("delivery: gap fill from DB", r"Delivery\._fill "),
     ("socket send (consumer.send -> uvicorn -> websockets)", r"AsyncWebsocketConsumer\.send "),
-    ("websockets frame write", r"write_frame "),
+    ("websocket frame write (websockets / uvicorn sansio)", r"write_frame |SansIOProtocol\.send "),
     ("sync_to_async hop", r"SyncToAsync\.__call__ "),
     ("token auth at handshake", r"_user_for_token "),
     ("ChatConsumer.connect", r"ChatConsumer\.connect "),

@@ -49,7 +49,11 @@ def _rows(headers: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def traffic_table(runs: dict[str, dict[str, Any]], baseline: str | None = None) -> list[str]:
+def traffic_table(
+    runs: dict[str, dict[str, Any]], baseline: str | None = None, by: str = "delivered"
+) -> list[str]:
+    """One row per system; the ratio columns compare delivered/s, or p99 with by="p99"."""
+    ratio_names = ["÷bare", "÷plain"] if by == "delivered" else ["p99 ÷bare", "p99 ÷plain"]
     headers = [
         "system",
         "delivered/s",
@@ -65,9 +69,14 @@ def traffic_table(runs: dict[str, dict[str, Any]], baseline: str | None = None) 
         "rss MB",
         "gen cpu %",
         "bg cpu %",
-        "÷bare",
-        "÷plain",
+        *ratio_names,
     ]
+
+    def metric(r: dict[str, Any]) -> float | None:
+        if not r:
+            return None
+        return r["delivered_per_second"] if by == "delivered" else r["latency_ms"]["p99"]
+
     rows = []
     bare = runs.get("bare", {})
     for name, r in runs.items():
@@ -75,6 +84,7 @@ def traffic_table(runs: dict[str, dict[str, Any]], baseline: str | None = None) 
         plain = runs.get(PLAIN_OF.get(name, ""), {})
         if baseline:
             plain = runs.get(baseline, {}) if name != baseline else {}
+        parley = name.startswith("parley")
         rows.append(
             [
                 name,
@@ -91,12 +101,8 @@ def traffic_table(runs: dict[str, dict[str, Any]], baseline: str | None = None) 
                 _fmt(r["server"]["rss_mb"], 0),
                 _fmt(r["server"]["generator_cpu"], 0),
                 _fmt(r["server"].get("other_cpu"), 0),
-                _ratio(r["delivered_per_second"], bare.get("delivered_per_second"))
-                if name.startswith("parley") and bare
-                else "",
-                _ratio(r["delivered_per_second"], plain.get("delivered_per_second"))
-                if name.startswith("parley") and plain
-                else "",
+                _ratio(metric(r), metric(bare)) if parley and bare else "",
+                _ratio(metric(r), metric(plain)) if parley and plain else "",
             ]
         )
     return _rows(headers, rows)
@@ -314,7 +320,8 @@ def render(results: dict[str, Any], titles: dict[str, str]) -> str:
     runs = results["runs"]
     for key in ("fanout", "light", "rooms"):
         if key in runs:
-            lines += ["", f"## {titles[key]}", ""] + traffic_table(runs[key])
+            by = "p99" if key == "light" else "delivered"
+            lines += ["", f"## {titles[key]}", ""] + traffic_table(runs[key], by=by)
     for size, idle in runs.get("idle", {}).items():
         lines += ["", f"## {titles['idle']}: {int(size):,} sockets", ""] + idle_table(idle)
     if "history" in runs:
@@ -364,7 +371,7 @@ def plots(
         fig.savefig(path, dpi=110)
         plt.close(fig)
         made.append(path)
-    keys = [k for k in ("fanout", "rooms", "multi", "light") if k in runs]
+    keys = [k for k in ("fanout", "rooms", "multi") if k in runs]
     if keys:
         fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 4.2), squeeze=False)
         for ax, key in zip(axes[0], keys, strict=True):
@@ -375,7 +382,8 @@ def plots(
                 values,
                 color=["#888" if not n.startswith("parley") else "#3a7" for n in names],
             )
-            ax.set_yscale("log")
+            if max(values) > 20 * max(1.0, min(values)):
+                ax.set_yscale("log")
             ax.set_title(f"{key}: delivered msgs/s")
             ax.tick_params(axis="x", rotation=45)
             for label in ax.get_xticklabels():
