@@ -7,7 +7,7 @@ checks that every model here is documented there.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
@@ -104,33 +104,30 @@ class Ping(Command):
     type: Literal["ping"]
 
 
-ClientCommand = Annotated[
-    SendMessage
-    | Typing
-    | MarkReceipt
-    | DeleteMessage
-    | ClearHistory
-    | OpenConversation
-    | CloseConversation
-    | Resume
-    | Ping,
-    Field(discriminator="type"),
-]
-COMMAND_TYPES = frozenset(
-    m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
-    for m in (
-        SendMessage,
-        Typing,
-        MarkReceipt,
-        DeleteMessage,
-        ClearHistory,
-        OpenConversation,
-        CloseConversation,
-        Resume,
-        Ping,
-    )
+CLIENT_COMMANDS: tuple[type[Command], ...] = (
+    SendMessage,
+    Typing,
+    MarkReceipt,
+    DeleteMessage,
+    ClearHistory,
+    OpenConversation,
+    CloseConversation,
+    Resume,
+    Ping,
 )
-_command_adapter: TypeAdapter[Any] = TypeAdapter(ClientCommand)
+
+
+def frame_type(model: type[Frame]) -> str:
+    """The literal `type` of a frame model."""
+    return model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr,no-any-return]
+
+
+def _discriminated(models: tuple[type[Frame], ...]) -> TypeAdapter[Any]:
+    return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])  # noqa: UP007
+
+
+COMMAND_TYPES = frozenset(frame_type(m) for m in CLIENT_COMMANDS)
+_command_adapter = _discriminated(CLIENT_COMMANDS)
 
 
 class ProtocolError(Exception):
@@ -411,44 +408,7 @@ SERVER_EVENTS: tuple[type[Frame], ...] = (
     Resumed,
     Pong,
 )
-CLIENT_COMMANDS: tuple[type[Command], ...] = (
-    SendMessage,
-    Typing,
-    MarkReceipt,
-    DeleteMessage,
-    ClearHistory,
-    OpenConversation,
-    CloseConversation,
-    Resume,
-    Ping,
-)
-
-server_event_adapter: TypeAdapter[Any] = TypeAdapter(
-    Annotated[
-        Hello
-        | Ack
-        | Error
-        | MessageCreated
-        | MessageDeleted
-        | MemberJoined
-        | MemberLeft
-        | MemberUpdated
-        | ConversationUpdated
-        | ConversationJoined
-        | ConversationLeft
-        | MessageHidden
-        | HistoryCleared
-        | TypingEvent
-        | ReceiptEvent
-        | UnreadEvent
-        | PresenceEvent
-        | ProfileUpdated
-        | OnlineCount
-        | Resumed
-        | Pong,
-        Field(discriminator="type"),
-    ]
-)
+server_event_adapter = _discriminated(SERVER_EVENTS)
 
 
 def encode(event: Frame) -> str:
