@@ -27,7 +27,8 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, workdir: Path | None = None) -> None:
+    def __init__(self, workdir: Path | None = None, server: str = "uvicorn") -> None:
+        self.server = server  # "uvicorn" (what Parley runs) or "daphne" (also supported)
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="parley-live-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -62,21 +63,27 @@ class LiveServer:
     def shell(self, code: str) -> str:
         return self.manage("shell", "-c", code)
 
+    def command(self) -> list[str]:
+        app, port = "parley.asgi:application", str(self.port)
+        if self.server == "daphne":
+            return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", port, app]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--no-access-log",
+        ]
+
     def start(self) -> LiveServer:
         self.manage("migrate", "--noinput", "-v0")
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "parley.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-            ],
+            self.command(),
             cwd=ROOT,
             env=self.env,
             stdout=log,

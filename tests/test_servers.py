@@ -1,0 +1,88 @@
+"""Parley runs under uvicorn (what `make run` and the deployment use) and under daphne.
+
+Each test starts the real server process on loopback with its own SQLite database and
+chats over real websockets with a token from the REST API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+
+import pytest
+import websockets
+
+from parley.web.liveserver import LiveServer
+
+PASSWORD = "pw-correct-horse"
+
+
+def token(server: LiveServer, email: str) -> str:
+    request = urllib.request.Request(
+        server.url + "/api/v1/auth/token",
+        data=json.dumps({"email": email, "password": PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["token"]
+
+
+async def frames_until(ws, predicate, timeout: float = 5) -> list[dict]:
+    seen = []
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = json.loads(await ws.recv())
+            seen.append(frame)
+            if predicate(frame):
+                return seen
+
+
+@pytest.mark.parametrize("server_kind", ["uvicorn", "daphne"])
+def test_two_people_chat_over_real_websockets(server_kind):
+    server = LiveServer(server=server_kind).start()
+    try:
+        server.create_users(("ann", "Ann"), ("ben", "Ben"), password=PASSWORD)
+        conversation = int(
+            server.shell(
+                "from parley.accounts.models import User\n"
+                "from parley.chat import services\n"
+                "a = User.objects.get(username='ann')\n"
+                "print(services.conversation_get_or_create_direct(user=a, other='ben')[0].pk)"
+            ).split()[-1]
+        )
+        ws_url = server.url.replace("http://", "ws://") + "/ws/"
+
+        async def chat() -> tuple[dict, dict]:
+            headers_a = {"Authorization": f"Bearer {token(server, 'ann@example.com')}"}
+            headers_b = {"Authorization": f"Bearer {token(server, 'ben@example.com')}"}
+            async with (
+                websockets.connect(ws_url, additional_headers=headers_a) as a,
+                websockets.connect(ws_url, additional_headers=headers_b) as b,
+            ):
+                for ws in (a, b):
+                    await ws.send(json.dumps({"type": "resume", "id": "r"}))
+                    await frames_until(ws, lambda f: f["type"] == "resumed")
+                await a.send(
+                    json.dumps(
+                        {
+                            "type": "message.send",
+                            "id": "s1",
+                            "conversation": conversation,
+                            "client_id": "c1",
+                            "body": f"hello over {server_kind}",
+                        }
+                    )
+                )
+                ack = (await frames_until(a, lambda f: f.get("re") == "s1"))[-1]
+                got = (await frames_until(b, lambda f: f["type"] == "message.created"))[-1]
+                return ack, got
+
+        ack, got = asyncio.run(chat())
+
+        assert ack["type"] == "ack" and ack["message"]["seq"] == 1
+        assert got["message"]["body"] == f"hello over {server_kind}"
+        assert got["message"]["sender"]["username"] == "ann"
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()
