@@ -35,6 +35,7 @@ from bench.scenarios import (
     HISTORY_SYSTEMS,
     MULTI_SYSTEMS,
     SCENARIOS,
+    SERVER_CHOICE_SYSTEMS,
     TRAFFIC_SYSTEMS,
     dataset,
     history_run,
@@ -222,7 +223,12 @@ class Run:
         self.profile_dir = RESULTS / "profiles.tmp" if args.profile else None
 
     def systems_for(self, key: str) -> list[str]:
-        pool = {"multi": MULTI_SYSTEMS, "history": HISTORY_SYSTEMS}.get(key, TRAFFIC_SYSTEMS)
+        pool = {
+            "multi": MULTI_SYSTEMS,
+            "history": HISTORY_SYSTEMS,
+            "fanout": SERVER_CHOICE_SYSTEMS,
+            "light": SERVER_CHOICE_SYSTEMS,
+        }.get(key, TRAFFIC_SYSTEMS)
         return [s for s in pool if s in self.wanted]
 
     def failed(self, key: str, name: str, exc: Exception) -> None:

@@ -48,6 +48,8 @@ SCENARIOS = {
     )
 }
 TRAFFIC_SYSTEMS = ["bare", "plain", "plain-pg", "parley", "parley-pg"]
+# Parley under daphne too where the ASGI server's cost shows: latency and throughput.
+SERVER_CHOICE_SYSTEMS = [*TRAFFIC_SYSTEMS, "parley-daphne"]
 MULTI_SYSTEMS = ["parley-pg-mem", "parley-pg", "parley-pg-2p"]
 HISTORY_SYSTEMS = ["parley", "parley-pg"]
 

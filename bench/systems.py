@@ -71,6 +71,7 @@ class SystemDef:
     layer: str  # none | memory | redis
     label: str
     procs: int = 1
+    server: str = "uvicorn"  # or "daphne": the ASGI server choice is measured too
 
 
 SYSTEMS = {
@@ -81,6 +82,9 @@ SYSTEMS = {
         SystemDef("plain-pg", "plain", "pg", "redis", "plain Channels, PostgreSQL, Redis"),
         SystemDef("parley", "parley", "sqlite", "memory", "Parley, SQLite, in-memory layer"),
         SystemDef("parley-pg", "parley", "pg", "redis", "Parley, PostgreSQL, Redis"),
+        SystemDef(
+            "parley-daphne", "parley", "sqlite", "memory", "Parley under daphne", server="daphne"
+        ),
         SystemDef("parley-pg-mem", "parley", "pg", "memory", "Parley, PostgreSQL, in-memory"),
         SystemDef("parley-pg-2p", "parley", "pg", "redis", "Parley ×2 processes, PG, Redis", 2),
     )
@@ -123,11 +127,16 @@ class Server:
         return self.proc.pid
 
 
-def start_server(app: str, env: dict[str, str], log: Path) -> Server:
+def start_server(app: str, env: dict[str, str], log: Path, server: str = "uvicorn") -> Server:
     port = free_port()
     out = open(log, "ab")  # noqa: SIM115 - the child writes to it until it stops
+    command = (
+        [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+        if server == "daphne"
+        else [*UVICORN, app, "--port", str(port), *UVICORN_FLAGS]
+    )
     proc = subprocess.Popen(
-        [*UVICORN, app, "--port", str(port), *UVICORN_FLAGS],
+        command,
         cwd=ROOT,
         env=env,
         stdout=out,
@@ -321,7 +330,8 @@ class Deployment:
         servers: list[Server] = []
         try:
             for n in range(self.system.procs):
-                servers.append(start_server(app, self.env, self.workdir / f"server{n}.log"))
+                log = self.workdir / f"server{n}.log"
+                servers.append(start_server(app, self.env, log, self.system.server))
         except Exception:
             self.stop(servers)
             raise
