@@ -140,7 +140,16 @@ def main() -> int:
         env = base_env | {"PARLEY_CHROMIUM": services["Chromium"][1]}
         if pytest(
             "browser suite (headless Chromium)",
-            ["-m", "e2e", "-p", "no:asyncio", "tests/e2e", *extra],
+            [
+                "-m",
+                "e2e",
+                "-p",
+                "no:asyncio",
+                "-W",
+                "ignore::pytest.PytestConfigWarning",
+                "tests/e2e",
+                *extra,
+            ],
             env,
             results,
         ):
