@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from parley.api.renderers import RENDERER_CLASSES
 from parley.api.v1.common import error_responses
 from parley.common.errors import DomainError
 
@@ -37,6 +38,7 @@ class TokenObtainApi(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
+    renderer_classes = RENDERER_CLASSES
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 

@@ -7,7 +7,9 @@ strangers and for conversations that do not exist alike.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
@@ -326,3 +328,41 @@ def public_room_directory(user: User) -> list[Conversation]:
         )
         .order_by("title", "pk")
     )
+
+
+# (seq, client_id, body, created_at, deleted_at, sender_id): a message as a page row.
+MessageRow = tuple[int, str, str, datetime, datetime | None, int]
+
+
+def message_rows_window(
+    membership: Membership,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> tuple[list[MessageRow], bool]:
+    """`messages_window` as plain rows, without a model instance per message and sender:
+    what a history page is built from (its senders come from `senders_by_id`)."""
+    limit = max(1, min(limit, 200))
+    qs = visible_messages(membership)
+    if after is not None:
+        qs = qs.filter(seq__gt=after).order_by("seq")
+    else:
+        if before is not None:
+            qs = qs.filter(seq__lt=before)
+        qs = qs.order_by("-seq")
+    rows = list(
+        qs.values_list("seq", "client_id", "body", "created_at", "deleted_at", "sender_id")[
+            : limit + 1
+        ]
+    )
+    return rows[:limit], len(rows) > limit
+
+
+def senders_by_id(membership_ids: Iterable[int]) -> dict[int, Membership]:
+    """Memberships with their user or visitor, by id, in one query (the senders of a page
+    of messages, each read once however many messages it sent)."""
+    ids = set(membership_ids)
+    if not ids:
+        return {}
+    return Membership.objects.select_related("user", "visitor").in_bulk(ids)

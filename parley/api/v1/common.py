@@ -1,18 +1,32 @@
-"""What every v1 view shares: the error and message shapes, documented error responses,
-and the one way a view finds the caller's membership (404 for strangers)."""
+"""What every v1 view shares: the base view, the error and message shapes, documented error
+responses, the one way a view finds the caller's membership (404 for strangers), and
+messages as JSON-ready dicts."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
+from parley.api.renderers import RENDERER_CLASSES
 from parley.chat import errors, selectors
+from parley.chat import events as ev
 from parley.chat.models import Membership
+from parley.chat.selectors import MessageRow
 
 # Ids and seqs beyond this are refused before they reach the database (SQLite and
 # PostgreSQL both fail on integers past 64 bits); the websocket protocol uses the same bound.
 MAX_ID = 2**62
+
+
+class ApiView(APIView):
+    """Every v1 view: DRF's APIView rendering JSON with orjson (parley/api/renderers.py)."""
+
+    renderer_classes = RENDERER_CLASSES
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -62,3 +76,28 @@ def my_membership(request: Request, conversation_id: int) -> Membership:
     if not 0 < conversation_id <= MAX_ID:
         raise errors.ConversationNotFound()
     return selectors.membership_for(request.user, conversation_id)  # type: ignore[arg-type]
+
+
+def message_dicts(conversation_id: int, rows: Iterable[MessageRow]) -> list[dict[str, Any]]:
+    """Messages of a conversation (`selectors.message_rows_window`) as JSON-ready dicts,
+    each exactly `events.message_out(message).model_dump(mode="json")`, the websocket's
+    MessageOut (tests/api/test_fast_paths.py holds them equal), built without a model or a
+    pydantic instance per message: each sender is built once, by the websocket's code."""
+    rows = list(rows)
+    senders = {
+        pk: ev.member_sender(m).model_dump(mode="json")
+        for pk, m in selectors.senders_by_id(row[5] for row in rows).items()
+    }
+    return [
+        {
+            "conversation": conversation_id,
+            "seq": seq,
+            "client_id": client_id,
+            "sender": senders[sender_id],
+            # Deleted for everyone: the content is gone (as in events.message_out).
+            "body": "" if deleted_at else body,
+            "created_at": created_at.isoformat(),
+            "deleted": deleted_at is not None,
+        }
+        for seq, client_id, body, created_at, deleted_at, sender_id in rows
+    ]

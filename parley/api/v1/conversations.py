@@ -7,9 +7,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from parley.api.v1.common import error_responses, my_membership
+from parley.api.v1.common import ApiView, error_responses, my_membership
 from parley.api.v1.shapes import (
     ConversationDetailSerializer,
     ConversationSerializer,
@@ -77,7 +76,7 @@ def _parse(serializer_class: type[serializers.Serializer], request: Request) -> 
 # --- Views ---------------------------------------------------------------------------------
 
 
-class ConversationListApi(APIView):
+class ConversationListApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="conversation_list",
@@ -88,7 +87,7 @@ class ConversationListApi(APIView):
         return Response(render_conversations(selectors.conversation_list(request.user), request))
 
 
-class ConversationDetailApi(APIView):
+class ConversationDetailApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="conversation_get",
@@ -126,7 +125,7 @@ class ConversationDetailApi(APIView):
         return Response(render_conversation(fresh, request))
 
 
-class DirectCreateApi(APIView):
+class DirectCreateApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="direct_get_or_create",
@@ -150,7 +149,7 @@ class DirectCreateApi(APIView):
         )
 
 
-class GroupCreateApi(APIView):
+class GroupCreateApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="group_create",
@@ -171,7 +170,7 @@ class GroupCreateApi(APIView):
         return Response(render_conversation(membership, request), status=status.HTTP_201_CREATED)
 
 
-class GroupJoinApi(APIView):
+class GroupJoinApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="group_join",
@@ -189,7 +188,7 @@ class GroupJoinApi(APIView):
         return Response(render_conversation(membership, request))
 
 
-class GroupInviteApi(APIView):
+class GroupInviteApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="group_invite_rotate",
@@ -208,7 +207,7 @@ class GroupInviteApi(APIView):
         return Response({"invite_secret": secret, "invite_url": invite_url(request, secret)})
 
 
-class MemberAddApi(APIView):
+class MemberAddApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="member_add",
@@ -237,7 +236,7 @@ class MemberAddApi(APIView):
         )
 
 
-class MemberUpdateRemoveApi(APIView):
+class MemberUpdateRemoveApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="member_set_role",
@@ -282,7 +281,7 @@ class MemberUpdateRemoveApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ConversationLeaveApi(APIView):
+class ConversationLeaveApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="conversation_leave",

@@ -13,9 +13,15 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
-from rest_framework.views import APIView
 
-from parley.api.v1.common import MAX_ID, MessageSerializer, error_responses, my_membership
+from parley.api.v1.common import (
+    MAX_ID,
+    ApiView,
+    MessageSerializer,
+    error_responses,
+    message_dicts,
+    my_membership,
+)
 from parley.chat import errors, selectors, services
 from parley.chat import events as ev
 
@@ -90,7 +96,7 @@ def _parse(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
 # --- Views ---------------------------------------------------------------------------------
 
 
-class MessageListCreateApi(APIView):
+class MessageListCreateApi(ApiView):
     def get_throttles(self):  # type: ignore[no-untyped-def]
         # Only sending is rate-limited; reading history is not.
         if self.request.method == "POST":
@@ -114,10 +120,10 @@ class MessageListCreateApi(APIView):
     def get(self, request: Request, conversation_id: int) -> Response:
         membership = my_membership(request, conversation_id)
         query = _parse(HistoryQuerySerializer, request.query_params)
-        page, has_more = selectors.messages_window(
+        rows, has_more = selectors.message_rows_window(
             membership, before=query.get("before"), after=query.get("after"), limit=query["limit"]
         )
-        results = [ev.message_out(m).model_dump(mode="json") for m in page]
+        results = message_dicts(membership.conversation_id, rows)
         return Response({"results": results, "has_more": has_more})
 
     @extend_schema(
@@ -150,7 +156,7 @@ class MessageListCreateApi(APIView):
         )
 
 
-class MessageDeleteApi(APIView):
+class MessageDeleteApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="message_delete",
@@ -178,7 +184,7 @@ class MessageDeleteApi(APIView):
         return Response({})
 
 
-class HistoryClearApi(APIView):
+class HistoryClearApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="history_clear",
@@ -194,7 +200,7 @@ class HistoryClearApi(APIView):
         return Response({"through_seq": services.history_clear(membership=membership)})
 
 
-class ReadMarkApi(APIView):
+class ReadMarkApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="read_mark",

@@ -5,9 +5,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from parley.api.v1.common import error_responses
+from parley.api.v1.common import ApiView, error_responses
 from parley.api.v1.shapes import (
     ConversationDetailSerializer,
     RoomSerializer,
@@ -19,7 +18,7 @@ from parley.chat import selectors, services
 TAG = ["rooms"]
 
 
-class RoomListApi(APIView):
+class RoomListApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="room_list",
@@ -30,7 +29,7 @@ class RoomListApi(APIView):
         return Response(render_rooms(selectors.public_room_directory(request.user)))
 
 
-class RoomOpenApi(APIView):
+class RoomOpenApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="room_open",

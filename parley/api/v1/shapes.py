@@ -1,5 +1,10 @@
 """The Conversation, Member and Room shapes of the API, and how they are filled in.
 
+The serializers below document the shapes (drf-spectacular reads them for the schema); the
+answers are built as plain dicts holding exactly what those serializers would render
+(datetimes formatted by DRF's DateTimeField), without running a serializer field per value
+of every conversation: tests/api/test_fast_paths.py holds the two equal.
+
 Who is online comes from presence (parley/realtime/presence.py), asked once per request
 for every participant the answer mentions; an online count is the number of a
 conversation's active members that are online, the same number the websocket's
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
@@ -124,6 +130,14 @@ def _avatar(user: User) -> str:
     return user.avatar_url
 
 
+_datetime_field = serializers.DateTimeField()
+
+
+def _datetime(value: datetime | None) -> str | None:
+    """A datetime as the serializers' DateTimeField renders it (ISO 8601, UTC as "Z")."""
+    return _datetime_field.to_representation(value) if value is not None else None  # type: ignore[no-any-return]
+
+
 def invite_url(request: Request, secret: str) -> str:
     """The browser link of an invite: the web page that shows the group and joins it."""
     return request.build_absolute_uri(reverse("join", kwargs={"secret": secret}))
@@ -136,7 +150,7 @@ def _other_user(user: User, online: OnlineState) -> dict[str, Any]:
         "name": user.name,
         "avatar": _avatar(user),
         "online": online.is_online(user_key(user.pk)),
-        "last_seen": user.last_seen if user.show_last_seen else None,
+        "last_seen": _datetime(user.last_seen) if user.show_last_seen else None,
     }
 
 
@@ -160,7 +174,7 @@ def conversation_data(
         "last_message": (
             ev.message_out(row.last_message).model_dump(mode="json") if row.last_message else None
         ),
-        "last_message_at": c.last_message_at,
+        "last_message_at": _datetime(c.last_message_at),
         "other_user": _other_user(row.other_user, online) if row.other_user else None,
         "online_count": online.count(c.pk),
         "invite_url": invite_url(request, c.invite_secret) if show_invite else None,
@@ -185,8 +199,7 @@ def member_data(m: Membership, online: OnlineState) -> dict[str, Any]:
 def render_conversations(rows: list[ConversationRow], request: Request) -> list[dict[str, Any]]:
     extra = [user_key(r.other_user.pk) for r in rows if r.other_user is not None]
     online = OnlineState.of([r.conversation.pk for r in rows], extra)
-    data = [conversation_data(row, online, request) for row in rows]
-    return ConversationSerializer(data, many=True).data  # type: ignore[no-any-return]
+    return [conversation_data(row, online, request) for row in rows]
 
 
 def render_conversation(membership: Membership, request: Request) -> dict[str, Any]:
@@ -197,17 +210,17 @@ def render_conversation(membership: Membership, request: Request) -> dict[str, A
     online = OnlineState({membership.conversation_id: keys})
     data = conversation_data(row, online, request)
     data["members"] = [member_data(m, online) for m in members]
-    return ConversationDetailSerializer(data).data  # type: ignore[no-any-return]
+    return data
 
 
 def render_member(membership: Membership) -> dict[str, Any]:
     online = OnlineState({}, [_key(membership.user_id, membership.visitor_id)])
-    return MemberSerializer(member_data(membership, online)).data  # type: ignore[no-any-return]
+    return member_data(membership, online)
 
 
 def render_rooms(rooms: list[Conversation]) -> list[dict[str, Any]]:
     online = OnlineState.of([r.pk for r in rooms])
-    data = [
+    return [
         {
             "id": r.pk,
             "slug": r.slug,
@@ -219,4 +232,3 @@ def render_rooms(rooms: list[Conversation]) -> list[dict[str, Any]]:
         }
         for r in rooms
     ]
-    return RoomSerializer(data, many=True).data  # type: ignore[no-any-return]
