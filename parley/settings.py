@@ -89,10 +89,15 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 # SQLite by default (WAL, synchronous=NORMAL: a commit per message costs ~2 ms with the
 # default fsync on this class of disk), PostgreSQL through psycopg 3 with DATABASE_URL.
+# Persistent connections on both: a new SQLite connection per database call (PRAGMAs,
+# and closing the last one checkpoints and drops the WAL) cost half of the gateway's time
+# (docs/performance.md). The init_command PRAGMAs run once per connection, on connect.
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 _db = DATABASES["default"]
+_db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+_db.setdefault("CONN_HEALTH_CHECKS", True)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db.setdefault("OPTIONS", {}).update(
         {
@@ -104,8 +109,6 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    _db.setdefault("CONN_HEALTH_CHECKS", True)
     # A test database for PostgreSQL runs next to the one named in DATABASE_URL.
     _db.setdefault("TEST", {})
 
