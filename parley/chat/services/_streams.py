@@ -8,16 +8,15 @@ before any user row.
 
 from __future__ import annotations
 
-import datetime as dt
+import datetime
 
 from django.db import connection
 
 from parley.accounts.models import User
-from parley.chat.models import Conversation, ConversationEvent, Membership, UserEvent
+from parley.chat.models import Conversation, ConversationEvent, UserEvent
 
 _CONVERSATION = Conversation._meta.db_table
 _USER = User._meta.db_table
-_MEMBERSHIP = Membership._meta.db_table
 
 
 def take_conversation_seq(conversation_id: int) -> int:
@@ -33,34 +32,27 @@ def take_conversation_seq(conversation_id: int) -> int:
     return int(row[0])
 
 
-def take_message_seq(conversation_id: int, member_id: int, at: dt.datetime) -> int | None:
-    """The next seq for a message by an active member, or None if they are not one (any
-    more); the caller then rolls back, which gives the seq back.
+def take_message_seqs(conversation_id: int, count: int, at: datetime.datetime) -> int | None:
+    """Take `count` consecutive seqs for new messages; the last of them, or None if the
+    conversation is gone. The conversation's row lock is held until the transaction ends.
 
-    The membership is read again *after* the conversation's row lock is held, in a
-    statement of its own. A removal takes the same lock (member.left takes a seq), so
-    this read sees any removal that committed before we got the lock. An EXISTS inside
-    the UPDATE is not enough on PostgreSQL: under READ COMMITTED the UPDATE's snapshot
-    is taken before it waits for the lock, and the re-check after the wait refreshes only
-    the locked row, not the subquery (tests/services/test_core.py shows the race).
+    The senders' memberships must be read again *after* this, in a statement of its own
+    (`insert_messages` does it inside its INSERT): a removal takes the same lock (member.left
+    takes a seq), so a statement started after we hold the lock sees any removal that
+    committed while we waited. A check inside this UPDATE is not enough on PostgreSQL:
+    under READ COMMITTED the UPDATE's snapshot is taken before it waits for the lock, and
+    the re-check after the wait refreshes only the locked row, not a subquery
+    (tests/services/test_core.py shows the race). Whoever finds fewer rows inserted than
+    seqs taken must roll back, which gives the seqs back.
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_CONVERSATION} SET last_seq = last_seq + 1, last_message_at = %s "  # noqa: S608
-            f"WHERE id = %s AND EXISTS (SELECT 1 FROM {_MEMBERSHIP} WHERE id = %s "
-            "AND conversation_id = %s AND left_at IS NULL) RETURNING last_seq",
-            [at, conversation_id, member_id, conversation_id],
+            f"UPDATE {_CONVERSATION} SET last_seq = last_seq + %s, last_message_at = %s "  # noqa: S608
+            "WHERE id = %s RETURNING last_seq",
+            [count, connection.ops.adapt_datetimefield_value(at), conversation_id],
         )
         row = cursor.fetchone()
-        if row is None:
-            return None
-        cursor.execute(
-            f"SELECT 1 FROM {_MEMBERSHIP} WHERE id = %s AND left_at IS NULL",  # noqa: S608
-            [member_id],
-        )
-        if cursor.fetchone() is None:
-            return None
-    return int(row[0])
+    return None if row is None else int(row[0])
 
 
 def take_user_seq(user_id: int) -> int:

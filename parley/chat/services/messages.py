@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from parley.chat import errors
@@ -12,9 +15,10 @@ from parley.chat.models import Conversation, HiddenMessage, Membership, Message
 from parley.chat.services._streams import (
     record_conversation_event,
     record_user_event,
-    take_message_seq,
+    take_message_seqs,
 )
 from parley.chat.text import clean_text
+from parley.common.errors import DomainError
 from parley.realtime import protocol as p
 from parley.realtime.publish import (
     conversation_group,
@@ -32,6 +36,16 @@ def _active(membership: Membership) -> None:
         raise errors.ConversationNotFound()
 
 
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    membership: Membership
+    body: str
+    client_id: str
+
+
+SendResult = tuple[Message, bool] | DomainError
+
+
 def message_send(*, membership: Membership, body: str, client_id: str) -> tuple[Message, bool]:
     """Store a message once per (sender, client_id); announce it after commit.
 
@@ -40,6 +54,61 @@ def message_send(*, membership: Membership, body: str, client_id: str) -> tuple[
     a member any more), EmptyMessage, MessageTooLong. Locks the conversation row to take
     the next seq. Publishes message.created.
     """
+    (result,) = message_send_many([SendRequest(membership, body, client_id)])
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+def message_send_many(requests: Sequence[SendRequest]) -> list[SendResult]:
+    """`message_send` for many sends at once, in one transaction (group commit).
+
+    Each request gets its own result, in order: (message, created) or the DomainError
+    that `message_send` would have raised; one refused send does not fail the others.
+    Seqs of one conversation follow the order of `requests`. Conversations are locked in
+    the order of their ids. Publishes one message.created per new message, after commit.
+
+    Common case, per transaction: one UPDATE per conversation (lock and a block of seqs)
+    and one INSERT for every message, which re-checks the memberships and skips a
+    client_id already used. Anything unusual (a retry, a sender removed meanwhile) shows
+    as fewer rows inserted than seqs taken: the transaction rolls back and each send of
+    that batch is done alone, which sorts out what happened to which.
+    """
+    results: list[SendResult | None] = [None] * len(requests)
+    texts: dict[int, str] = {}  # index of each valid request, first use of a key only
+    first: dict[tuple[int, str], int] = {}
+    copies: dict[int, int] = {}  # a repeated (sender, client_id) in this batch: its first
+    for i, request in enumerate(requests):
+        try:
+            text = _checked_text(request.membership, request.body)
+        except DomainError as exc:
+            results[i] = exc
+            continue
+        key = (request.membership.pk, request.client_id)
+        if key in first:
+            copies[i] = first[key]
+        else:
+            first[key] = i
+            texts[i] = text
+    if texts:
+        try:
+            with transaction.atomic():
+                for i, message in _insert(requests, texts).items():
+                    results[i] = (message, True)
+        except _Unusual:
+            for i, text in texts.items():
+                results[i] = _send_alone(requests[i], text)
+    for i, original in copies.items():
+        done = results[original]
+        results[i] = (done[0], False) if isinstance(done, tuple) else done
+    return results  # type: ignore[return-value]
+
+
+class _Unusual(Exception):
+    """Fewer messages inserted than seqs taken: roll back (see message_send_many)."""
+
+
+def _checked_text(membership: Membership, body: str) -> str:
     _active(membership)
     text = clean_text(body)
     limit = settings.PARLEY["MESSAGE_MAX_LENGTH"]
@@ -49,29 +118,73 @@ def message_send(*, membership: Membership, body: str, client_id: str) -> tuple[
         )
     if not text.strip():
         raise errors.EmptyMessage()
-    existing = Message.objects.filter(sender=membership, client_id=client_id).first()
-    if existing is not None:
-        return existing, False
+    return text
+
+
+def _send_alone(request: SendRequest, text: str) -> SendResult:
     try:
         with transaction.atomic():
-            now = timezone.now()
-            seq = take_message_seq(membership.conversation_id, membership.pk, now)
-            if seq is None:
-                raise errors.ConversationNotFound()
-            message = Message(
-                conversation_id=membership.conversation_id,
+            (message,) = _insert([request], {0: text}).values()
+        return message, True
+    except _Unusual:
+        pass
+    original = Message.objects.filter(
+        sender=request.membership, client_id=request.client_id
+    ).first()
+    if original is None:  # the conversation is gone or the sender is no member any more
+        return errors.ConversationNotFound()
+    original.sender = request.membership
+    return original, False
+
+
+def _insert(requests: Sequence[SendRequest], texts: dict[int, str]) -> dict[int, Message]:
+    """Take the seqs and insert the messages of `texts` (index → clean body); raise
+    _Unusual unless every one of them was inserted. Call inside a transaction."""
+    now = timezone.now()
+    by_conversation: dict[int, list[int]] = {}
+    for i in texts:
+        by_conversation.setdefault(requests[i].membership.conversation_id, []).append(i)
+    messages: dict[int, Message] = {}
+    for cid in sorted(by_conversation):
+        indexes = by_conversation[cid]
+        last = take_message_seqs(cid, len(indexes), now)
+        if last is None:
+            raise _Unusual()
+        for seq, i in enumerate(indexes, start=last - len(indexes) + 1):
+            request = requests[i]
+            messages[i] = Message(
+                conversation_id=cid,
                 seq=seq,
-                sender=membership,
-                client_id=client_id,
-                body=text,
+                sender=request.membership,
+                client_id=request.client_id,
+                body=texts[i],
                 created_at=now,
             )
-            message.save(force_insert=True)
-            publish_on_commit(ev.message_created(message))
-    except IntegrityError:
-        # The same client_id won a race with us; its transaction has committed.
-        return Message.objects.get(sender=membership, client_id=client_id), False
-    return message, True
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(messages))
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    params: list[object] = []
+    for m in messages.values():
+        params += [m.conversation_id, m.seq, m.sender_id, m.client_id, m.body, stamp]
+    # The membership re-check must be a statement of its own after the lock (see
+    # take_message_seqs); ON CONFLICT skips a client_id already used instead of failing.
+    sql = (
+        f"INSERT INTO {_MESSAGE} (conversation_id, seq, sender_id, client_id, body, created_at) "
+        "SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 "
+        f"FROM (VALUES {rows}) AS v WHERE EXISTS (SELECT 1 FROM {_MEMBERSHIP} AS m "
+        "WHERE m.id = v.column3 AND m.conversation_id = v.column1 AND m.left_at IS NULL) "
+        "ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, conversation_id, seq"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = {(cid, seq): pk for pk, cid, seq in cursor.fetchall()}
+    if len(ids) != len(messages):
+        raise _Unusual()
+    for m in messages.values():
+        m.pk = ids[(m.conversation_id, m.seq)]
+        m._state.adding = False
+        m._state.db = connection.alias
+        publish_on_commit(ev.message_created(m))
+    return messages
 
 
 def _message(membership: Membership, seq: int) -> Message:
