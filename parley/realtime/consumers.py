@@ -13,6 +13,7 @@ import math
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -24,6 +25,7 @@ from parley.chat import selectors, services
 from parley.chat.models import Conversation, Membership
 from parley.common.errors import DomainError
 from parley.realtime import protocol as p
+from parley.realtime.batching import get_batcher
 from parley.realtime.delivery import Delivery
 from parley.realtime.hub import get_hub
 from parley.realtime.online import get_online_counts
@@ -290,6 +292,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # -- frames from the client ------------------------------------------------------------
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Call the handler at once. Channels' dispatch first awaits
+        `aclose_old_connections()`, a hop onto the database thread for every frame, queued
+        behind the database work of every socket; the handlers' own
+        `database_sync_to_async` calls close stale connections themselves."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         request_id = None
         try:
@@ -339,12 +351,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_message_send(self, command: p.SendMessage) -> None:
         membership = self._membership(command.conversation)
-        message, _ = await self._call(
-            services.message_send,
-            membership=membership,
-            body=command.body,
-            client_id=command.client_id,
-        )
+        # Written together with the other sockets' sends waiting for the database.
+        message, _ = await get_batcher().send(membership, command.body, command.client_id)
         sender = ev.user_sender(self.user) if message.sender_id == membership.pk else None
         await self.send(encode(p.Ack(re=command.id, message=ev.message_out(message, sender))))
 
