@@ -1,11 +1,14 @@
 """The gateway's hot paths: concurrent sends from many sockets are written together (group
 commit) and each still gets its own seq, idempotency, error and ack; a frame does not wait
-for the database thread unless it needs the database."""
+for the database thread unless it needs the database; the database connection persists."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -137,3 +140,34 @@ async def test_a_frame_that_needs_no_database_does_not_wait_for_it(alice):
 
     assert pong == {"type": "pong", "re": rid}
     await client.close()
+
+
+def test_a_sqlite_file_database_keeps_its_connection_and_pragmas_between_calls(tmp_path):
+    # every database_sync_to_async call closes "old" connections before and after: with
+    # the settings as users run them, the gateway's connection must survive that
+    script = """
+import django
+django.setup()
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from django.db import connection
+
+def state():
+    with connection.cursor() as cursor:
+        found = [cursor.execute(f"PRAGMA {p}").fetchone()[0] for p in PRAGMAS]
+    return connection.connection, found  # the object itself: an id could be reused
+
+PRAGMAS = ("journal_mode", "synchronous", "busy_timeout")
+first, second = [async_to_sync(database_sync_to_async(state))() for _ in range(2)]
+print(first[0] is second[0], *second[1])
+"""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "parley.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+
+    assert out == ["True", "wal", "1", "20000"]
