@@ -141,7 +141,9 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            # Channels' in-memory layer, expiring once a second instead of walking every
+            # group on every call (parley/realtime/layers.py).
+            "BACKEND": "parley.realtime.layers.InMemoryChannelLayer",
             "CONFIG": {"capacity": env.int("CHANNEL_CAPACITY", default=5000), "expiry": 60},
         }
     }

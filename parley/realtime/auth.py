@@ -5,16 +5,38 @@ authenticated socket must come from a page of ours: its Origin must be one of
 ALLOWED_HOSTS (what Channels' AllowedHostsOriginValidator checks). A script or bot sends
 `Authorization: Bearer <token>` (a browser cannot set that header on a websocket, so
 token sockets need no origin check). Tokens never travel in the URL, where proxies log them.
+
+Nothing is looked up before the consumer runs: it resolves the handshake's credentials
+with `connect_state` inside its one database call at connect, together with the
+memberships and stream positions (docs/performance.md, "Optimisations"). `GatewayAuth`
+only turns away cookie handshakes from foreign origins early, and keeps no state (and
+no coroutine frame) per socket.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
+from urllib.parse import urlparse
 
-from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
-from channels.security.websocket import AllowedHostsOriginValidator
-from django.contrib.auth.models import AnonymousUser
+from asgiref.sync import markcoroutinefunction
+from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDenier
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
+from django.http.cookie import parse_cookie
+
+# What a socket needs of its user (the sender it shows, presence, its stream position).
+# The other fields stay deferred: a socket keeps ~0.5 KB less per connection, and one
+# that reads them anyway gets them from the database, never a stale or empty value.
+USER_FIELDS = (
+    "id",
+    "username",
+    "display_name",
+    "avatar",
+    "show_last_seen",
+    "is_active",
+    "last_event_seq",
+)
 
 
 def _bearer(scope: dict[str, Any]) -> str | None:
@@ -26,24 +48,178 @@ def _bearer(scope: dict[str, Any]) -> str | None:
     return None
 
 
-@database_sync_to_async
-def _user_for_token(key: str) -> Any:
+def _origin_allowed(scope: dict[str, Any]) -> bool:
+    """Channels' AllowedHostsOriginValidator check: the Origin is one of ALLOWED_HOSTS."""
+    origin = None
+    for name, value in scope.get("headers", ()):
+        if name == b"origin":
+            try:
+                origin = urlparse(value.decode("latin-1"))
+            except ValueError:
+                return False
+    return bool(AllowedHostsOriginValidator(None).valid_origin(origin))
+
+
+def _session_cookie(scope: dict[str, Any]) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"cookie":
+            return parse_cookie(value.decode("latin-1")).get(settings.SESSION_COOKIE_NAME)
+    return None
+
+
+def _user_model() -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()
+
+
+def _user_attnames(model: Any) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields if f.name in USER_FIELDS]
+
+
+_statements: dict[tuple[str, bool], str] = {}
+
+
+def _statement(where: str, password: bool) -> str:
+    """One SELECT for a whole connect: the user (USER_FIELDS, and the password hash when
+    a session must be checked against it) and each active membership with what the socket
+    keeps of it (delivery.Member) and its conversation's seq. One row per membership, one
+    row with NULLs for someone in no conversation. One statement is one snapshot: the user
+    stream's seq and the memberships are read at the same instant."""
+    key = (where, password)
+    sql = _statements.get(key)
+    if sql is None:
+        from parley.chat.models import Conversation, Membership
+
+        user = _user_model()
+        columns = [f"u.{f.column}" for f in user._meta.concrete_fields if f.name in USER_FIELDS]
+        if password:
+            columns.append(f"u.{user._meta.get_field('password').column}")
+        sql = _statements[key] = (
+            f"SELECT {', '.join(columns)}, m.id, m.conversation_id, c.kind, m.role, "  # noqa: S608
+            f"m.cleared_through_seq, c.last_seq FROM {user._meta.db_table} u "
+            f"LEFT JOIN {Membership._meta.db_table} m "
+            "ON m.user_id = u.id AND m.left_at IS NULL "
+            f"LEFT JOIN {Conversation._meta.db_table} c ON c.id = m.conversation_id "
+            f"WHERE {where} AND u.is_active"
+        )
+    return sql
+
+
+@functools.cache
+def _token_where() -> str:
+    from django.db import connection
     from rest_framework.authtoken.models import Token
 
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return AnonymousUser()
-    return token.user
+    meta, q = Token._meta, connection.ops.quote_name
+    user, key = q(meta.get_field("user").column), q(meta.get_field("key").column)
+    return f"u.id = (SELECT {user} FROM {meta.db_table} WHERE {key} = %s)"  # noqa: S608
+
+
+def socket_state(where: str, param: Any, *, password: bool = False) -> Any:
+    """Run the connect statement: (user, password hash or None, [(Member, seq), ...]) or
+    None when no active user matches."""
+    from django.db import connection
+
+    from parley.realtime.delivery import Member
+
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(where, password), [param])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    model = _user_model()
+    names = _user_attnames(model)
+    n = len(names)
+    first = rows[0]
+    user = model.from_db(DEFAULT_DB_ALIAS, names, list(first[:n]))
+    if password:
+        n += 1
+    members = [(Member(*row[n : n + 5]), row[n + 5]) for row in rows if row[n] is not None]
+    return user, (first[n - 1] if password else None), members
+
+
+def _session_state(session_key: str) -> Any:
+    """The connect state of a session's user, checked as Django checks a session on each
+    request (a configured backend, an active user, the session's hash of the password
+    still matching: a password change signs every session out). A session that fails the
+    hash check is flushed, as Channels' AuthMiddleware does."""
+    from importlib import import_module
+
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        load_backend,
+    )
+    from django.contrib.auth.backends import ModelBackend
+    from django.utils.crypto import constant_time_compare
+
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    try:
+        user_id = _user_model()._meta.pk.to_python(session[SESSION_KEY])
+        backend_path = session[BACKEND_SESSION_KEY]
+    except KeyError:
+        return None
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    backend = load_backend(backend_path)
+    if not isinstance(backend, ModelBackend):  # its own idea of users: ask it
+        found = backend.get_user(user_id)
+        user_id = found.pk if found is not None else None
+    if user_id is None:
+        return None
+    state = socket_state("u.id = %s", user_id, password=True)
+    if state is None:
+        return None
+    user, password, members = state
+    expected = type(user)(pk=user.pk, password=password).get_session_auth_hash()
+    session_hash = session.get(HASH_SESSION_KEY)
+    if not (session_hash and constant_time_compare(session_hash, expected)):
+        session.flush()
+        return None
+    return user, session_key, members
+
+
+def connect_state(scope: dict[str, Any]) -> Any:
+    """Who is on this socket, their session key, and what they follow: (user, session
+    key, [(Member, conversation seq), ...]) or None. Synchronous: the consumer's one
+    database call at connect, one statement (two for a session: the session's row).
+
+    The user has USER_FIELDS only (the others deferred); its `last_event_seq` is where
+    the socket's user stream starts. A user already in the scope (set by a test or
+    another middleware) is read the same way.
+    """
+    present = scope.get("user")
+    if present is not None:
+        if not present.is_authenticated:
+            return None
+        state = socket_state("u.id = %s", present.pk)
+        session = getattr(scope.get("session"), "session_key", None)
+        return (state[0], session, state[2]) if state is not None else None
+    token = _bearer(scope)
+    if token is not None:
+        state = socket_state(_token_where(), token)
+        return (state[0], None, state[2]) if state is not None else None
+    session_key = _session_cookie(scope)
+    if session_key and _origin_allowed(scope):
+        return _session_state(session_key)
+    return None
 
 
 class GatewayAuth:
+    """Turns away a handshake without a bearer token whose Origin is not ours (a cookie
+    would authenticate it: cross-site websocket hijacking); `connect_state` checks again.
+
+    Not a coroutine function: it returns the inner application's coroutine, so no frame
+    of its own and no copy of the scope stays alive for each socket.
+    """
+
     def __init__(self, app: Any) -> None:
-        self.session_app = AllowedHostsOriginValidator(AuthMiddlewareStack(app))
         self.app = app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        token = _bearer(scope)
-        if token is None:
-            return await self.session_app(scope, receive, send)
-        user = await _user_for_token(token)
-        return await self.app(dict(scope, user=user), receive, send)
+    @markcoroutinefunction  # returns a coroutine: an ASGI 3 application to any server
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if _bearer(scope) is None and not _origin_allowed(scope):
+            return WebsocketDenier.as_asgi()(scope, receive, send)
+        return self.app(scope, receive, send)

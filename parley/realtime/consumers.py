@@ -8,23 +8,27 @@ process hub (hub.py) and leave through its Delivery (delivery.py).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
 from typing import Any
 
+from asgiref.sync import markcoroutinefunction
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
 from parley.accounts.models import User
 from parley.chat import events as ev
-from parley.chat import selectors, services
+from parley.chat import services
 from parley.chat.models import Conversation, Membership
 from parley.common.errors import DomainError
 from parley.realtime import protocol as p
+from parley.realtime.auth import connect_state
 from parley.realtime.batching import get_batcher
 from parley.realtime.delivery import Delivery
 from parley.realtime.hub import get_hub
@@ -61,19 +65,6 @@ class TokenBucket:
             self.tokens -= 1
             return 0.0
         return (1 - self.tokens) / self.rate
-
-
-def _memberships(user: User) -> list[Membership]:
-    return list(selectors.active_memberships(user).select_related("conversation", "user"))
-
-
-def _positions(user_id: int, conversation_ids: list[int]) -> tuple[dict[int, int], int]:
-    """Where each stream stands now: conversation seqs and the user stream's seq."""
-    positions = dict(
-        Conversation.objects.filter(pk__in=conversation_ids).values_list("pk", "last_seq")
-    )
-    user_seq = User.objects.filter(pk=user_id).values_list("last_event_seq", flat=True).get()
-    return positions, user_seq
 
 
 def _run(service: Any, **kwargs: Any) -> tuple[Any, list[Any]]:
@@ -135,6 +126,7 @@ async def participants_gone(keys: set[str]) -> None:
 class ChatConsumer(AsyncWebsocketConsumer):
     # No per-socket layer channel: the process hub subscribes once for all sockets.
     channel_layer_alias = "__no_layer_per_socket__"
+    groups: tuple[str, ...] = ()  # none of Channels' per-socket groups (not a list each)
 
     user: User
     delivery: Delivery
@@ -172,40 +164,80 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if delivery is not None:
             delivery.closed = True
 
+    @classmethod
+    def as_asgi(cls, **initkwargs: Any) -> Any:
+        """Channels' as_asgi without its coroutine frame per socket: the application makes
+        the consumer and returns the consumer's own coroutine."""
+
+        @markcoroutinefunction  # returns a coroutine: an ASGI 3 application
+        def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
+            return cls(**initkwargs)(scope, receive, send)
+
+        app.consumer_class = cls  # type: ignore[attr-defined]
+        app.consumer_initkwargs = initkwargs  # type: ignore[attr-defined]
+        functools.update_wrapper(app, cls, updated=())
+        return app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Channels' AsyncConsumer.__call__ without its per-socket machinery: with no layer
+        channel per socket there is one source of messages, so they are awaited directly
+        instead of through `await_many_dispatch` (a task per frame and an `asyncio.wait`
+        per socket: ~3 KB of every idle socket)."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        # Channels' version also hops onto the database thread to close old connections;
+        # the database calls of this consumer do that themselves.
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
+    def _groups(self) -> list[str]:
+        """The layer groups this socket follows: mine and each of my conversations'."""
+        return [user_group(self.user.pk)] + [
+            conversation_group(c) for c in self.delivery.memberships
+        ]
+
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        # One thread hop, one statement: who, what they follow, where each stream stands.
+        state = await database_sync_to_async(connect_state)(self.scope)
+        if state is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        user, self.session_key, members = state
         self.user = user
         self.key = user_key(user.pk)
-        session = self.scope.get("session")
-        self.session_key = getattr(session, "session_key", None)
         self.open_conversations: set[int] = set()
         self.bucket = TokenBucket(settings.PARLEY["FRAME_RATE"], settings.PARLEY["FRAME_BURST"])
-        self.delivery = Delivery(self.send, self._close_with, user.pk)
-        self.delivery.on_membership_change = self._membership_changed
+        delivery = self.delivery = Delivery(self.send, self._close_with, user.pk)
+        delivery.on_membership_change = self._membership_changed
+        delivery.user_position = user.last_event_seq
+        for member, seq in members:
+            delivery.memberships[member.conversation_id] = member
+            delivery.positions[member.conversation_id] = seq
         self.hub = get_hub()
-        memberships = await database_sync_to_async(_memberships)(user)
-        self.delivery.memberships = {m.conversation_id: m for m in memberships}
-        groups = [user_group(user.pk)] + [conversation_group(c) for c in self.delivery.memberships]
-        await self.hub.subscribe(self, groups)
-        self.subscribed = set(groups)
+        # The positions were read before subscribing. What was committed in between is
+        # still delivered: what this process's hub already handed to the group's other
+        # sockets is caught up from the database as the socket subscribes (Hub.subscribe),
+        # what the layer brings from now on is routed to it, and what the layer did not
+        # bring (a group this process had not joined yet) comes with the stream's next
+        # event or the hub's next head check (docs/architecture.md, "Delivery").
+        await self.hub.subscribe(self, self._groups())
         try:
             await self._start()
         except BaseException:
             self._gone()
-            await self.hub.unsubscribe(self, self.subscribed)
+            await self.hub.unsubscribe(self, self._groups())
             raise
 
     async def _start(self) -> None:
         user = self.user
-        # Positions are read after subscribing: nothing committed in between is lost.
-        positions, user_seq = await database_sync_to_async(_positions)(
-            user.pk, list(self.delivery.memberships)
-        )
-        self.delivery.positions = positions
-        self.delivery.user_position = user_seq
         await self.accept()
         await self.send(
             encode(
@@ -236,7 +268,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.connected = False
         self.delivery.closed = True
-        await self.hub.unsubscribe(self, self.subscribed)
+        await self.hub.unsubscribe(self, self._groups())
         presence = get_presence()
         cids = list(self.delivery.memberships)
         if await presence.disconnect(self.key, cids):
@@ -275,19 +307,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _membership_changed(self, cid: int, joined: bool) -> None:
         group = conversation_group(cid)
         presence = get_presence()
+        # Delivery has already added or removed the membership, so a disconnect meanwhile
+        # unsubscribes from what `_groups()` says now.
         if joined:
             await self.hub.subscribe(self, [group])
-            self.subscribed.add(group)
             await presence.join(self.key, cid)
         else:
             await self.hub.unsubscribe(self, [group])
-            self.subscribed.discard(group)
             self.open_conversations.discard(cid)
             await presence.leave(self.key, cid)
         get_online_counts().changed([cid])
 
     async def _announce_presence(self, online: bool, last_seen: Any) -> None:
-        conversations = [(c, m.conversation.kind) for c, m in self.delivery.memberships.items()]
+        conversations = [(c, m.kind) for c, m in self.delivery.memberships.items()]
         await publish(_presence_events(self.user, online, last_seen, conversations))
 
     # -- frames from the client ------------------------------------------------------------
@@ -337,12 +369,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     def _membership(self, cid: int) -> Membership:
-        membership = self.delivery.memberships.get(cid)
-        if membership is None:
+        """My active membership of a conversation, as the model instance services take
+        (built from the small record the socket keeps), or ConversationNotFound."""
+        member = self.delivery.memberships.get(cid)
+        if member is None:
             from parley.chat.errors import ConversationNotFound
 
             raise ConversationNotFound()
-        return membership
+        return member.model(self.user)
 
     async def _call(self, service: Any, **kwargs: Any) -> Any:
         result, events = await database_sync_to_async(_run)(service, **kwargs)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,9 +24,11 @@ from typing import Any
 import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import DEFERRED
 
 from parley.chat import selectors
-from parley.chat.models import Membership
+from parley.chat.models import Conversation, Membership
 from parley.realtime import protocol as p
 from parley.realtime.protocol import encode
 
@@ -35,8 +38,78 @@ MAX_QUEUE = 10000
 CLOSE_TOO_SLOW = 4008
 
 
+def _partial(model: Any, values: dict[str, Any]) -> Any:
+    """A model instance with these attributes set and every other field deferred (read
+    from the database if something asks for it: never a made-up value)."""
+    return model.from_db(
+        DEFAULT_DB_ALIAS,
+        list(values),
+        [values.get(f.attname, DEFERRED) for f in model._meta.concrete_fields],
+    )
+
+
+class Member:
+    """What a socket keeps of one of its memberships.
+
+    A Membership with its conversation and user (what `select_related` loads) is ~2 KB
+    per conversation per socket; this is ~100 bytes. `model()` builds the Membership a
+    service or selector takes, when a command needs one.
+    """
+
+    __slots__ = ("id", "conversation_id", "kind", "role", "cleared_through_seq")
+
+    def __init__(
+        self, id: int, conversation_id: int, kind: str, role: str, cleared_through_seq: int
+    ) -> None:
+        self.id = id
+        self.conversation_id = conversation_id
+        self.kind = sys.intern(kind)  # one string object for every "group", "member"
+        self.role = sys.intern(role)
+        self.cleared_through_seq = cleared_through_seq
+
+    FIELDS = ("id", "conversation_id", "conversation__kind", "role", "cleared_through_seq")
+
+    def model(self, user: Any = None, user_id: int | None = None) -> Membership:
+        """The active membership as a model instance: these fields, its user (when given)
+        and its conversation (id and kind) attached, the other fields deferred."""
+        membership = _partial(
+            Membership,
+            {
+                "id": self.id,
+                "conversation_id": self.conversation_id,
+                "user_id": user.pk if user is not None else user_id,
+                "visitor_id": None,
+                "role": self.role,
+                "cleared_through_seq": self.cleared_through_seq,
+                "left_at": None,
+            },
+        )
+        if user is not None:
+            membership.user = user
+        membership.conversation = _partial(
+            Conversation, {"id": self.conversation_id, "kind": self.kind}
+        )
+        return membership
+
+
 class Delivery:
     """The outbound side of one socket: positions, queue and writer."""
+
+    __slots__ = (
+        "_send",
+        "_close",
+        "user_id",
+        "positions",
+        "memberships",
+        "user_position",
+        "live",
+        "queue",
+        "writer",
+        "closed",
+        "_fills",
+        "_user_fill",
+        "on_membership_change",
+    )
 
     def __init__(
         self,
@@ -48,10 +121,12 @@ class Delivery:
         self._close = close
         self.user_id = user_id
         self.positions: dict[int, int] = {}  # conversation id -> last seq sent
-        self.memberships: dict[int, Membership] = {}
+        self.memberships: dict[int, Member] = {}
         self.user_position = 0
         self.live = False
-        self.queue: deque[tuple[Any, ...]] = deque()
+        # Made when something is queued and dropped when the writer has sent it all: an
+        # idle socket keeps no deque (~0.6 KB each).
+        self.queue: deque[tuple[Any, ...]] | None = None
         self.writer: asyncio.Task[None] | None = None
         self.closed = False
         self._fills: dict[int, int] = {}  # conversation id -> seq to catch up to
@@ -64,13 +139,16 @@ class Delivery:
     def push(self, item: tuple[Any, ...]) -> None:
         if self.closed:
             return
-        if len(self.queue) >= MAX_QUEUE:
-            log.warning("closing a socket that fell %d events behind", len(self.queue))
+        queue = self.queue
+        if queue is None:
+            queue = self.queue = deque()
+        elif len(queue) >= MAX_QUEUE:
+            log.warning("closing a socket that fell %d events behind", len(queue))
             self.closed = True
-            self.queue.clear()
+            self.queue = None
             asyncio.get_running_loop().create_task(self._close(CLOSE_TOO_SLOW))
             return
-        self.queue.append(item)
+        queue.append(item)
         self._wake()
 
     def catch_up(self, cid: int | None, head: int) -> None:
@@ -92,6 +170,8 @@ class Delivery:
             self.push(("fill", cid))
 
     def push_front(self, item: tuple[Any, ...]) -> None:
+        if self.queue is None:
+            self.queue = deque()
         self.queue.appendleft(item)
         self._wake()
 
@@ -109,6 +189,8 @@ class Delivery:
         try:
             while self.queue and not self.closed:
                 item = self.queue.popleft()
+                if not self.queue:
+                    self.queue = None  # whatever comes while this is sent makes a new one
                 kind = item[0]
                 if kind == "c":
                     await self._conversation_event(item[1], item[2], item[3])
@@ -129,7 +211,7 @@ class Delivery:
             if not self.closed:
                 log.debug("writer stopped: %r", exc)
             self.closed = True
-            self.queue.clear()
+            self.queue = None
         finally:
             self.writer = None
         self._wake()
@@ -152,7 +234,7 @@ class Delivery:
         batch = settings.PARLEY["RESUME_MAX_EVENTS"]
         while self.positions.get(cid, upto) < upto:
             events = await database_sync_to_async(selectors.events_after)(
-                membership, self.positions[cid], batch
+                membership.model(user_id=self.user_id), self.positions[cid], batch
             )
             for seq, text in events:
                 if seq > upto:
@@ -254,7 +336,7 @@ class Delivery:
                 reset.append(cid)
                 continue
             events = await database_sync_to_async(selectors.events_after)(
-                self.memberships[cid], since, limit + 1
+                self.memberships[cid].model(user_id=self.user_id), since, limit + 1
             )
             events = [(s, t) for s, t in events if s <= current]
             if len(events) > limit:
@@ -276,14 +358,15 @@ class Delivery:
         )
 
 
-def _membership(user_id: int | None, cid: int) -> Membership | None:
+def _membership(user_id: int | None, cid: int) -> Member | None:
     if user_id is None:
         return None
-    return (
+    row = (
         Membership.objects.filter(user_id=user_id, conversation_id=cid, left_at__isnull=True)
-        .select_related("conversation", "user")
+        .values_list(*Member.FIELDS)
         .first()
     )
+    return Member(*row) if row is not None else None
 
 
 def _user_event_text(event: Any) -> str:

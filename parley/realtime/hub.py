@@ -80,6 +80,8 @@ class Hub:
         self.held: dict[str, dict[int, dict[str, Any]]] = {}  # early events, by seq
         self._release_timers: dict[str, asyncio.TimerHandle] = {}
         self._last_heads: dict[str, int] = {}
+        # Groups the layer joined since the last head check: checked in one round.
+        self._fresh: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._started = asyncio.Lock()
         # A socket in 2,000 rooms must not open 2,000 Redis connections at once.
@@ -99,11 +101,18 @@ class Hub:
 
     async def subscribe(self, subscriber: Subscriber, groups: Iterable[str]) -> None:
         """Route `groups` to `subscriber`. Returns once the layer delivers them to this
-        process, so whatever is published after this returns reaches the subscriber."""
+        process, so whatever is published after this returns reaches the subscriber.
+
+        A subscriber may have read its positions before subscribing: what this process
+        already handed to a group's other subscribers will not come again, so it is told
+        to catch up to that (from the database) at once."""
         await self.start()
         groups = list(groups)
         for group in groups:
             self.groups.setdefault(group, set()).add(subscriber)
+            handed = self.next_seq.get(group)
+            if handed is not None:
+                subscriber.catch_up(group, handed - 1)
         if self.layer is None:
             return
         try:
@@ -140,9 +149,12 @@ class Hub:
                 if group in self.groups and (refresh or group not in self.joined):
                     async with self._layer_calls:
                         await self.layer.group_add(group, self.channel)
+                    if group not in self.joined:
+                        self._fresh.add(group)
                     self.joined.add(group)
                 elif group not in self.groups and group in self.joined:
                     self.joined.discard(group)
+                    self._fresh.discard(group)
                     self.seen.pop(group, None)
                     self._last_heads.pop(group, None)
                     self._forget_order(group)
@@ -221,8 +233,12 @@ class Hub:
         """One round of the dropped-event watch. Returns how many streams were caught up.
 
         A stream is caught up when its database head was already there at the previous
-        round and the layer has still not brought it: the event was dropped, not late.
+        round and the layer has still not brought it: the event was dropped, not late. A
+        group the layer joined since the previous round is caught up at its first round:
+        what was committed before the join (while its first socket connected) never
+        comes through the layer.
         """
+        fresh, self._fresh = self._fresh, set()
         streams = [s for s in map(_stream_of, self.joined) if s is not None]
         if not streams:
             self._last_heads = {}
@@ -232,7 +248,9 @@ class Hub:
         heads = await database_sync_to_async(_heads)(conversations, users)
         caught = 0
         for group, head in heads.items():
-            if head <= self.seen.get(group, -1) or self._last_heads.get(group) != head:
+            if head <= self.seen.get(group, -1):
+                continue
+            if group not in fresh and self._last_heads.get(group) != head:
                 continue
             members = self.groups.get(group)
             if not members:

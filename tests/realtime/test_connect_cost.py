@@ -1,0 +1,290 @@
+"""What a connect costs and what a socket keeps: one database call of one statement
+(whatever the number of conversations), credentials checked in it, nothing committed
+while a socket connects is lost, and the in-memory layer does not walk its groups on
+every call."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.db import connection
+from django.test import Client as HttpClient
+from rest_framework.authtoken.models import Token
+
+from parley.chat import selectors, services
+from parley.realtime.auth import GatewayAuth
+from parley.realtime.hub import Hub, get_hub
+from parley.realtime.layers import InMemoryChannelLayer
+from parley.realtime.routing import websocket_urlpatterns
+from tests.ws import Client
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "pw-correct-horse"
+gateway = GatewayAuth(URLRouter(websocket_urlpatterns))
+
+
+@pytest.fixture(autouse=True)
+def _no_background_head_checks(settings):
+    settings.PARLEY = {**settings.PARLEY, "GAP_CHECK_SECONDS": 3600}
+
+
+class DatabaseCalls:
+    """Counts the gateway's database calls (thread hops) and the SQL they run."""
+
+    def __init__(self, monkeypatch):
+        self.hops = 0
+        self.queries: list[str] = []
+        handler = DatabaseSyncToAsync.thread_handler
+        calls = self
+
+        def counted(self, loop, *args, **kwargs):  # type: ignore[no-untyped-def]
+            calls.hops += 1
+            return handler(self, loop, *args, **kwargs)
+
+        monkeypatch.setattr(DatabaseSyncToAsync, "thread_handler", counted)
+
+    def _record(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        self.queries.append(sql)
+        return execute(sql, params, many, context)
+
+    async def watch(self):
+        # on the gateway's database thread: that thread's connection
+        def install():
+            connection.execute_wrappers.append(self._record)
+
+        await database_sync_to_async(install)()
+        self.hops, self.queries = 0, []
+
+
+@database_sync_to_async
+def groups(owner, *others, n=3):
+    return [
+        services.conversation_create_group(creator=owner, title=f"g{i}", members=list(others))
+        for i in range(n)
+    ]
+
+
+@database_sync_to_async
+def token_of(user):
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def _login(email):
+    http = HttpClient()
+    assert http.post("/accounts/login/", {"login": email, "password": PASSWORD}).status_code == 302
+    return http.session.session_key
+
+
+async def handshake(headers):
+    """Connect through the gateway's auth as a server would: (hello or None, comm)."""
+    comm = WebsocketCommunicator(gateway, "/ws/", headers=headers)
+    connected, _ = await comm.connect()
+    if not connected:
+        return None, comm
+    return await comm.receive_json_from(), comm
+
+
+async def test_a_token_connect_is_one_database_call_of_one_statement(alice, bob, monkeypatch):
+    await groups(alice, bob, n=3)
+    key = await token_of(alice)
+    calls = DatabaseCalls(monkeypatch)
+    await calls.watch()
+
+    hello, comm = await handshake([(b"authorization", f"Bearer {key}".encode())])
+
+    assert hello["type"] == "hello" and hello["user"]["id"] == str(alice.pk)
+    assert (calls.hops, len(calls.queries)) == (1, 1), calls.queries
+    await comm.disconnect()
+
+
+async def test_the_connect_statement_does_not_grow_with_the_conversations(alice, bob, monkeypatch):
+    last = (await groups(alice, bob, n=12))[-1]
+    calls = DatabaseCalls(monkeypatch)
+    await calls.watch()
+
+    client = await Client(alice).connect(resume={})
+
+    assert (calls.hops, len(calls.queries)) == (1, 1), calls.queries
+    # and the socket follows all twelve: a message in the last one arrives
+    sent = await Client(bob).connect(resume={})
+    await sent.request(
+        {"type": "message.send", "conversation": last.pk, "client_id": "c1", "body": "hi"}
+    )
+    event = await client.expect("message.created", conversation=last.pk)
+    assert event["message"]["body"] == "hi"
+    await client.close()
+    await sent.close()
+
+
+async def test_an_unknown_revoked_or_inactive_token_is_turned_away(alice, make_user):
+    key = await token_of(alice)
+    hello, comm = await handshake([(b"authorization", b"Bearer nope")])
+    assert hello is None
+
+    await sync_to_async(Token.objects.filter(key=key).delete)()
+    hello, comm = await handshake([(b"authorization", f"Bearer {key}".encode())])
+    assert hello is None
+
+    carol = await sync_to_async(make_user)("carol", is_active=False)
+    hello, comm = await handshake([(b"authorization", f"Bearer {await token_of(carol)}".encode())])
+    assert hello is None
+
+
+async def test_a_session_connect_needs_our_origin_and_a_current_password(
+    alice, settings, monkeypatch
+):
+    settings.ALLOWED_HOSTS = ["testserver", "chat.example.com"]
+    session = await sync_to_async(_login)(alice.email)
+    cookie = (b"cookie", f"sessionid={session}; other=1".encode())
+    ours, foreign = b"https://chat.example.com", b"https://evil.example.net"
+    calls = DatabaseCalls(monkeypatch)
+    await calls.watch()
+
+    hello, comm = await handshake([cookie, (b"origin", ours)])
+    assert hello["type"] == "hello" and hello["user"]["id"] == str(alice.pk)
+    assert (calls.hops, len(calls.queries)) == (1, 2)  # the session row, the statement
+    await comm.disconnect()
+
+    assert (await handshake([cookie, (b"origin", foreign)]))[0] is None
+    assert (await handshake([cookie]))[0] is None  # no Origin at all
+
+    # a password changed elsewhere signs the session out, and it is flushed
+    def change_password():
+        alice.set_password("a-new-secret-77")
+        alice.save(update_fields=["password"])
+
+    await sync_to_async(change_password)()
+    assert (await handshake([cookie, (b"origin", ours)]))[0] is None
+    from django.contrib.sessions.models import Session
+
+    assert not await sync_to_async(Session.objects.filter(session_key=session).exists)()
+
+
+async def test_a_session_socket_is_closed_by_its_logout(alice, settings):
+    settings.ALLOWED_HOSTS = ["testserver", "chat.example.com"]
+    http = HttpClient()
+    await sync_to_async(http.post)("/accounts/login/", {"login": alice.email, "password": PASSWORD})
+    session = http.session.session_key
+    hello, comm = await handshake(
+        [(b"cookie", f"sessionid={session}".encode()), (b"origin", b"https://chat.example.com")]
+    )
+    assert hello["type"] == "hello"
+
+    await sync_to_async(http.post)("/accounts/logout/")
+
+    while (out := await comm.receive_output(2))["type"] != "websocket.close":
+        pass
+    assert out["code"] == 4403
+
+
+async def test_what_the_hub_handed_out_before_a_socket_subscribed_reaches_it(
+    alice, bob, monkeypatch
+):
+    """The race of reading positions before subscribing: a message committed after bob's
+    connect read its positions, and handed by the hub to alice's socket before bob's
+    subscribed, is not coming again through the layer; bob gets it from the database."""
+    (group,) = await groups(alice, bob, n=1)
+    a = await Client(alice).connect(resume={})
+    subscribe = Hub.subscribe
+    sent = False
+
+    async def send_first(self, subscriber, names):  # type: ignore[no-untyped-def]
+        nonlocal sent
+        if getattr(subscriber, "user", None) is not None and subscriber.user.pk == bob.pk:
+            if not sent:
+                sent = True
+                await a.request(
+                    {"type": "message.send", "conversation": group.pk, "client_id": "x"}
+                    | {"body": "while bob connects"}
+                )
+                await a.expect("message.created", conversation=group.pk)  # handed out
+        return await subscribe(self, subscriber, names)
+
+    monkeypatch.setattr(Hub, "subscribe", send_first)
+    b = await Client(bob).connect(resume={})
+
+    assert b.hello["type"] == "hello" and sent
+    event = await b.expect("message.created", conversation=group.pk)
+    assert event["message"]["body"] == "while bob connects"
+    await a.close()
+    await b.close()
+
+
+async def test_what_the_layer_never_brought_to_a_new_group_comes_with_one_head_check(
+    alice, bob, monkeypatch
+):
+    """Bob's socket is the first of its conversation here: a message committed between
+    its read and the hub joining the group never comes through the layer, and the first
+    head check after the join catches it up (no second round needed)."""
+    (group,) = await groups(alice, bob, n=1)
+    subscribe = Hub.subscribe
+    sent = False
+
+    @database_sync_to_async
+    def send_unseen():
+        membership = selectors.membership_for(alice, group.pk)
+        services.message_send(membership=membership, body="in the gap", client_id="g")
+
+    async def send_first(self, subscriber, names):  # type: ignore[no-untyped-def]
+        nonlocal sent
+        if not sent:
+            sent = True
+            await send_unseen()  # published to a group nobody has joined: gone
+        return await subscribe(self, subscriber, names)
+
+    monkeypatch.setattr(Hub, "subscribe", send_first)
+    b = await Client(bob).connect(resume={})
+    early = []
+    while not await b.nothing(0.3):
+        early.append((await b.next())["type"])
+    assert "message.created" not in early
+
+    await get_hub().check_heads()
+
+    event = await b.expect("message.created", conversation=group.pk, timeout=2)
+    assert event["message"]["body"] == "in the gap"
+    await b.close()
+
+
+async def test_the_in_memory_layer_expires_on_a_clock_not_on_every_call(monkeypatch):
+    layer = InMemoryChannelLayer(expiry=60, capacity=1000)
+    walks = 0
+    expire = InMemoryChannelLayer._expire_messages
+
+    def counted(self):  # type: ignore[no-untyped-def]
+        nonlocal walks
+        walks += 1
+        expire(self)
+
+    monkeypatch.setattr(InMemoryChannelLayer, "_expire_messages", counted)
+    hub = await layer.new_channel("hub.")
+    for i in range(1000):
+        await layer.group_add(f"u.{i}", hub)
+    for i in range(200):
+        await layer.group_send(f"u.{i}", {"type": "x", "n": i})
+
+    assert walks == 1
+    assert [(await layer.receive(hub))["n"] for _ in range(200)] == list(range(200))
+
+
+async def test_the_in_memory_layer_still_drops_over_capacity_and_expires(monkeypatch):
+    layer = InMemoryChannelLayer(expiry=60, capacity=2, clean_interval=0)
+    channel = await layer.new_channel("hub.")
+    await layer.group_add("c.1", channel)
+    for n in range(3):  # the third is over capacity: dropped, no error (at-most-once)
+        await layer.group_send("c.1", {"type": "x", "n": n})
+    assert [(await layer.receive(channel))["n"] for _ in range(2)] == [0, 1]
+
+    await layer.group_send("c.1", {"type": "x", "n": 3})
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 61)
+    await layer.group_send("c.2", {"type": "x"})  # runs the (now due) clean-up
+
+    assert channel not in layer.channels  # the expired message is gone
+    assert channel not in layer.groups.get("c.1", {})  # its unread channel left its groups
