@@ -11,6 +11,7 @@ Without an upload, people get an SVG with their initials on a colour derived fro
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import secrets
@@ -92,7 +93,14 @@ def hue_for(user_id: int) -> int:
 
 
 def default_avatar_url(user: User) -> str:
-    query = urlencode({"i": initials(user.name), "h": hue_for(user.pk or 0)})
+    return _default_avatar_url(user.name, user.pk or 0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _default_avatar_url(name: str, user_id: int) -> str:
+    """Built for every sender of every event: reverse(), the hash and urlencode once per
+    (name, id) rather than per message."""
+    query = urlencode({"i": initials(name), "h": hue_for(user_id)})
     return f"{reverse('account_default_avatar')}?{query}"
 
 
