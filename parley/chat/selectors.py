@@ -163,14 +163,6 @@ def conversation_list(user: User) -> list[ConversationRow]:
     return rows
 
 
-def public_rooms() -> QuerySet[Conversation]:
-    return (
-        Conversation.objects.filter(kind=Conversation.Kind.PUBLIC)
-        .annotate(member_count=Count("members", distinct=True))
-        .order_by("title")
-    )
-
-
 def events_after(membership: Membership, after: int, limit: int) -> list[tuple[int, str]]:
     """The durable events of a conversation after `after`, in order, as encoded frames,
     as this member may see them. At most `limit` of them."""
@@ -288,26 +280,6 @@ def active_participants(conversation_ids: list[int]) -> list[tuple[int, int | No
     )
 
 
-def messages_window(
-    membership: Membership,
-    *,
-    before: int | None = None,
-    after: int | None = None,
-    limit: int = 50,
-) -> tuple[list[Message], bool]:
-    """Like `messages_page`, and whether more lie beyond the page (one extra row is read,
-    never a COUNT)."""
-    limit = max(1, min(limit, 200))
-    qs = visible_messages(membership)
-    if after is not None:
-        rows = list(qs.filter(seq__gt=after).order_by("seq")[: limit + 1])
-    else:
-        if before is not None:
-            qs = qs.filter(seq__lt=before)
-        rows = list(qs.order_by("-seq")[: limit + 1])
-    return rows[:limit], len(rows) > limit
-
-
 def public_room(slug: str) -> Conversation:
     """A public room by slug, or ConversationNotFound."""
     room = Conversation.objects.filter(kind=Conversation.Kind.PUBLIC, slug=slug).first()
@@ -341,8 +313,9 @@ def message_rows_window(
     after: int | None = None,
     limit: int = 50,
 ) -> tuple[list[MessageRow], bool]:
-    """`messages_window` as plain rows, without a model instance per message and sender:
-    what a history page is built from (its senders come from `senders_by_id`)."""
+    """A page of history like `messages_page`, and whether more lie beyond it (one extra
+    row is read, never a COUNT), as plain rows without a model instance per message and
+    sender: what a REST history page is built from (its senders come from `senders_by_id`)."""
     limit = max(1, min(limit, 200))
     qs = visible_messages(membership)
     if after is not None:
