@@ -119,14 +119,12 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Redis pub/sub: a publish is one PUBLISH, and Redis pushes it to each process's
+            # subscription; no per-channel lists to poll. At-most-once like every layer:
+            # the gateway fills gaps from the database (docs/architecture.md, "Delivery").
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                # One hub channel per process receives every conversation's events
-                # (parley/realtime/hub.py), so the per-channel queue must hold a burst.
-                "capacity": env.int("CHANNEL_CAPACITY", default=5000),
-                "expiry": 60,
-                "group_expiry": 86400,
                 "prefix": env.str("CHANNEL_PREFIX", default="parley"),
             },
         }

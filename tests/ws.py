@@ -85,6 +85,13 @@ class Client:
                 return got
             kept.append(got)
 
+    async def drain(self, quiet: float = 0.4) -> list[dict[str, Any]]:
+        """Every frame kept back or arriving until nothing comes for `quiet` seconds."""
+        frames, self.backlog = self.backlog, []
+        while not await self.comm.receive_nothing(quiet):
+            frames.append(await self.next())
+        return frames
+
     async def nothing(self, timeout: float = 0.3) -> bool:
         return await self.comm.receive_nothing(timeout)
 

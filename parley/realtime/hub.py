@@ -4,7 +4,9 @@ A plain Channels app gives every socket its own layer channel and joins it to ea
 a message to a room of 500 then becomes 500 layer messages, each decoded and dispatched
 by its own consumer. Here each process has one hub channel. The hub joins a group when the
 first local socket needs it and leaves when the last one goes, and hands every layer
-message (already encoded JSON, see publish.py) to each local socket of that group.
+message (already encoded JSON, see publish.py) to each local socket of that group. Events
+published by this process are handed to the hub directly (publish.py); the layer's copy of
+them, marked with this hub's channel, is dropped.
 
 Ordering and gaps are each socket's business (delivery.py): the hub only routes. It also
 watches for what the layer silently dropped: a dropped event is noticed by a socket when
@@ -28,7 +30,7 @@ from django.conf import settings
 
 log = logging.getLogger(__name__)
 
-GROUP_REFRESH_SECONDS = 1800  # channels-redis forgets group members after group_expiry
+GROUP_REFRESH_SECONDS = 1800  # the in-memory layer forgets group members after group_expiry
 HEADS_CHUNK = 500
 # Events of one stream published by different processes reach the layer slightly out of
 # order. An event that comes early is held this long for the ones before it, so that each
@@ -289,7 +291,8 @@ class Hub:
                 log.exception("hub receive failed; retrying")
                 await asyncio.sleep(0.5)
                 continue
-            self.dispatch(message)
+            if message.get("o") != self.channel:  # not what this hub already dispatched
+                self.dispatch(message)
 
     async def _refresh(self) -> None:
         while True:
@@ -310,6 +313,15 @@ class Hub:
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
+
+
+def running_hub() -> Hub | None:
+    """The running event loop's hub if it has started (it has sockets), else None."""
+    try:
+        hub = _hubs.get(asyncio.get_running_loop())
+    except RuntimeError:
+        return None
+    return hub if hub is not None and hub.channel is not None else None
 
 
 def get_hub() -> Hub:

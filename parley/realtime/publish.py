@@ -21,6 +21,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from parley.realtime.hub import running_hub
 from parley.realtime.protocol import Frame, encode
 
 log = logging.getLogger(__name__)
@@ -117,11 +118,22 @@ def publish_now(events: list[Outgoing]) -> None:
 
 
 async def publish(events: list[Outgoing]) -> None:
+    """Hand `events` to this process's sockets at once and to the layer for the others.
+
+    The local hub dispatches each event before it is sent: a socket on the publishing
+    process does not wait for the layer's round trip. The layer brings the event back
+    to this hub too, marked with the hub's channel as its origin, and the hub drops it.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
+    hub = running_hub()
     for event in events:
+        message = event.as_layer_message()
+        if hub is not None:
+            message["o"] = hub.channel
+            hub.dispatch(message)
         try:
-            await layer.group_send(event.group, event.as_layer_message())
+            await layer.group_send(event.group, message)
         except Exception:  # the database has it; readers catch up by seq
             log.exception("could not publish %s to %s", event.text[:60], event.group)

@@ -32,10 +32,7 @@ def send_unannounced(user, conversation_id, body, client_id):
 
 
 async def drain(client, quiet=0.4):
-    frames = []
-    while not await client.nothing(quiet):
-        frames.append(await client.next())
-    return frames
+    return await client.drain(quiet)
 
 
 async def test_a_dropped_last_message_arrives_with_the_periodic_head_check(alice, bob, settings):

@@ -234,3 +234,36 @@ async def test_a_resume_too_far_back_is_answered_with_a_reset(alice, bob, settin
     assert frames[-1]["conversations"][str(conversation.pk)] == 5
     assert ahead[-1]["reset"] == [conversation.pk]
     await b.close()
+
+
+async def test_an_event_published_here_reaches_a_socket_here_once_without_the_layer(
+    alice, bob, monkeypatch
+):
+    from channels.layers import get_channel_layer
+
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    b = await Client(bob).connect(resume={})
+    await a.drain()
+    await b.drain()
+
+    await a.send({"type": "typing", "conversation": conversation.pk, "active": True})
+    typing = [f for f in await b.drain() if f["type"] == "typing"]
+    # The layer still carries it (for other processes), but not back to these sockets.
+    sent = []
+    layer = get_channel_layer()
+    original = layer.group_send
+
+    async def lost(group, message):  # what a layer that drops everything does
+        sent.append(group)
+
+    monkeypatch.setattr(layer, "group_send", lost)
+    await a.send({"type": "typing", "conversation": conversation.pk, "active": False})
+    typing_when_the_layer_loses_it = [f for f in await b.drain() if f["type"] == "typing"]
+    monkeypatch.setattr(layer, "group_send", original)
+
+    assert [t["active"] for t in typing] == [True]  # once, not again from the layer
+    assert [t["active"] for t in typing_when_the_layer_loses_it] == [False]
+    assert sent == [f"c.{conversation.pk}"]
+    await a.close()
+    await b.close()

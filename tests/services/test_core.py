@@ -31,11 +31,7 @@ def direct(a, b):
 
 
 async def drain(client, quiet=0.5):
-    """Every frame that arrives until nothing comes for `quiet` seconds."""
-    frames = []
-    while not await client.nothing(quiet):
-        frames.append(await client.next())
-    return frames
+    return await client.drain(quiet)
 
 
 def send(conversation, client_id, body="hi"):
@@ -51,7 +47,7 @@ async def test_the_suite_really_runs_on_postgresql_and_redis():
     layer = get_hub().layer
 
     assert connection.vendor == "postgresql"
-    assert type(layer).__name__ == "RedisChannelLayer"
+    assert type(layer).__name__ == "RedisPubSubChannelLayer"
     assert isinstance(get_presence(), RedisPresence)
 
 
@@ -286,3 +282,20 @@ def test_redis_presence_works_from_one_event_loop_after_another(redis_prefix):
 
     assert asyncio.run(visit("u1")) == 1
     assert asyncio.run(visit("u2")) == 2
+
+
+async def test_health_probes_round_trip_through_redis_and_leave_no_subscription(redis_prefix):
+    import redis.asyncio as aioredis
+
+    from parley.health import _layer
+
+    results = [await _layer() for _ in range(5)]
+    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    try:
+        left = await client.pubsub_channels(f"{redis_prefix}*")
+    finally:
+        await client.aclose()
+
+    assert [r["ok"] for r in results] == [True] * 5
+    assert results[0]["backend"] == "RedisPubSubChannelLayer"
+    assert left == []  # each probe's channel was unsubscribed
