@@ -302,3 +302,36 @@ async def test_presence_and_online_counts_across_processes_and_a_killed_one(serv
     await pa.close()
     await pb.close()
     assert a.problems() == []
+
+
+async def test_concurrent_direct_creates_on_two_processes_make_one_conversation(servers, make_user):
+    import json
+    import urllib.request
+
+    from parley.chat.models import Conversation
+
+    a, b = servers(2)
+    (alice, bob), (ta, tb) = await people(make_user, 2)
+
+    def create(server, token: str, other: str) -> tuple[int, int]:
+        request = urllib.request.Request(
+            f"{server.http}/api/v1/conversations/direct",
+            data=json.dumps({"user": other}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, json.loads(response.read())["id"]
+
+    # Both people start the chat at once, several times, through both processes.
+    calls = [(a, ta, bob.username), (b, tb, alice.username)] * 4
+    answers = await asyncio.gather(*(asyncio.to_thread(create, *call) for call in calls))
+    kept = await db(
+        lambda: list(
+            Conversation.objects.filter(kind=Conversation.Kind.DIRECT).values_list("pk", flat=True)
+        )
+    )
+
+    assert len({cid for _, cid in answers}) == 1  # everyone got the same conversation
+    assert sorted(status for status, _ in answers) == [200] * 7 + [201]
+    assert kept == [answers[0][1]]
+    assert a.problems() == [] and b.problems() == []
