@@ -291,9 +291,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 asyncio.get_running_loop().create_task(self.close(code=CLOSE_SESSION_ENDED))
         elif control == "online":
             if message.get("c") in self.open_conversations:
-                self.delivery.push(("e", message["t"]))
+                self.delivery.push(message["t"])
         else:
-            self.delivery.push(("e", message["t"]))
+            self.delivery.push(message["t"])
 
     def catch_up(self, group: str, head: int) -> None:
         kind, _, ident = group.partition(".")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections import deque
 from typing import Any, Protocol
 
 import orjson
@@ -134,9 +133,11 @@ class Delivery:
         self.memberships: dict[int, Member] = {}
         self.user_position = 0
         self.live = False
-        # Made when something is queued and dropped when the writer has sent it all: an
-        # idle socket keeps no deque (~0.6 KB each).
-        self.queue: deque[tuple[Any, ...]] | None = None
+        # Made when something is queued and dropped when the writer has sent it all. A
+        # list, not a deque (~0.6 KB each even for one item): a connect storm leaves every
+        # socket of a room queueing the others' presence until it resumes, and those
+        # queues, freed later, left their memory scattered (docs/performance.md).
+        self.queue: list[str | tuple[Any, ...]] | None = None
         self.writer: asyncio.Task[None] | None = None
         self.closed = False
         # conversation id -> seq to catch up to; made when the first fill is queued
@@ -148,12 +149,14 @@ class Delivery:
 
     # -- intake (from the hub, synchronous) ------------------------------------------------
 
-    def push(self, item: tuple[Any, ...]) -> None:
+    def push(self, item: str | tuple[Any, ...]) -> None:
+        """Queue an item for the writer: the text of a frame to send as it is (no tuple
+        around it: an item per socket per event), or a tuple for the writer to act on."""
         if self.closed:
             return
         queue = self.queue
         if queue is None:
-            queue = self.queue = deque()
+            queue = self.queue = []
         elif len(queue) >= MAX_QUEUE:
             log.warning("closing a socket that fell %d events behind", len(queue))
             self.closed = True
@@ -184,10 +187,10 @@ class Delivery:
         if first:
             self.push(("fill", cid))
 
-    def push_front(self, item: tuple[Any, ...]) -> None:
+    def push_front(self, item: str | tuple[Any, ...]) -> None:
         if self.queue is None:
-            self.queue = deque()
-        self.queue.appendleft(item)
+            self.queue = []
+        self.queue.insert(0, item)
         self._wake()
 
     def go_live(self) -> None:
@@ -203,16 +206,17 @@ class Delivery:
     async def _write(self) -> None:
         try:
             while self.queue and not self.closed:
-                item = self.queue.popleft()
+                item = self.queue.pop(0)  # short but for a slow client (then at most MAX_QUEUE)
                 if not self.queue:
                     self.queue = None  # whatever comes while this is sent makes a new one
+                if type(item) is str:
+                    await self._send(item)
+                    continue
                 kind = item[0]
                 if kind == "c":
                     await self._conversation_event(item[1], item[2], item[3])
                 elif kind == "u":
                     await self._user_event(*item[1:])
-                elif kind == "e":
-                    await self._send(item[1])
                 elif kind == "resume":
                     await self._resume(item[1])
                 elif kind == "fill":

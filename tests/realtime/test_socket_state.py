@@ -93,3 +93,25 @@ def test_the_frame_limit_is_a_token_bucket(monkeypatch):
     assert early == pytest.approx(0.25)
     assert on_time == 0
     assert later == [0, 0, 0, pytest.approx(0.5)]
+
+
+async def test_what_comes_before_resume_is_sent_after_resumed_in_order(alice, bob, carol):
+    # given: bob's socket is connected but has not resumed yet
+    await direct(alice, bob)
+    await direct(carol, bob)
+    b = await Client(bob).connect()
+
+    # when: alice and then carol come online, then bob resumes
+    a = await Client(alice).connect(resume={})
+    c = await Client(carol).connect(resume={})
+    frames = await b.resume()
+    frames += await b.until(lambda f: f["type"] == "presence" and f["user"] == str(carol.pk))
+
+    # then: after resumed, both presences (queued meanwhile), in the order they came, once
+    others = [f["user"] for f in frames if f["type"] == "presence" and f["user"] != str(bob.pk)]
+    assert frames[-1]["type"] == "presence"
+    assert [f["type"] for f in frames].index("resumed") < len(frames) - 2
+    assert others == [str(alice.pk), str(carol.pk)]
+    assert await b.nothing()
+    for client in (a, b, c):
+        await client.close()
