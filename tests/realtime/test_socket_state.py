@@ -28,8 +28,8 @@ def _send(conversation, client_id):
     }
 
 
-async def test_the_last_tabs_of_a_user_keep_receiving_as_others_close(alice, bob):
-    # given: three tabs of bob (his user group and the conversation's hold a set of them)
+async def test_the_last_tabs_of_a_user_keep_receiving_as_others_close(alice, bob, carol, make_user):
+    # given: three tabs of bob (his user group holds a set of them)
     conversation = await direct(alice, bob)
     tabs = [await Client(bob).connect(resume={}) for _ in range(3)]
     a = await Client(alice).connect(resume={})
@@ -37,14 +37,19 @@ async def test_the_last_tabs_of_a_user_keep_receiving_as_others_close(alice, bob
     # when: two tabs close, then the last one, and a new tab opens
     await tabs[0].close()
     await tabs[1].close()
+    await direct(carol, bob)  # on bob's user stream
+    joined = await tabs[2].expect("conversation.joined")
     await a.request(_send(conversation, "1"))
     alone = await tabs[2].expect("message.created")
     await tabs[2].close()
     again = await Client(bob).connect(resume={})
+    await direct(await database_sync_to_async(make_user)("dave", display_name="Dave"), bob)
     await a.request(_send(conversation, "2"))
 
-    # then: the tab left alone got the message, and so does the new one after it
+    # then: the tab left alone got both streams' events, and so does the new one after it
+    assert joined["conversation"]["title"] == "Carol"
     assert alone["seq"] == 1
+    assert (await again.expect("conversation.joined"))["conversation"]["title"] == "Dave"
     assert (await again.expect("message.created"))["seq"] == 2
     for client in (again, a):
         await client.close()
