@@ -3,16 +3,13 @@
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import ThreadSensitiveContext
+from asgiref.sync import ThreadSensitiveContext, markcoroutinefunction
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parley.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-
-from parley.realtime.auth import GatewayAuth  # noqa: E402
-from parley.realtime.routing import websocket_urlpatterns  # noqa: E402
+from parley.realtime.routing import websocket_application  # noqa: E402
 
 # Django runs each HTTP request's sync code (middleware, views, the ORM) in a fresh thread
 # (`ThreadSensitiveContext()` makes asgiref create an executor per request), and database
@@ -34,9 +31,18 @@ async def http_application(scope, receive, send):  # type: ignore[no-untyped-def
         _in_flight[i] -= 1
 
 
-application = ProtocolTypeRouter(
-    {
-        "http": http_application,
-        "websocket": GatewayAuth(URLRouter(websocket_urlpatterns)),
-    }
-)
+async def _unsupported(kind: str) -> None:
+    raise ValueError(f"No application configured for scope type {kind!r}")
+
+
+@markcoroutinefunction  # returns a coroutine: an ASGI 3 application to any server
+def application(scope, receive, send):  # type: ignore[no-untyped-def]
+    """Channels' ProtocolTypeRouter without a coroutine frame of its own for every open
+    socket: it returns the coroutine of the application for the scope's type. Any other
+    type (uvicorn's lifespan) is refused as that router refuses it."""
+    kind = scope["type"]
+    if kind == "websocket":
+        return websocket_application(scope, receive, send)
+    if kind == "http":
+        return http_application(scope, receive, send)
+    return _unsupported(kind)

@@ -34,3 +34,16 @@ async def test_load_generator_counts_every_message_against_the_bare_server(tmp_p
     assert len(latencies) == result["latency_ms"]["n"] > 0
     assert result["handshakes"]["connected"] == 10
     assert result["server"]["rss_mb"] > 0
+
+
+def test_the_memory_tool_attributes_the_heap_of_idle_sockets(tmp_path):
+    from bench.memory import measure
+
+    # when: 20 idle sockets on the bare server, traced
+    report = measure("bare", 20, tmp_path)
+
+    # then: a plausible heap per socket, most of it attributed to the server's libraries
+    per_socket = report["total"] / 20
+    assert 5_000 < per_socket < 100_000
+    assert report["groups"]["uvicorn"] + report["groups"]["websockets"] > report["total"] / 2
+    assert sum(size for _, _, size, _, _ in report["lines"]) == report["total"]

@@ -49,22 +49,17 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_SESSION_ENDED = 4403
 
 
-class TokenBucket:
-    __slots__ = ("rate", "burst", "tokens", "stamp")
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self.tokens, self.stamp = float(burst), time.monotonic()
-
-    def take(self) -> float:
-        """0 if a token was taken, else the seconds until one is there."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
+def take_frame(due: float, rate: float, burst: float) -> tuple[float, float]:
+    """A token bucket of `burst` frames refilled at `rate` per second, kept as one number
+    per socket: `due`, when the bucket will be full again (a bucket with `tokens` at time
+    `now` is full at now + (burst - tokens) / rate). Returns (0, the new due) if a frame
+    may pass, else (the seconds until it may, due unchanged)."""
+    now = time.monotonic()
+    due = max(due, now)
+    wait = due + 1 / rate - now - burst / rate  # > 0: fewer than one token in the bucket
+    if wait > 0:
+        return wait, due
+    return 0.0, due + 1 / rate
 
 
 def _run(service: Any, **kwargs: Any) -> tuple[Any, list[Any]]:
@@ -131,6 +126,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     user: User
     delivery: Delivery
     gone = False  # the socket is closed: nothing more can be sent on it
+    # Per-socket state starts as these class defaults (an idle socket keeps no copies).
+    open_conversations: set[int] | frozenset[int] = frozenset()  # a set once one is opened
+    frames_due = 0.0  # when the frame rate bucket is full again (take_frame)
 
     async def send(
         self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
@@ -213,14 +211,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         user, self.session_key, members = state
         self.user = user
         self.key = user_key(user.pk)
-        self.open_conversations: set[int] = set()
-        self.bucket = TokenBucket(settings.PARLEY["FRAME_RATE"], settings.PARLEY["FRAME_BURST"])
-        delivery = self.delivery = Delivery(self.send, self._close_with, user.pk)
-        delivery.on_membership_change = self._membership_changed
+        delivery = self.delivery = Delivery(self, user.pk)
         delivery.user_position = user.last_event_seq
         for member, seq in members:
+            member.position = seq
             delivery.memberships[member.conversation_id] = member
-            delivery.positions[member.conversation_id] = seq
         self.hub = get_hub()
         # The positions were read before subscribing. What was committed in between is
         # still delivered: what this process's hub already handed to the group's other
@@ -276,7 +271,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._announce_presence(False, last_seen)
         get_online_counts().changed(cids)
 
-    async def _close_with(self, code: int) -> None:
+    async def close_with(self, code: int) -> None:
         await self.close(code=code)
 
     # -- events from the hub ---------------------------------------------------------------
@@ -296,15 +291,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 asyncio.get_running_loop().create_task(self.close(code=CLOSE_SESSION_ENDED))
         elif control == "online":
             if message.get("c") in self.open_conversations:
-                self.delivery.push(("e", message["t"]))
+                self.delivery.push(message["t"])
         else:
-            self.delivery.push(("e", message["t"]))
+            self.delivery.push(message["t"])
 
     def catch_up(self, group: str, head: int) -> None:
         kind, _, ident = group.partition(".")
         self.delivery.catch_up(None if kind == "u" else int(ident), head)
 
-    async def _membership_changed(self, cid: int, joined: bool) -> None:
+    async def membership_changed(self, cid: int, joined: bool) -> None:
         group = conversation_group(cid)
         presence = get_presence()
         # Delivery has already added or removed the membership, so a disconnect meanwhile
@@ -314,7 +309,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await presence.join(self.key, cid)
         else:
             await self.hub.unsubscribe(self, [group])
-            self.open_conversations.discard(cid)
+            if cid in self.open_conversations:
+                self.open_conversations.discard(cid)  # type: ignore[union-attr]
             await presence.leave(self.key, cid)
         get_online_counts().changed([cid])
 
@@ -337,7 +333,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         request_id = None
         try:
-            wait = self.bucket.take()
+            wait, self.frames_due = take_frame(
+                self.frames_due, settings.PARLEY["FRAME_RATE"], settings.PARLEY["FRAME_BURST"]
+            )
             if wait:
                 raise ProtocolError(
                     "rate_limited",
@@ -430,6 +428,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_conversation_open(self, command: p.OpenConversation) -> None:
         self._membership(command.conversation)
+        if not isinstance(self.open_conversations, set):
+            self.open_conversations = set()
         self.open_conversations.add(command.conversation)
         count = await get_presence().count(command.conversation)
         await self.send(encode(p.OnlineCount(conversation=command.conversation, count=count)))
@@ -437,7 +437,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send(encode(p.Ack(re=command.id)))
 
     async def on_conversation_close(self, command: p.CloseConversation) -> None:
-        self.open_conversations.discard(command.conversation)
+        if command.conversation in self.open_conversations:
+            self.open_conversations.discard(command.conversation)  # type: ignore[union-attr]
         if command.id:
             await self.send(encode(p.Ack(re=command.id)))
 

@@ -17,9 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from channels.db import database_sync_to_async
@@ -49,23 +47,31 @@ def _partial(model: Any, values: dict[str, Any]) -> Any:
 
 
 class Member:
-    """What a socket keeps of one of its memberships.
+    """What a socket keeps of one of its memberships, and where its stream stands.
 
     A Membership with its conversation and user (what `select_related` loads) is ~2 KB
     per conversation per socket; this is ~100 bytes. `model()` builds the Membership a
-    service or selector takes, when a command needs one.
+    service or selector takes, when a command needs one. `position` is the last seq of
+    the conversation this socket sent (kept here rather than in a dict of its own).
     """
 
-    __slots__ = ("id", "conversation_id", "kind", "role", "cleared_through_seq")
+    __slots__ = ("id", "conversation_id", "kind", "role", "cleared_through_seq", "position")
 
     def __init__(
-        self, id: int, conversation_id: int, kind: str, role: str, cleared_through_seq: int
+        self,
+        id: int,
+        conversation_id: int,
+        kind: str,
+        role: str,
+        cleared_through_seq: int,
+        position: int = 0,
     ) -> None:
         self.id = id
         self.conversation_id = conversation_id
         self.kind = sys.intern(kind)  # one string object for every "group", "member"
         self.role = sys.intern(role)
         self.cleared_through_seq = cleared_through_seq
+        self.position = position
 
     FIELDS = ("id", "conversation_id", "conversation__kind", "role", "cleared_through_seq")
 
@@ -92,14 +98,23 @@ class Member:
         return membership
 
 
+class Socket(Protocol):
+    """What a Delivery writes to (the consumer)."""
+
+    async def send(self, text_data: str) -> None: ...
+
+    async def close_with(self, code: int) -> None: ...
+
+    async def membership_changed(self, cid: int, joined: bool) -> None:
+        """Called once the user joined (True) or left a conversation."""
+
+
 class Delivery:
     """The outbound side of one socket: positions, queue and writer."""
 
     __slots__ = (
-        "_send",
-        "_close",
+        "socket",
         "user_id",
-        "positions",
         "memberships",
         "user_position",
         "live",
@@ -108,45 +123,45 @@ class Delivery:
         "closed",
         "_fills",
         "_user_fill",
-        "on_membership_change",
     )
 
-    def __init__(
-        self,
-        send: Callable[[str], Awaitable[None]],
-        close: Callable[[int], Awaitable[None]],
-        user_id: int | None,
-    ) -> None:
-        self._send = send
-        self._close = close
+    def __init__(self, socket: Socket, user_id: int | None) -> None:
+        # The socket itself rather than three bound methods of it: ~0.2 KB less each.
+        self.socket = socket
         self.user_id = user_id
-        self.positions: dict[int, int] = {}  # conversation id -> last seq sent
+        # conversation id -> my membership and its position (the last seq sent)
         self.memberships: dict[int, Member] = {}
         self.user_position = 0
         self.live = False
-        # Made when something is queued and dropped when the writer has sent it all: an
-        # idle socket keeps no deque (~0.6 KB each).
-        self.queue: deque[tuple[Any, ...]] | None = None
+        # Made when something is queued and dropped when the writer has sent it all. A
+        # list, not a deque (~0.6 KB each even for one item): a connect storm leaves every
+        # socket of a room queueing the others' presence until it resumes, and those
+        # queues, freed later, left their memory scattered (docs/performance.md).
+        self.queue: list[str | tuple[Any, ...]] | None = None
         self.writer: asyncio.Task[None] | None = None
         self.closed = False
-        self._fills: dict[int, int] = {}  # conversation id -> seq to catch up to
+        # conversation id -> seq to catch up to; made when the first fill is queued
+        self._fills: dict[int, int] | None = None
         self._user_fill = 0
-        # Called with (conversation id, joined?) when the user joins or leaves one.
-        self.on_membership_change: Callable[[int, bool], Awaitable[None]] | None = None
+
+    async def _send(self, text: str) -> None:
+        await self.socket.send(text)
 
     # -- intake (from the hub, synchronous) ------------------------------------------------
 
-    def push(self, item: tuple[Any, ...]) -> None:
+    def push(self, item: str | tuple[Any, ...]) -> None:
+        """Queue an item for the writer: the text of a frame to send as it is (no tuple
+        around it: an item per socket per event), or a tuple for the writer to act on."""
         if self.closed:
             return
         queue = self.queue
         if queue is None:
-            queue = self.queue = deque()
+            queue = self.queue = []
         elif len(queue) >= MAX_QUEUE:
             log.warning("closing a socket that fell %d events behind", len(queue))
             self.closed = True
             self.queue = None
-            asyncio.get_running_loop().create_task(self._close(CLOSE_TOO_SLOW))
+            asyncio.get_running_loop().create_task(self.socket.close_with(CLOSE_TOO_SLOW))
             return
         queue.append(item)
         self._wake()
@@ -161,18 +176,21 @@ class Delivery:
                 if first:
                     self.push(("ufill",))
             return
-        position = self.positions.get(cid)
-        if position is None or head <= position or head <= self._fills.get(cid, 0):
+        member = self.memberships.get(cid)
+        fills = self._fills
+        if member is None or head <= member.position or (fills and head <= fills.get(cid, 0)):
             return
-        first = cid not in self._fills
-        self._fills[cid] = head
+        if fills is None:
+            fills = self._fills = {}
+        first = cid not in fills
+        fills[cid] = head
         if first:
             self.push(("fill", cid))
 
-    def push_front(self, item: tuple[Any, ...]) -> None:
+    def push_front(self, item: str | tuple[Any, ...]) -> None:
         if self.queue is None:
-            self.queue = deque()
-        self.queue.appendleft(item)
+            self.queue = []
+        self.queue.insert(0, item)
         self._wake()
 
     def go_live(self) -> None:
@@ -188,21 +206,23 @@ class Delivery:
     async def _write(self) -> None:
         try:
             while self.queue and not self.closed:
-                item = self.queue.popleft()
+                item = self.queue.pop(0)  # short but for a slow client (then at most MAX_QUEUE)
                 if not self.queue:
                     self.queue = None  # whatever comes while this is sent makes a new one
+                if type(item) is str:
+                    await self._send(item)
+                    continue
                 kind = item[0]
                 if kind == "c":
                     await self._conversation_event(item[1], item[2], item[3])
                 elif kind == "u":
                     await self._user_event(*item[1:])
-                elif kind == "e":
-                    await self._send(item[1])
                 elif kind == "resume":
                     await self._resume(item[1])
                 elif kind == "fill":
-                    upto = self._fills.pop(item[1], 0)
-                    if upto > self.positions.get(item[1], upto):
+                    upto = self._fills.pop(item[1], 0) if self._fills else 0
+                    member = self.memberships.get(item[1])
+                    if member is not None and upto > member.position:
                         await self._fill(item[1], upto)
                 elif kind == "ufill":
                     upto, self._user_fill = self._user_fill, 0
@@ -217,14 +237,15 @@ class Delivery:
         self._wake()
 
     async def _conversation_event(self, cid: int, seq: int, text: str) -> None:
-        position = self.positions.get(cid)
-        if position is None or seq <= position:
+        member = self.memberships.get(cid)
+        if member is None or seq <= member.position:
             return
-        if seq > position + 1:
+        if seq > member.position + 1:
             await self._fill(cid, seq - 1)
-        if seq > self.positions.get(cid, seq):
+        member = self.memberships.get(cid)  # still mine after the fill?
+        if member is not None and seq > member.position:
             await self._send(text)
-            self.positions[cid] = seq
+            member.position = seq
 
     async def _fill(self, cid: int, upto: int) -> None:
         """Send what this socket missed of a conversation, up to and including `upto`."""
@@ -232,9 +253,9 @@ class Delivery:
         if membership is None:
             return
         batch = settings.PARLEY["RESUME_MAX_EVENTS"]
-        while self.positions.get(cid, upto) < upto:
+        while self.memberships.get(cid) is membership and membership.position < upto:
             events = await database_sync_to_async(selectors.events_after)(
-                membership.model(user_id=self.user_id), self.positions[cid], batch
+                membership.model(user_id=self.user_id), membership.position, batch
             )
             for seq, text in events:
                 if seq > upto:
@@ -242,7 +263,7 @@ class Delivery:
                 await self._send(text)
             # Hidden or cleared messages leave holes this member does not see: skip them.
             done = len(events) < batch or events[-1][0] >= upto
-            self.positions[cid] = upto if done else events[-1][0]
+            membership.position = upto if done else events[-1][0]
 
     async def _user_event(
         self, user_seq: int, text: str, control: str | None, cid: int | None, seq: int | None
@@ -291,18 +312,15 @@ class Delivery:
     async def _apply_control(self, control: str | None, cid: int | None, seq: int | None) -> None:
         if cid is None or control is None:
             return
-        if control == "joined" and cid not in self.positions:
+        if control == "joined" and cid not in self.memberships:
             membership = await database_sync_to_async(_membership)(self.user_id, cid)
             if membership is not None:
+                membership.position = seq or 0
                 self.memberships[cid] = membership
-                self.positions[cid] = seq or 0
-                if self.on_membership_change:
-                    await self.on_membership_change(cid, True)
-        elif control == "left" and cid in self.positions:
-            del self.positions[cid]
-            self.memberships.pop(cid, None)
-            if self.on_membership_change:
-                await self.on_membership_change(cid, False)
+                await self.socket.membership_changed(cid, True)
+        elif control == "left" and cid in self.memberships:
+            del self.memberships[cid]
+            await self.socket.membership_changed(cid, False)
 
     async def _resume(self, command: p.Resume) -> None:
         limit = settings.PARLEY["RESUME_MAX_EVENTS"]
@@ -326,17 +344,18 @@ class Delivery:
         asked = {int(k): v for k, v in command.conversations.items()}
         not_found: list[int] = []
         for cid, since in asked.items():
-            current = self.positions.get(cid)
-            if current is None:
+            member = self.memberships.get(cid)
+            if member is None:
                 not_found.append(cid)  # not (or no longer) mine: nothing about it is sent
                 continue
+            current = member.position
             if since == current:
                 continue
             if since > current:
                 reset.append(cid)
                 continue
             events = await database_sync_to_async(selectors.events_after)(
-                self.memberships[cid].model(user_id=self.user_id), since, limit + 1
+                member.model(user_id=self.user_id), since, limit + 1
             )
             events = [(s, t) for s, t in events if s <= current]
             if len(events) > limit:
@@ -348,7 +367,7 @@ class Delivery:
             encode(
                 p.Resumed(
                     re=command.id,
-                    conversations={str(c): s for c, s in self.positions.items()},
+                    conversations={str(c): m.position for c, m in self.memberships.items()},
                     user_seq=self.user_position,
                     reset=reset,
                     user_reset=user_reset,

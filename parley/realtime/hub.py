@@ -46,6 +46,14 @@ class Subscriber(Protocol):
         """The stream of `group` stands at `head` in the database: send what is missing."""
 
 
+def _members(entry: Subscriber | set[Subscriber] | None) -> tuple[Subscriber, ...]:
+    """The subscribers of a `Hub.groups` entry: a lone one is kept without a set (a
+    user's own group has one socket per tab: a set of one is ~0.2 KB per socket)."""
+    if entry is None:
+        return ()
+    return tuple(entry) if isinstance(entry, set) else (entry,)
+
+
 def _stream_of(group: str) -> tuple[str, int] | None:
     kind, _, ident = group.partition(".")
     if kind in ("c", "u") and ident.isdigit():
@@ -74,7 +82,8 @@ class Hub:
     def __init__(self) -> None:
         self.layer = get_channel_layer()
         self.channel: str | None = None
-        self.groups: dict[str, set[Subscriber]] = {}  # what local sockets want
+        # What local sockets want: one subscriber, or a set of two or more (_members).
+        self.groups: dict[str, Subscriber | set[Subscriber]] = {}
         self.joined: set[str] = set()  # what the layer has been told
         self._group_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self.seen: dict[str, int] = {}  # highest seq the layer brought (or caught up to)
@@ -111,7 +120,13 @@ class Hub:
         await self.start()
         groups = list(groups)
         for group in groups:
-            self.groups.setdefault(group, set()).add(subscriber)
+            entry = self.groups.get(group)
+            if entry is None:
+                self.groups[group] = subscriber
+            elif isinstance(entry, set):
+                entry.add(subscriber)
+            elif entry is not subscriber:
+                self.groups[group] = {entry, subscriber}
             handed = self.next_seq.get(group)
             if handed is not None:
                 subscriber.catch_up(group, handed - 1)
@@ -126,11 +141,12 @@ class Hub:
     async def unsubscribe(self, subscriber: Subscriber, groups: Iterable[str]) -> None:
         gone = []
         for group in groups:
-            members = self.groups.get(group)
-            if members is None:
-                continue
-            members.discard(subscriber)
-            if not members:
+            entry = self.groups.get(group)
+            if isinstance(entry, set):
+                entry.discard(subscriber)
+                if len(entry) == 1:
+                    self.groups[group] = next(iter(entry))
+            elif entry is subscriber:
                 del self.groups[group]
                 gone.append(group)
         if self.layer is not None:
@@ -222,10 +238,7 @@ class Hub:
             self.next_seq.pop(group, None)
 
     def _deliver(self, group: str, message: dict[str, Any]) -> None:
-        members = self.groups.get(group)
-        if not members:
-            return
-        for subscriber in tuple(members):
+        for subscriber in _members(self.groups.get(group)):
             try:
                 subscriber.on_hub_event(message)
             except Exception:
@@ -254,7 +267,7 @@ class Hub:
                 continue
             if group not in fresh and self._last_heads.get(group) != head:
                 continue
-            members = self.groups.get(group)
+            members = _members(self.groups.get(group))
             if not members:
                 continue
             self.seen[group] = head
@@ -262,7 +275,7 @@ class Hub:
                 self._release(group)
                 self.next_seq[group] = max(self.next_seq.get(group, 0), head + 1)
             caught += 1
-            for subscriber in tuple(members):
+            for subscriber in members:
                 try:
                     subscriber.catch_up(group, head)
                 except Exception:

@@ -10,23 +10,21 @@ import time
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import DatabaseSyncToAsync, database_sync_to_async
-from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.test import Client as HttpClient
 from rest_framework.authtoken.models import Token
 
 from parley.chat import selectors, services
-from parley.realtime.auth import GatewayAuth
 from parley.realtime.hub import Hub, get_hub
 from parley.realtime.layers import InMemoryChannelLayer
-from parley.realtime.routing import websocket_urlpatterns
+from parley.realtime.routing import websocket_application
 from tests.ws import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "pw-correct-horse"
-gateway = GatewayAuth(URLRouter(websocket_urlpatterns))
+gateway = websocket_application  # what parley.asgi routes /ws/ to
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,77 @@
+"""The ASGI entry point routes as Channels' routers did: /ws/ to the gateway, HTTP to
+Django, any other websocket path or scope type refused."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.testing import ApplicationCommunicator, HttpCommunicator, WebsocketCommunicator
+from rest_framework.authtoken.models import Token
+
+from parley.asgi import application
+from parley.realtime.routing import websocket_urlpatterns
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@database_sync_to_async
+def token_of(user):
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+@pytest.mark.parametrize(("path", "root_path"), [("/ws/", ""), ("/chat/ws/", "/chat")])
+async def test_a_token_socket_at_ws_gets_its_hello(alice, path, root_path):
+    key = await token_of(alice)
+    comm = WebsocketCommunicator(
+        application, path, headers=[(b"authorization", f"Bearer {key}".encode())]
+    )
+    comm.scope["root_path"] = root_path
+
+    connected, _ = await comm.connect()
+
+    assert connected
+    hello = await comm.receive_json_from()
+    assert hello["type"] == "hello" and hello["user"]["id"] == str(alice.pk)
+    await comm.disconnect()
+
+
+async def test_a_socket_without_credentials_at_ws_is_refused(alice):
+    comm = WebsocketCommunicator(application, "/ws/")
+
+    connected, _ = await comm.connect()
+
+    assert not connected  # GatewayAuth: no token, no Origin of ours
+
+
+@pytest.mark.parametrize(
+    ("path", "root_path"), [("/nope/", ""), ("/ws/x/", ""), ("/ws", ""), ("/ws/", "/chat")]
+)
+async def test_any_other_websocket_path_is_refused_as_urlrouter_refused_it(path, root_path):
+    async def refusal(app):
+        comm = WebsocketCommunicator(app, path)
+        comm.scope["root_path"] = root_path
+        with pytest.raises(ValueError) as caught:  # uvicorn answers the handshake with 500
+            await comm.connect()
+        return str(caught.value)
+
+    assert await refusal(application) == await refusal(URLRouter(websocket_urlpatterns))
+
+
+async def test_other_scope_types_are_refused_as_protocoltyperouter_refused_them():
+    async def refusal(app):
+        comm = ApplicationCommunicator(app, {"type": "lifespan"})
+        await comm.send_input({"type": "lifespan.startup"})
+        with pytest.raises(ValueError) as caught:  # uvicorn: lifespan unsupported
+            await comm.receive_output()
+        return str(caught.value)
+
+    assert await refusal(application) == await refusal(ProtocolTypeRouter({}))
+
+
+async def test_http_goes_to_django(alice):
+    http = HttpCommunicator(application, "GET", "/api/v1/me", headers=[(b"host", b"localhost")])
+
+    response = await http.get_response()
+
+    assert response["status"] in (401, 403)  # DRF's answer: Django handled it
