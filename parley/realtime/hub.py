@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+from collections import deque
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -37,6 +39,7 @@ HEADS_CHUNK = 500
 # socket does not run to the database to fill a "gap" that closes a millisecond later.
 REORDER_HOLD_SECONDS = 0.1
 LAYER_CONCURRENCY = 16  # group_add/group_discard calls in flight per process
+OUTBOX_MAX = 50_000  # published events waiting for the layer, per process
 
 
 class Subscriber(Protocol):
@@ -97,6 +100,9 @@ class Hub:
         self._started = asyncio.Lock()
         # A socket in 2,000 rooms must not open 2,000 Redis connections at once.
         self._layer_calls = asyncio.Semaphore(LAYER_CONCURRENCY)
+        # What this process published, on its way to the layer, in publish order.
+        self._outbox: deque[tuple[str, dict[str, Any]]] = deque()
+        self._sending: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         async with self._started:
@@ -316,7 +322,52 @@ class Hub:
                 except Exception:
                     log.warning("could not refresh the layer group %s", group)
 
+    def publish(self, group: str, message: dict[str, Any]) -> None:
+        """An event this process publishes: to its own sockets now, to the layer next.
+
+        It is dispatched in an empty context, as if it had come from the layer: the tasks
+        it wakes must not inherit the publisher's context variables (a REST view's
+        `async_to_sync` executor, which is gone once the view returns)."""
+        message["o"] = self.channel
+        contextvars.Context().run(self.dispatch, message)
+        self.send_later(group, message)
+
+    def send_later(self, group: str, message: dict[str, Any]) -> None:
+        """Hand a message this process published to the layer, after those before it.
+
+        The publisher does not wait for the layer's round trip (its own sockets already
+        have the event: `dispatch`). If the layer falls behind by more than OUTBOX_MAX
+        messages the oldest are dropped, as a layer over capacity drops them: readers
+        fill them in from the database by seq.
+        """
+        if len(self._outbox) >= OUTBOX_MAX:
+            dropped, _ = self._outbox.popleft()
+            log.warning("the channel layer is behind; dropped an event for %s", dropped)
+        self._outbox.append((group, message))
+        if self._sending is None:
+            self._sending = asyncio.get_running_loop().create_task(
+                self._send_outbox(), context=contextvars.Context()
+            )
+
+    async def _send_outbox(self) -> None:
+        try:
+            while self._outbox:
+                group, message = self._outbox.popleft()
+                try:
+                    await self.layer.group_send(group, message)
+                except Exception:  # the database has it; readers catch up by seq
+                    log.exception("could not publish %s to %s", message.get("t", "")[:60], group)
+        finally:
+            self._sending = None
+
+    async def flush(self) -> None:
+        """Wait until what this process published has been handed to the layer."""
+        while self._sending is not None:
+            await asyncio.shield(self._sending)
+
     async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.flush(), 5)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

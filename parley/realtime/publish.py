@@ -120,9 +120,12 @@ def publish_now(events: list[Outgoing]) -> None:
 async def publish(events: list[Outgoing]) -> None:
     """Hand `events` to this process's sockets at once and to the layer for the others.
 
-    The local hub dispatches each event before it is sent: a socket on the publishing
-    process does not wait for the layer's round trip. The layer brings the event back
-    to this hub too, marked with the hub's channel as its origin, and the hub drops it.
+    Where this event loop has a hub (a server process with sockets), the hub dispatches
+    each event to its sockets right away and queues it for the layer in publish order
+    (`Hub.send_later`): neither the publisher nor a sender's ack waits for a Redis round
+    trip. The layer brings each event back to this hub too, marked with the hub's
+    channel as its origin, and the hub drops that copy. Without a hub (a management
+    command, a test's own loop) the events are sent to the layer before this returns.
     """
     layer = get_channel_layer()
     if layer is None:
@@ -131,8 +134,8 @@ async def publish(events: list[Outgoing]) -> None:
     for event in events:
         message = event.as_layer_message()
         if hub is not None:
-            message["o"] = hub.channel
-            hub.dispatch(message)
+            hub.publish(event.group, message)
+            continue
         try:
             await layer.group_send(event.group, message)
         except Exception:  # the database has it; readers catch up by seq
