@@ -353,3 +353,36 @@ async def test_the_in_memory_layer_still_drops_over_capacity_and_expires(monkeyp
 
     assert channel not in layer.channels  # the expired message is gone
     assert channel not in layer.groups.get("c.1", {})  # its unread channel left its groups
+
+
+async def test_an_in_memory_group_send_queues_directly_each_member_its_own_copy(monkeypatch):
+    import asyncio
+
+    layer = InMemoryChannelLayer(expiry=60, capacity=10)
+    channels = [await layer.new_channel("hub.") for _ in range(20)]
+    for channel in channels:
+        await layer.group_add("c.1", channel)
+    await layer.send(channels[0], {"type": "x", "n": -1})  # one already has a message
+    tasks = 0
+    loop = asyncio.get_running_loop()
+    create_task = loop.create_task
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal tasks
+        tasks += 1
+        return create_task(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "create_task", counted)
+    sent = {"type": "x", "n": 1, "t": "text", "s": None}
+    await layer.group_send("c.1", sent)
+    await layer.group_send("c.1", {"type": "x", "n": 2, "nested": {"a": [1]}})
+
+    assert tasks == 0  # no task per member (Channels' layer made one each)
+    assert (await layer.receive(channels[0]))["n"] == -1
+    got = [await layer.receive(c) for c in channels]
+    assert got == [sent] * 20 and all(m is not sent for m in got)
+    got[0]["n"] = 99  # a receiver that changes its copy changes nobody else's
+    assert got[1]["n"] == 1
+    nested = [await layer.receive(c) for c in channels]
+    nested[0]["nested"]["a"].append(2)
+    assert nested[1]["nested"] == {"a": [1]}
