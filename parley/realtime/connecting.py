@@ -48,11 +48,8 @@ class ConnectBatcher:
         self._queue.append(_Pending(scope, future))
         if self._pump is None:
             self._pump = asyncio.get_running_loop().create_task(self._run())
-        try:
-            return await asyncio.shield(future)  # a vanished client must not fail the batch
-        except asyncio.CancelledError:
-            future.add_done_callback(_retrieve)
-            raise
+        # Cancelling this caller cancels only its own future: the batch skips it.
+        return await future
 
     def _take(self) -> list[_Pending]:
         # On the DB thread, when the hop starts: whatever is queued now joins.
@@ -98,11 +95,6 @@ class ConnectBatcher:
             raise
         finally:
             self._pump = None
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 def _settle(future: asyncio.Future[Any], result: object) -> None:

@@ -83,6 +83,10 @@ class LocalPresence:
     async def count(self, cid: int) -> int:
         return len(self.conversations.get(cid, ()))
 
+    async def counts(self, cids: Iterable[int]) -> dict[int, int]:
+        """`count` of each conversation, all at once."""
+        return {cid: len(self.conversations.get(cid, ())) for cid in cids}
+
     async def online(self, keys: Iterable[str]) -> set[str]:
         return {k for k in keys if k in self.users}
 
@@ -297,14 +301,27 @@ class RedisPresence(LocalPresence):
         return [p.decode() for p in procs]
 
     async def count(self, cid: int) -> int:
+        return (await self.counts([cid]))[cid]
+
+    async def counts(self, cids: Iterable[int]) -> dict[int, int]:
+        """Two round trips for any number of conversations (the live processes, then
+        every process's hash of each conversation)."""
+        cids = list(dict.fromkeys(cids))
+        if not cids:
+            return {}
         procs = await self._procs()
         pipe = self.redis.pipeline(transaction=False)
-        for proc in procs:
-            pipe.hkeys(self._ckey(proc, cid))
-        keys: set[bytes] = set()
-        for chunk in await pipe.execute():
-            keys.update(chunk)
-        return len(keys)
+        for cid in cids:
+            for proc in procs:
+                pipe.hkeys(self._ckey(proc, cid))
+        chunks = iter(await pipe.execute())
+        found: dict[int, int] = {}
+        for cid in cids:
+            keys: set[bytes] = set()
+            for _ in procs:
+                keys.update(next(chunks))
+            found[cid] = len(keys)
+        return found
 
     async def online(self, keys: Iterable[str]) -> set[str]:
         keys = list(keys)

@@ -324,6 +324,10 @@ def test_redis_presence_connects_in_one_round_trip_batched_and_still_sees_other_
         assert came == [True] * 20 + [False]
         assert trips <= 2
         assert await there.count(8) == 21 and await there.count(7) == 22
+        # the online counts of several conversations in one pipeline
+        trips = 0
+        assert await here.counts([7, 8, 9]) == {7: 22, 8: 21, 9: 0}
+        assert trips == 1
         assert await there.online(["u2", "u5", "u99"]) == {"u2", "u5"}
         # offline only when no process has them: u1 leaves `there`, then `here`
         assert await there.disconnect("u1", [7]) is False
