@@ -50,9 +50,11 @@ class LocalPresence:
         self.users[key] += 1
         for cid in conversations:
             self.conversations[cid][key] += 1
+        # The socket that took the count from 0 answers, whatever other sockets of the
+        # participant connect while it waits (two tabs at once: one announcement).
         first = self.users[key] == 1
         elsewhere = await self._sync(key, conversations, check=first)
-        return first and self.users[key] == 1 and not elsewhere
+        return first and not elsewhere
 
     async def disconnect(self, key: str, conversations: Iterable[int]) -> bool:
         """Forget a socket. Returns whether the participant just went offline."""
@@ -64,6 +66,7 @@ class LocalPresence:
                 self._decrement(counter, key)
                 if not counter:
                     del self.conversations[cid]
+        # Back by the time Redis answers: the new socket announces, this one stays quiet.
         last = key not in self.users
         elsewhere = await self._sync(key, conversations, check=last)
         return last and key not in self.users and not elsewhere

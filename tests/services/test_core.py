@@ -323,6 +323,13 @@ def test_redis_presence_connects_in_one_round_trip_batched_and_still_sees_other_
         came = await asyncio.gather(*(here.connect(k, [7, 8]) for k in [*keys, "u1"]))
         assert came == [True] * 20 + [False]
         assert trips <= 2
+        # two tabs connecting at once: exactly one of them announces
+        assert sorted(await asyncio.gather(*(here.connect("u30", [9]) for _ in "ab"))) == [
+            False,
+            True,
+        ]
+        assert await here.disconnect("u30", [9]) is False
+        assert await here.disconnect("u30", [9]) is True
         assert await there.count(8) == 21 and await there.count(7) == 22
         # the online counts of several conversations in one pipeline
         trips = 0
