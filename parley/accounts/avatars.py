@@ -101,7 +101,14 @@ def _default_avatar_url(name: str, user_id: int) -> str:
     """Built for every sender of every event: reverse(), the hash and urlencode once per
     (name, id) rather than per message."""
     query = urlencode({"i": initials(name), "h": hue_for(user_id)})
-    return f"{reverse('account_default_avatar')}?{query}"
+    return f"{_default_avatar_path()}?{query}"
+
+
+@functools.cache
+def _default_avatar_path() -> str:
+    # the same for everyone (and already frozen into the URLs cached above): a connect
+    # storm of new users must not run reverse() for each
+    return reverse("account_default_avatar")
 
 
 def default_avatar_svg(letters: str, hue: int) -> str:

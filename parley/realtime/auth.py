@@ -77,16 +77,17 @@ def _user_attnames(model: Any) -> list[str]:
     return [f.attname for f in model._meta.concrete_fields if f.name in USER_FIELDS]
 
 
-_statements: dict[tuple[str, bool], str] = {}
+_statements: dict[tuple[str, bool, str], str] = {}
 
 
-def _statement(where: str, password: bool) -> str:
+def _statement(where: str, password: bool, lead: str = "", join: str = "") -> str:
     """One SELECT for a whole connect: the user (USER_FIELDS, and the password hash when
     a session must be checked against it) and each active membership with what the socket
     keeps of it (delivery.Member) and its conversation's seq. One row per membership, one
     row with NULLs for someone in no conversation. One statement is one snapshot: the user
-    stream's seq and the memberships are read at the same instant."""
-    key = (where, password)
+    stream's seq and the memberships are read at the same instant. `lead` and `join` put
+    a column before the user's (which connect a row is for) and a table after it."""
+    key = (where, password, lead)
     sql = _statements.get(key)
     if sql is None:
         from parley.chat.models import Conversation, Membership
@@ -95,9 +96,11 @@ def _statement(where: str, password: bool) -> str:
         columns = [f"u.{f.column}" for f in user._meta.concrete_fields if f.name in USER_FIELDS]
         if password:
             columns.append(f"u.{user._meta.get_field('password').column}")
+        if lead:
+            columns.insert(0, lead)
         sql = _statements[key] = (
             f"SELECT {', '.join(columns)}, m.id, m.conversation_id, c.kind, m.role, "  # noqa: S608
-            f"m.cleared_through_seq, c.last_seq FROM {user._meta.db_table} u "
+            f"m.cleared_through_seq, c.last_seq FROM {user._meta.db_table} u {join}"
             f"LEFT JOIN {Membership._meta.db_table} m "
             "ON m.user_id = u.id AND m.left_at IS NULL "
             f"LEFT JOIN {Conversation._meta.db_table} c ON c.id = m.conversation_id "
@@ -116,18 +119,22 @@ def _token_where() -> str:
     return f"u.id = (SELECT {user} FROM {meta.db_table} WHERE {key} = %s)"  # noqa: S608
 
 
-def socket_state(where: str, param: Any, *, password: bool = False) -> Any:
-    """Run the connect statement: (user, password hash or None, [(Member, seq), ...]) or
-    None when no active user matches."""
+@functools.cache
+def _tokens_join() -> tuple[str, str]:
+    """The token table joined to the user, and its key column: what the statement for
+    many token connects adds (a row says whose token it answers)."""
     from django.db import connection
+    from rest_framework.authtoken.models import Token
 
+    meta, q = Token._meta, connection.ops.quote_name
+    user, key = q(meta.get_field("user").column), q(meta.get_field("key").column)
+    return f"JOIN {meta.db_table} t ON t.{user} = u.id ", f"t.{key}"
+
+
+def _state_of(rows: list[Any], password: bool) -> Any:
+    """(user, password hash or None, [(Member, seq), ...]) from one user's rows."""
     from parley.realtime.delivery import Member
 
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(where, password), [param])
-        rows = cursor.fetchall()
-    if not rows:
-        return None
     model = _user_model()
     names = _user_attnames(model)
     n = len(names)
@@ -137,6 +144,65 @@ def socket_state(where: str, param: Any, *, password: bool = False) -> Any:
         n += 1
     members = [(Member(*row[n : n + 5]), row[n + 5]) for row in rows if row[n] is not None]
     return user, (first[n - 1] if password else None), members
+
+
+def socket_state(where: str, param: Any, *, password: bool = False) -> Any:
+    """Run the connect statement: (user, password hash or None, [(Member, seq), ...]) or
+    None when no active user matches."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(where, password), [param])
+        rows = cursor.fetchall()
+    return _state_of(rows, password) if rows else None
+
+
+def token_states(tokens: list[str]) -> dict[str, list[Any]]:
+    """The connect statement for many bearer tokens at once: each token's rows, by token
+    (a token of no active user has none). Still one snapshot, one statement."""
+    from django.db import connection
+
+    join, key = _tokens_join()
+    unique = list(dict.fromkeys(tokens))
+    where = f"{key} IN ({', '.join(['%s'] * len(unique))})"
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(where, False, lead=key, join=join), unique)
+        rows = cursor.fetchall()
+    found: dict[str, list[Any]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(row[1:])
+    return found
+
+
+def connect_states(scopes: list[dict[str, Any]]) -> list[Any]:
+    """`connect_state` for many handshakes in one database call: the token handshakes in
+    one statement, the others one by one. Each gets its state, None, or the exception its
+    own lookup raised (nobody else's connect fails with it)."""
+    results: list[Any] = [None] * len(scopes)
+    tokens: dict[int, str] = {}
+    for i, scope in enumerate(scopes):
+        token = _bearer(scope) if scope.get("user") is None else None
+        if token is not None:
+            tokens[i] = token
+            continue
+        try:
+            results[i] = connect_state(scope)
+        except Exception as exc:
+            results[i] = exc
+    if tokens:
+        try:
+            found = token_states(list(tokens.values()))
+        except Exception as exc:
+            found = None
+            for i in tokens:
+                results[i] = exc
+        if found is not None:
+            for i, token in tokens.items():
+                rows = found.get(token)
+                if rows:  # each socket its own objects: a socket changes its Members
+                    user, _, members = _state_of(rows, False)
+                    results[i] = (user, None, members)
+    return results
 
 
 def _session_state(session_key: str) -> Any:

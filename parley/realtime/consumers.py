@@ -28,8 +28,8 @@ from parley.chat import services
 from parley.chat.models import Conversation, Membership
 from parley.common.errors import DomainError
 from parley.realtime import protocol as p
-from parley.realtime.auth import connect_state
 from parley.realtime.batching import get_batcher
+from parley.realtime.connecting import get_connector
 from parley.realtime.delivery import Delivery
 from parley.realtime.hub import get_hub
 from parley.realtime.online import get_online_counts
@@ -203,8 +203,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         ]
 
     async def connect(self) -> None:
-        # One thread hop, one statement: who, what they follow, where each stream stands.
-        state = await database_sync_to_async(connect_state)(self.scope)
+        # One statement: who, what they follow, where each stream stands; read in one
+        # thread hop with the other connects waiting for the database (connecting.py).
+        state = await get_connector().state(self.scope)
         if state is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return

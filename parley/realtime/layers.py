@@ -11,14 +11,24 @@ can outlive its `expiry` by up to a second, a membership its `group_expiry` (a d
 minute. Nothing else changes: a group send over capacity is still dropped silently
 (at-most-once, which the hub's gap machinery relies on), and a channel whose message
 expired still leaves its groups.
+
+A send puts the message straight onto each member's queue: Channels' `group_send` makes
+a task per member and awaits them through `asyncio.as_completed`, and its `send` builds
+a new `asyncio.Queue` on every call only to throw it away (`setdefault`), and deep-copies
+the message even when every value is a string or a number (Parley's always are).
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import time
 from typing import Any
 
+from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
+
+_SCALARS = (str, int, float, bool, bytes, type(None))
 
 
 class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
@@ -30,6 +40,36 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
         self.group_clean_interval = group_clean_interval
         self._next_clean = 0.0
         self._next_group_clean = 0.0
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        assert isinstance(message, dict), "message is not a dict"
+        self.require_valid_channel_name(channel)
+        assert "__asgi_channel__" not in message
+        self._put(channel, message)
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        assert isinstance(message, dict), "Message is not a dict"
+        self.require_valid_group_name(group)
+        self._clean_expired()
+        for channel in list(self.groups.get(group, ())):
+            try:
+                self._put(channel, message)
+            except ChannelFull:
+                pass  # at most once, as Channels' layer: the hub's gap watch copes
+
+    def _put(self, channel: str, message: dict[str, Any]) -> None:
+        queue = self.channels.get(channel)
+        if queue is None:
+            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
+        # Each receiver its own copy (a receiver may change it): flat is copied flat.
+        if all(isinstance(v, _SCALARS) for v in message.values()):
+            message = dict(message)
+        else:
+            message = copy.deepcopy(message)
+        try:
+            queue.put_nowait((time.time() + self.expiry, message))
+        except asyncio.QueueFull:
+            raise ChannelFull(channel) from None
 
     def _clean_expired(self) -> None:
         now = time.monotonic()

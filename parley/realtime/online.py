@@ -41,18 +41,16 @@ class OnlineCounts:
             await asyncio.sleep(INTERVAL)
 
     async def flush(self, conversation_ids: Iterable[int]) -> None:
-        presence = get_presence()
-        events = []
-        for cid in conversation_ids:
-            count = await presence.count(cid)
-            events.append(
-                outgoing(
-                    conversation_group(cid),
-                    p.OnlineCount(conversation=cid, count=count),
-                    conversation=cid,
-                    control="online",
-                )
+        counts = await get_presence().counts(conversation_ids)  # one go for all of them
+        events = [
+            outgoing(
+                conversation_group(cid),
+                p.OnlineCount(conversation=cid, count=count),
+                conversation=cid,
+                control="online",
             )
+            for cid, count in counts.items()
+        ]
         await publish(events)
 
 

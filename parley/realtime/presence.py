@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 PREFIX = "parley:pr"
 
+# (participant key, conversation ids, check whether online elsewhere, answer)
+_Request = tuple[str, list[int], bool, "asyncio.Future[bool]"]
+
 
 class LocalPresence:
     """This process's sockets. Also the whole answer when there is one process."""
@@ -43,11 +46,15 @@ class LocalPresence:
 
     async def connect(self, key: str, conversations: Iterable[int]) -> bool:
         """Count a socket. Returns whether the participant just came online."""
+        conversations = list(conversations)
         self.users[key] += 1
         for cid in conversations:
             self.conversations[cid][key] += 1
-        await self._mirror(key, conversations)
-        return self.users[key] == 1 and not await self._online_elsewhere(key)
+        # The socket that took the count from 0 answers, whatever other sockets of the
+        # participant connect while it waits (two tabs at once: one announcement).
+        first = self.users[key] == 1
+        elsewhere = await self._sync(key, conversations, check=first)
+        return first and not elsewhere
 
     async def disconnect(self, key: str, conversations: Iterable[int]) -> bool:
         """Forget a socket. Returns whether the participant just went offline."""
@@ -59,12 +66,14 @@ class LocalPresence:
                 self._decrement(counter, key)
                 if not counter:
                     del self.conversations[cid]
-        await self._mirror(key, conversations)
-        return key not in self.users and not await self._online_elsewhere(key)
+        # Back by the time Redis answers: the new socket announces, this one stays quiet.
+        last = key not in self.users
+        elsewhere = await self._sync(key, conversations, check=last)
+        return last and key not in self.users and not elsewhere
 
     async def join(self, key: str, cid: int) -> None:
         self.conversations[cid][key] += 1
-        await self._mirror(key, [cid])
+        await self._sync(key, [cid], check=False)
 
     async def leave(self, key: str, cid: int) -> None:
         counter = self.conversations.get(cid)
@@ -72,10 +81,14 @@ class LocalPresence:
             self._decrement(counter, key)
             if not counter:
                 del self.conversations[cid]
-        await self._mirror(key, [cid])
+        await self._sync(key, [cid], check=False)
 
     async def count(self, cid: int) -> int:
         return len(self.conversations.get(cid, ()))
+
+    async def counts(self, cids: Iterable[int]) -> dict[int, int]:
+        """`count` of each conversation, all at once."""
+        return {cid: len(self.conversations.get(cid, ())) for cid in cids}
 
     async def online(self, keys: Iterable[str]) -> set[str]:
         return {k for k in keys if k in self.users}
@@ -95,10 +108,9 @@ class LocalPresence:
         if counter[key] <= 0:
             del counter[key]
 
-    async def _mirror(self, key: str, conversations: Iterable[int]) -> None:
-        return None
-
-    async def _online_elsewhere(self, key: str) -> bool:
+    async def _sync(self, key: str, conversations: list[int], *, check: bool) -> bool:
+        """Publish this process's counts of `key` (in `conversations`); when `check`,
+        whether `key` is online on another process. One process: nothing to do."""
         return False
 
 
@@ -121,6 +133,10 @@ class RedisPresence(LocalPresence):
         self.ttl = settings.PARLEY["PRESENCE_TTL"]
         self.interval = settings.PARLEY["PRESENCE_HEARTBEAT"]
         self._task: asyncio.Task[None] | None = None
+        # Per event loop: mirror and check requests waiting for the next pipeline.
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Request]] = {}
+        self._flushing: set[asyncio.AbstractEventLoop] = set()
+        self._others: list[str] = []  # the other live processes at the last look
 
     @property
     def redis(self):  # type: ignore[no-untyped-def]
@@ -199,44 +215,116 @@ class RedisPresence(LocalPresence):
             await participants_gone(gone)
         return gone
 
-    async def _mirror(self, key: str, conversations: Iterable[int]) -> None:
+    async def _sync(self, key: str, conversations: list[int], *, check: bool) -> bool:
+        """Joins the batch of whatever other sockets of this loop connect, disconnect,
+        join or leave meanwhile: one pipeline, one round trip, for all of them (a second
+        one only when a process appeared since the last). Batches go one at a time, each
+        writing the counts as they are when it goes: Redis ends with the latest ones."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        pending = self._pending.get(loop)
+        if pending is None:
+            for old in [lp for lp in self._pending if lp.is_closed()]:
+                del self._pending[old]
+            pending = self._pending[loop] = []
+        pending.append((key, conversations, check, future))
+        if len(pending) == 1 and loop not in self._flushing:
+            self._flushing.add(loop)
+            loop.create_task(self._flush(loop))
+        return await future
+
+    async def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            while batch := self._pending.get(loop):
+                self._pending[loop] = []
+                try:
+                    found: set[str] | BaseException = await self._exchange(batch)
+                except Exception as exc:
+                    found = exc
+                for key, _, check, future in batch:
+                    if future.done():
+                        continue
+                    if isinstance(found, BaseException):
+                        future.set_exception(found)
+                    else:
+                        future.set_result(check and key in found)
+        finally:
+            self._flushing.discard(loop)
+
+    async def _exchange(self, batch: list[_Request]) -> set[str]:
+        """Mirror the counts of a batch's participants and find which of those to check
+        are online on another live process."""
         pipe = self.redis.pipeline(transaction=False)
-        n = self.users.get(key, 0)
-        if n:
-            pipe.hset(self._ukey(self.proc), key, n)
-        else:
-            pipe.hdel(self._ukey(self.proc), key)
-        pipe.expire(self._ukey(self.proc), self._key_ttl)
-        for cid in conversations:
-            ckey = self._ckey(self.proc, cid)
-            m = self.conversations.get(cid, Counter()).get(key, 0)
-            if m:
-                pipe.hset(ckey, key, m)
+        ukey = self._ukey(self.proc)
+        keys = list(dict.fromkeys(key for key, *_ in batch))
+        for key in keys:
+            n = self.users.get(key, 0)
+            if n:
+                pipe.hset(ukey, key, n)
             else:
-                pipe.hdel(ckey, key)
-            pipe.expire(ckey, self._key_ttl)
-        await pipe.execute()
+                pipe.hdel(ukey, key)
+        pipe.expire(ukey, self._key_ttl)
+        pairs = dict.fromkeys((cid, key) for key, cids, *_ in batch for cid in cids)
+        for cid, key in pairs:
+            m = self.conversations[cid].get(key, 0) if cid in self.conversations else 0
+            if m:
+                pipe.hset(self._ckey(self.proc, cid), key, m)
+            else:
+                pipe.hdel(self._ckey(self.proc, cid), key)
+        for cid in dict.fromkeys(cid for cid, _ in pairs):
+            pipe.expire(self._ckey(self.proc, cid), self._key_ttl)
+        checked = list(dict.fromkeys(key for key, _, check, _ in batch if check))
+        # The processes seen last time are asked in the same round trip as the list of
+        # live ones; only a process that appeared since needs a second one.
+        asked = self._others if checked else []
+        pipe.zrangebyscore(self._procs_key(), time.time(), "+inf")
+        for proc in asked:
+            pipe.hmget(self._ukey(proc), checked)
+        results = await pipe.execute()
+        answers = results[len(results) - len(asked) :] if asked else []
+        live = [p.decode() for p in results[len(results) - len(asked) - 1]]
+        self._others = [p for p in live if p != self.proc]
+        found: set[str] = set()
+        if not checked:
+            return found
+        for proc, values in zip(asked, answers, strict=True):
+            if proc in self._others:
+                found.update(k for k, v in zip(checked, values, strict=True) if v)
+        new = [p for p in self._others if p not in asked]
+        if new:
+            pipe = self.redis.pipeline(transaction=False)
+            for proc in new:
+                pipe.hmget(self._ukey(proc), checked)
+            for values in await pipe.execute():
+                found.update(k for k, v in zip(checked, values, strict=True) if v)
+        return found
 
     async def _procs(self) -> list[str]:
         procs = await self.redis.zrangebyscore(self._procs_key(), time.time(), "+inf")
         return [p.decode() for p in procs]
 
-    async def _online_elsewhere(self, key: str) -> bool:
-        pipe = self.redis.pipeline(transaction=False)
-        others = [p for p in await self._procs() if p != self.proc]
-        for proc in others:
-            pipe.hexists(self._ukey(proc), key)
-        return any(await pipe.execute()) if others else False
-
     async def count(self, cid: int) -> int:
+        return (await self.counts([cid]))[cid]
+
+    async def counts(self, cids: Iterable[int]) -> dict[int, int]:
+        """Two round trips for any number of conversations (the live processes, then
+        every process's hash of each conversation)."""
+        cids = list(dict.fromkeys(cids))
+        if not cids:
+            return {}
         procs = await self._procs()
         pipe = self.redis.pipeline(transaction=False)
-        for proc in procs:
-            pipe.hkeys(self._ckey(proc, cid))
-        keys: set[bytes] = set()
-        for chunk in await pipe.execute():
-            keys.update(chunk)
-        return len(keys)
+        for cid in cids:
+            for proc in procs:
+                pipe.hkeys(self._ckey(proc, cid))
+        chunks = iter(await pipe.execute())
+        found: dict[int, int] = {}
+        for cid in cids:
+            keys: set[bytes] = set()
+            for _ in procs:
+                keys.update(next(chunks))
+            found[cid] = len(keys)
+        return found
 
     async def online(self, keys: Iterable[str]) -> set[str]:
         keys = list(keys)

@@ -120,6 +120,71 @@ async def test_the_connect_statement_does_not_grow_with_the_conversations(alice,
     await sent.close()
 
 
+async def test_connects_waiting_for_the_database_are_read_in_one_call(
+    alice, bob, make_user, settings, monkeypatch
+):
+    """A connect storm: the handshakes queued behind the database thread are looked up in
+    one hop, the token ones in one statement; each socket is still its own user with its
+    own conversations, and a bad token or a session in the batch is answered alone."""
+    import asyncio
+    import threading
+
+    settings.ALLOWED_HOSTS = ["testserver", "chat.example.com"]
+    (shared,) = await groups(alice, bob, n=1)
+    users = [alice, bob] + [await sync_to_async(make_user)(f"u{i}") for i in range(4)]
+    keys = [await token_of(u) for u in users]
+    inactive = await sync_to_async(make_user)("gone", is_active=False)
+    inactive_key = await token_of(inactive)
+    session = await sync_to_async(_login)(bob.email)
+    calls = DatabaseCalls(monkeypatch)
+    await calls.watch()
+    release = threading.Event()
+    blocker = asyncio.ensure_future(database_sync_to_async(release.wait)(10))
+    await asyncio.sleep(0.05)  # the database thread is busy: connects queue behind it
+
+    bearer = [[(b"authorization", f"Bearer {k}".encode())] for k in keys]
+    bearer.append([(b"authorization", b"Bearer nope")])
+    bearer.append([(b"authorization", f"Bearer {inactive_key}".encode())])
+    bearer.append([(b"authorization", f"Bearer {keys[0]}".encode())])  # a second tab
+    cookie = [
+        (b"cookie", f"sessionid={session}".encode()),
+        (b"origin", b"https://chat.example.com"),
+    ]
+    handshakes = [asyncio.ensure_future(handshake(h)) for h in [*bearer, cookie]]
+    await asyncio.sleep(0.2)
+    release.set()
+    await blocker
+    done = await asyncio.gather(*handshakes)
+
+    hellos = [hello for hello, _ in done]
+    ids = [str(u.pk) for u in users]
+    assert [h and h["user"]["id"] for h in hellos] == [*ids, None, None, ids[0], str(bob.pk)]
+    # the blocker's hop and one for all eight connects; one statement for the tokens,
+    # the session's row and its statement
+    assert (calls.hops, len(calls.queries)) == (2, 3), calls.queries
+    # each socket follows its own conversations: a message to alice and bob's group
+    # reaches both of alice's sockets and bob's, nobody else's
+    comms = [comm for _, comm in done]
+    live = (*range(6), 8, 9)
+    for i in live:
+        await comms[i].send_json_to({"type": "resume", "id": "r"})
+        while (await comms[i].receive_json_from(2))["type"] != "resumed":
+            pass
+    sender = await Client(bob).connect(resume={})
+    await sender.request(
+        {"type": "message.send", "conversation": shared.pk, "client_id": "c1", "body": "hi"}
+    )
+    for i in (0, 1, 8, 9):
+        while (frame := await comms[i].receive_json_from(2))["type"] != "message.created":
+            pass
+        assert frame["message"]["body"] == "hi"
+    for i in (2, 3, 4, 5):
+        assert await comms[i].receive_nothing(0.2)
+    await sender.close()
+    for i in live:
+        await comms[i].disconnect()
+
+
 async def test_an_unknown_revoked_or_inactive_token_is_turned_away(alice, make_user):
     key = await token_of(alice)
     hello, comm = await handshake([(b"authorization", b"Bearer nope")])
@@ -286,3 +351,36 @@ async def test_the_in_memory_layer_still_drops_over_capacity_and_expires(monkeyp
 
     assert channel not in layer.channels  # the expired message is gone
     assert channel not in layer.groups.get("c.1", {})  # its unread channel left its groups
+
+
+async def test_an_in_memory_group_send_queues_directly_each_member_its_own_copy(monkeypatch):
+    import asyncio
+
+    layer = InMemoryChannelLayer(expiry=60, capacity=10)
+    channels = [await layer.new_channel("hub.") for _ in range(20)]
+    for channel in channels:
+        await layer.group_add("c.1", channel)
+    await layer.send(channels[0], {"type": "x", "n": -1})  # one already has a message
+    tasks = 0
+    loop = asyncio.get_running_loop()
+    create_task = loop.create_task
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal tasks
+        tasks += 1
+        return create_task(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "create_task", counted)
+    sent = {"type": "x", "n": 1, "t": "text", "s": None}
+    await layer.group_send("c.1", sent)
+    await layer.group_send("c.1", {"type": "x", "n": 2, "nested": {"a": [1]}})
+
+    assert tasks == 0  # no task per member (Channels' layer made one each)
+    assert (await layer.receive(channels[0]))["n"] == -1
+    got = [await layer.receive(c) for c in channels]
+    assert got == [sent] * 20 and all(m is not sent for m in got)
+    got[0]["n"] = 99  # a receiver that changes its copy changes nobody else's
+    assert got[1]["n"] == 1
+    nested = [await layer.receive(c) for c in channels]
+    nested[0]["nested"]["a"].append(2)
+    assert nested[1]["nested"] == {"a": [1]}

@@ -299,3 +299,63 @@ async def test_health_probes_round_trip_through_redis_and_leave_no_subscription(
     assert [r["ok"] for r in results] == [True] * 5
     assert results[0]["backend"] == "RedisPubSubChannelLayer"
     assert left == []  # each probe's channel was unsubscribed
+
+
+def test_redis_presence_connects_in_one_round_trip_batched_and_still_sees_other_processes(
+    redis_prefix, monkeypatch
+):
+    from redis.asyncio.client import Pipeline
+
+    here, there = RedisPresence(settings.REDIS_URL), RedisPresence(settings.REDIS_URL)
+    trips = 0
+    execute = Pipeline.execute
+
+    async def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal trips
+        trips += 1
+        return await execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", counted)
+
+    async def run() -> None:
+        nonlocal trips
+        await there.start()
+        await here.start()
+        assert await there.connect("u1", [7]) is True  # came online
+        # a process `here` has not seen yet: its answer costs a second round trip
+        trips = 0
+        assert await here.connect("u1", [7]) is False  # online on `there` already
+        assert trips == 2
+        # a process it has seen: one round trip for a connect
+        trips = 0
+        assert await here.connect("u2", [7]) is True
+        assert trips == 1
+        # a storm: the connects waiting meanwhile share one pipeline
+        trips = 0
+        keys = [f"u{i}" for i in range(3, 23)]
+        came = await asyncio.gather(*(here.connect(k, [7, 8]) for k in [*keys, "u1"]))
+        assert came == [True] * 20 + [False]
+        assert trips <= 2
+        # two tabs connecting at once: exactly one of them announces
+        assert sorted(await asyncio.gather(*(here.connect("u30", [9]) for _ in "ab"))) == [
+            False,
+            True,
+        ]
+        assert await here.disconnect("u30", [9]) is False
+        assert await here.disconnect("u30", [9]) is True
+        assert await there.count(8) == 21 and await there.count(7) == 22
+        # the online counts of several conversations in one pipeline
+        trips = 0
+        assert await here.counts([7, 8, 9]) == {7: 22, 8: 21, 9: 0}
+        assert trips == 1
+        assert await there.online(["u2", "u5", "u99"]) == {"u2", "u5"}
+        # offline only when no process has them: u1 leaves `there`, then `here`
+        assert await there.disconnect("u1", [7]) is False
+        assert await here.disconnect("u1", [7, 8]) is False  # its other socket here
+        assert await here.disconnect("u1", [7]) is True
+        assert "u1" not in await there.online(["u1"])
+        assert await there.count(8) == 20
+        await here.stop()
+        await there.stop()
+
+    asyncio.run(run())
