@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -330,7 +330,16 @@ class Hub:
         `async_to_sync` executor, which is gone once the view returns)."""
         message["o"] = self.channel
         contextvars.Context().run(self.dispatch, message)
+        if self._alone_on_local_layer():
+            return  # nobody else can hear a layer that lives in this process
         self.send_later(group, message)
+
+    def _alone_on_local_layer(self) -> bool:
+        """The layer is the in-memory one (it reaches only this process) and no other
+        event loop of this process has a hub listening to it."""
+        if not isinstance(self.layer, InMemoryChannelLayer):
+            return False
+        return all(hub is self or loop.is_closed() for loop, hub in _hubs.items())
 
     def send_later(self, group: str, message: dict[str, Any]) -> None:
         """Hand a message this process published to the layer, after those before it.

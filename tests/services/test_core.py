@@ -359,3 +359,74 @@ def test_redis_presence_connects_in_one_round_trip_batched_and_still_sees_other_
         await there.stop()
 
     asyncio.run(run())
+
+
+async def test_an_event_published_here_reaches_a_socket_here_once_without_the_layer(
+    alice, bob, monkeypatch
+):
+    from channels.layers import get_channel_layer
+
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    b = await Client(bob).connect(resume={})
+    await a.drain()
+    await b.drain()
+
+    await a.send({"type": "typing", "conversation": conversation.pk, "active": True})
+    typing = [f for f in await b.drain() if f["type"] == "typing"]
+    # The layer still carries it (for other processes), but not back to these sockets.
+    sent = []
+    layer = get_channel_layer()
+    original = layer.group_send
+
+    async def lost(group, message):  # what a layer that drops everything does
+        sent.append(group)
+
+    monkeypatch.setattr(layer, "group_send", lost)
+    await a.send({"type": "typing", "conversation": conversation.pk, "active": False})
+    typing_when_the_layer_loses_it = [f for f in await b.drain() if f["type"] == "typing"]
+    monkeypatch.setattr(layer, "group_send", original)
+
+    assert [t["active"] for t in typing] == [True]  # once, not again from the layer
+    assert [t["active"] for t in typing_when_the_layer_loses_it] == [False]
+    assert sent == [f"c.{conversation.pk}"]
+    await a.close()
+    await b.close()
+
+
+async def test_a_stalled_layer_holds_up_neither_the_ack_nor_sockets_here(alice, bob, monkeypatch):
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    from parley.realtime.hub import get_hub
+
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    b = await Client(bob).connect(resume={})
+    layer = get_channel_layer()
+    original, released, reached = layer.group_send, asyncio.Event(), []
+
+    async def stalled(group, message):  # a Redis that does not answer for a while
+        await released.wait()
+        reached.append(message.get("s"))
+        await original(group, message)
+
+    monkeypatch.setattr(layer, "group_send", stalled)
+    acks = [
+        await a.request(
+            {"type": "message.send", "conversation": conversation.pk, "client_id": c, "body": c}
+        )
+        for c in ("one", "two")
+    ]
+    live = [await b.expect("message.created") for _ in range(2)]
+    waiting = list(reached)
+    released.set()
+    await get_hub().flush()
+
+    assert [ack["message"]["seq"] for ack in acks] == [1, 2]
+    assert [event["seq"] for event in live] == [1, 2]
+    assert waiting == []  # all of it happened while the layer had taken nothing
+    assert reached == [1, 2]  # and the layer then got both, in order
+    await a.close()
+    await b.close()
