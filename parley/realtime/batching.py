@@ -18,10 +18,9 @@ import weakref
 from collections import deque
 from dataclasses import dataclass
 
-from channels.db import database_sync_to_async
-
 from parley.chat.models import Membership, Message
 from parley.chat.services.messages import SendRequest, SendResult, message_send_many
+from parley.realtime.db import database_sync_to_async
 from parley.realtime.publish import Outgoing, capture, publish
 
 MAX_BATCH = 200  # sends per transaction; the rest go in the next one

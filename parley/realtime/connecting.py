@@ -18,9 +18,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from channels.db import database_sync_to_async
-
 from parley.realtime.auth import connect_states
+from parley.realtime.db import database_sync_to_async
 
 MAX_BATCH = 200  # handshakes per hop (and bound parameters per statement)
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from asgiref.sync import markcoroutinefunction
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -30,6 +29,7 @@ from parley.common.errors import DomainError
 from parley.realtime import protocol as p
 from parley.realtime.batching import get_batcher
 from parley.realtime.connecting import get_connector
+from parley.realtime.db import database_sync_to_async
 from parley.realtime.delivery import Delivery
 from parley.realtime.hub import get_hub
 from parley.realtime.online import get_online_counts

@@ -20,7 +20,6 @@ import sys
 from typing import Any, Protocol
 
 import orjson
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import DEFERRED
@@ -28,6 +27,7 @@ from django.db.models import DEFERRED
 from parley.chat import selectors
 from parley.chat.models import Conversation, Membership
 from parley.realtime import protocol as p
+from parley.realtime.db import database_sync_to_async
 from parley.realtime.protocol import encode
 
 log = logging.getLogger(__name__)

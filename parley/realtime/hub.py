@@ -26,9 +26,10 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
+
+from parley.realtime.db import database_sync_to_async
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,13 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.test import Client as HttpClient
 from rest_framework.authtoken.models import Token
 
 from parley.chat import selectors, services
+from parley.realtime.db import GatewayHop, database_sync_to_async
 from parley.realtime.hub import Hub, get_hub
 from parley.realtime.layers import InMemoryChannelLayer
 from parley.realtime.routing import websocket_application
@@ -38,14 +38,14 @@ class DatabaseCalls:
     def __init__(self, monkeypatch):
         self.hops = 0
         self.queries: list[str] = []
-        handler = DatabaseSyncToAsync.thread_handler
+        handler = GatewayHop.thread_handler
         calls = self
 
         def counted(self, loop, *args, **kwargs):  # type: ignore[no-untyped-def]
             calls.hops += 1
             return handler(self, loop, *args, **kwargs)
 
-        monkeypatch.setattr(DatabaseSyncToAsync, "thread_handler", counted)
+        monkeypatch.setattr(GatewayHop, "thread_handler", counted)
 
     def _record(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
         self.queries.append(sql)

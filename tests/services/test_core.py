@@ -430,3 +430,66 @@ async def test_a_stalled_layer_holds_up_neither_the_ack_nor_sockets_here(alice, 
     assert reached == [1, 2]  # and the layer then got both, in order
     await a.close()
     await b.close()
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _terminate(pid: int) -> None:
+    import psycopg
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params.pop("prepare_threshold", None)
+    with psycopg.connect(**{**params, "autocommit": True}) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+async def test_the_gateway_checks_a_connection_only_when_it_has_been_quiet(alice, bob, monkeypatch):
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    checks = []
+    real = DatabaseWrapper.is_usable
+
+    def counted(self):
+        checks.append(1)
+        return real(self)
+
+    monkeypatch.setattr(DatabaseWrapper, "is_usable", counted)
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    await a.request(send(conversation, "h1"))
+    before = len(checks)
+    await a.request(send(conversation, "h2"))  # right after: trusted
+    busy = len(checks) - before
+    await asyncio.sleep(1.2)
+    await a.request(send(conversation, "h3"))  # quiet for a second: checked
+    quiet = len(checks) - before - busy
+
+    assert (busy, quiet) == (0, 1)
+    await a.close()
+
+
+async def test_a_database_connection_killed_under_the_gateway_loses_nothing(alice, bob):
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    assert (await a.request(send(conversation, "k1", "before")))["type"] == "ack"
+    await asyncio.to_thread(_terminate, await database_sync_to_async(_backend_pid)())
+
+    answers = [await a.request(send(conversation, "k2", "after"))]
+    if answers[0]["type"] == "error":  # the one hop that found the connection dead
+        answers.append(await a.request(send(conversation, "k2", "after")))  # a client's retry
+    stored = await database_sync_to_async(
+        lambda: list(
+            Message.objects.filter(conversation_id=conversation.pk).values_list("seq", "body")
+        )
+    )()
+
+    assert answers[0]["type"] in ("ack", "error")
+    assert answers[-1]["type"] == "ack" and answers[-1]["message"]["seq"] == 2
+    assert sorted(stored) == [(1, "before"), (2, "after")]
+    await a.close()
