@@ -140,7 +140,7 @@ class Hub:
         if self.layer is None:
             return
         try:
-            await asyncio.gather(*(self._sync(group) for group in groups))
+            await self._sync_all(groups)
         except BaseException:
             await self.unsubscribe(subscriber, groups)
             raise
@@ -157,7 +157,20 @@ class Hub:
                 del self.groups[group]
                 gone.append(group)
         if self.layer is not None:
-            await asyncio.gather(*(self._sync(group) for group in gone))
+            await self._sync_all(gone)
+
+    async def _sync_all(self, groups: list[str]) -> None:
+        """`_sync` each group whose layer membership may differ from what local sockets
+        want (wanted and not joined, joined and not wanted) or has a call in flight (a
+        discard racing a join waits its turn). The others need no call; a lone one is
+        awaited without a task of its own."""
+        pending = [
+            g for g in groups if (g in self.groups) != (g in self.joined) or g in self._group_locks
+        ]
+        if len(pending) == 1:
+            await self._sync(pending[0])
+        elif pending:
+            await asyncio.gather(*(self._sync(group) for group in pending))
 
     async def _sync(self, group: str, *, refresh: bool = False) -> None:
         """Bring the layer's membership of `group` in line with `self.groups`.

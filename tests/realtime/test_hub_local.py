@@ -101,3 +101,25 @@ async def test_one_hub_skips_the_in_memory_layer_and_a_second_loops_hub_still_he
     assert [m["g"] for m in recorder.events] == [f"c.{conversation.pk}"]
     await a.close()
     await b.close()
+
+
+async def test_the_hub_leaves_a_layer_group_when_its_last_socket_goes(alice, bob):
+    conversation = await direct(alice, bob)
+    layer = get_channel_layer()
+    first = await Client(alice).connect(resume={})
+    second = await Client(alice).connect(resume={})
+    hub = get_hub()
+    mine, ours = f"u.{alice.pk}", f"c.{conversation.pk}"
+
+    def in_layer(group):
+        return hub.channel in layer.groups.get(group, {})
+
+    joined = (in_layer(mine), in_layer(ours))
+    await first.close()
+    after_one = (in_layer(mine), in_layer(ours))
+    await second.close()
+    after_both = (in_layer(mine), in_layer(ours))
+
+    assert joined == (True, True)
+    assert after_one == (True, True)  # the other tab still follows them
+    assert after_both == (False, False)
