@@ -13,121 +13,34 @@ order, and only then are the senders answered.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from collections import deque
-from dataclasses import dataclass
+from typing import Any
 
 from parley.chat.models import Membership, Message
-from parley.chat.services.messages import SendRequest, SendResult, message_send_many
-from parley.realtime.db import database_sync_to_async
-from parley.realtime.publish import Outgoing, capture, publish
+from parley.chat.services.messages import SendRequest, message_send_many
+from parley.realtime.db import HopBatcher, per_loop
+from parley.realtime.publish import capture, publish
 
 MAX_BATCH = 200  # sends per transaction; the rest go in the next one
 
 
-_Written = tuple[list[SendResult], list[Outgoing]]
-
-
-@dataclass(slots=True)
-class _Pending:
-    request: SendRequest
-    future: asyncio.Future[tuple[Message, bool]]
-
-
-class SendBatcher:
-    """One per event loop (`get_batcher`)."""
+class SendBatcher(HopBatcher[SendRequest, tuple[Message, bool]]):
+    """One per event loop (`get_batcher`); `batches` counts the transactions written."""
 
     def __init__(self, max_batch: int = MAX_BATCH) -> None:
-        self.max_batch = max_batch
-        self._queue: deque[_Pending] = deque()  # appended on the loop, taken on the DB thread
-        self._hop_waiting = False  # a hop is queued for the DB thread and has not taken yet
-        self._pump: asyncio.Task[None] | None = None
-        self.batches = 0  # transactions written (for tests and profiles)
+        super().__init__(max_batch)
 
     async def send(self, membership: Membership, body: str, client_id: str) -> tuple[Message, bool]:
         """`message_send`, written with whatever other sends are waiting. Raises the
         same DomainErrors."""
-        future: asyncio.Future[tuple[Message, bool]] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(SendRequest(membership, body, client_id), future))
-        if self._pump is None:
-            self._pump = asyncio.get_running_loop().create_task(self._run())
-        try:
-            return await asyncio.shield(future)  # a closing socket must not fail a batch
-        except asyncio.CancelledError:
-            future.add_done_callback(_retrieve)  # nobody is left to read its outcome
-            raise
+        return await self.submit(SendRequest(membership, body, client_id))
 
-    def _take(self) -> list[_Pending]:
-        # On the DB thread, when the hop starts: whatever is queued now joins.
-        self._hop_waiting = False
-        batch = []
-        while self._queue and len(batch) < self.max_batch:
-            batch.append(self._queue.popleft())
-        return batch
-
-    def _write(self, taken: list[_Pending]) -> _Written:
-        taken += self._take()
-        if not taken:
-            return [], []
+    def work(self, requests: list[SendRequest]) -> tuple[list[Any], list[Any]]:
         with capture() as events:
-            results = message_send_many([p.request for p in taken])
-        self.batches += 1
+            results = message_send_many(requests)
         return results, events
 
-    def _hop(self) -> tuple[list[_Pending], asyncio.Future[_Written]]:
-        self._hop_waiting = True
-        taken: list[_Pending] = []
-        hop = asyncio.ensure_future(database_sync_to_async(self._write)(taken))
-        return taken, hop
-
-    async def _run(self) -> None:
-        """Keep one hop queued behind the one running while sends wait; publish each
-        batch's events in order, then answer its senders."""
-        current = self._hop()
-        try:
-            while current is not None:
-                taken, hop = current
-                try:
-                    results, events = await hop
-                except Exception as exc:  # the transaction failed as a whole
-                    results, events = [exc] * len(taken), []
-                current = self._hop() if self._queue and not self._hop_waiting else None
-                await publish(events)
-                for pending, result in zip(taken, results, strict=True):
-                    _settle(pending.future, result)
-                if current is None and self._queue:
-                    current = self._hop()
-        except BaseException as exc:  # cancelled with the loop: nobody is left to answer
-            while self._queue:
-                _settle(self._queue.popleft().future, exc)
-            raise
-        finally:
-            self._pump = None
+    async def after(self, events: list[Any]) -> None:
+        await publish(events)  # in seq order, before the senders are answered
 
 
-def _retrieve(future: asyncio.Future[tuple[Message, bool]]) -> None:
-    if not future.cancelled():
-        future.exception()
-
-
-def _settle(future: asyncio.Future[tuple[Message, bool]], result: object) -> None:
-    if future.done():
-        return
-    if isinstance(result, BaseException):
-        future.set_exception(result)
-    else:
-        future.set_result(result)  # type: ignore[arg-type]
-
-
-_batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SendBatcher] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def get_batcher() -> SendBatcher:
-    loop = asyncio.get_running_loop()
-    batcher = _batchers.get(loop)
-    if batcher is None:
-        batcher = _batchers[loop] = SendBatcher()
-    return batcher
+get_batcher = per_loop(SendBatcher)
