@@ -36,6 +36,7 @@ from parley.realtime.online import get_online_counts
 from parley.realtime.presence import get_presence, user_key
 from parley.realtime.protocol import ProtocolError, encode, parse_command, request_id_of
 from parley.realtime.publish import (
+    VIEWERS,
     capture,
     conversation_group,
     outgoing,
@@ -93,14 +94,26 @@ def _went_offline(user_ids: list[int]) -> list[tuple[User, Any, list[tuple[int, 
 def _presence_events(
     user: User, online: bool, last_seen: Any, conversations: list[tuple[int, str]]
 ) -> list[Any]:
-    """`presence` for everyone I share a conversation with (public rooms are too big)."""
+    """`presence` for the people I share a conversation with: always in a direct or
+    support chat, to a group's sockets that have it open, never in a public room.
+
+    A group's presence reaches only its viewers (`conversation.open`), as online counts
+    do: every connect would otherwise send a frame to each online member of each of the
+    person's groups, so a connect storm (a deploy, a network blip) would cost the square
+    of a group's size in frames, for member lists nobody is looking at."""
     shown = last_seen.isoformat() if (last_seen and user.show_last_seen) else None
     event = p.PresenceEvent(user=str(user.pk), online=online, last_seen=shown)
-    return [
-        outgoing(conversation_group(cid), event)
-        for cid, kind in conversations
-        if kind != Conversation.Kind.PUBLIC
-    ]
+    events = []
+    for cid, kind in conversations:
+        if kind == Conversation.Kind.PUBLIC:
+            continue
+        if kind == Conversation.Kind.GROUP:
+            events.append(
+                outgoing(conversation_group(cid), event, conversation=cid, control=VIEWERS)
+            )
+        else:
+            events.append(outgoing(conversation_group(cid), event))
+    return events
 
 
 async def participants_gone(keys: set[str]) -> None:
@@ -290,7 +303,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if session is None or session == self.session_key:
                 self.delivery.closed = True
                 asyncio.get_running_loop().create_task(self.close(code=CLOSE_SESSION_ENDED))
-        elif control == "online":
+        elif control == VIEWERS:
             if message.get("c") in self.open_conversations:
                 self.delivery.push(message["t"])
         else:

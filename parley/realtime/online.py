@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from parley.realtime import protocol as p
 from parley.realtime.presence import get_presence
-from parley.realtime.publish import conversation_group, outgoing, publish
+from parley.realtime.publish import VIEWERS, conversation_group, outgoing, publish
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class OnlineCounts:
                 conversation_group(cid),
                 p.OnlineCount(conversation=cid, count=count),
                 conversation=cid,
-                control="online",
+                control=VIEWERS,
             )
             for cid, count in counts.items()
         ]

@@ -27,6 +27,9 @@ from parley.realtime.protocol import Frame, encode
 log = logging.getLogger(__name__)
 
 HUB_MESSAGE_TYPE = "hub.event"
+# The control of an ephemeral conversation event for the sockets that have the
+# conversation open (`conversation.open`) and no others: online counts, group presence.
+VIEWERS = "viewers"
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -50,7 +53,7 @@ class Outgoing:
     conversation: int | None = None  # set with `seq` for durable conversation events
     seq: int | None = None
     user_seq: int | None = None  # set for durable user-stream events
-    control: str | None = None  # gateway instructions: "joined", "left", "online", "close"
+    control: str | None = None  # gateway instructions: "joined", "left", VIEWERS, "close"
     session: str | None = None  # with "close": only sockets of this session key
 
     def as_layer_message(self) -> dict[str, Any]:

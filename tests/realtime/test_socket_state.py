@@ -74,6 +74,49 @@ async def test_online_counts_come_only_while_a_conversation_is_open(alice, bob):
     await a.close()
 
 
+@database_sync_to_async
+def group(owner, *members):
+    return services.conversation_create_group(creator=owner, title="Team", members=list(members))
+
+
+async def test_a_groups_presence_comes_only_while_it_is_open(alice, bob, carol):
+    # given: alice shares a group with bob and carol, and a direct chat with carol only
+    team = await group(alice, bob, carol)
+    await direct(alice, carol)
+    a = await Client(alice).connect(resume={})
+    await a.expect("presence", user=str(alice.pk))  # her own, through the direct chat
+
+    # when: bob (group only) comes and goes while alice has the group closed
+    b = await Client(bob).connect(resume={})
+    await b.close()
+    # then: alice hears nothing of him
+    assert await a.nothing(0.5)
+
+    # when: carol, whom alice also has a direct chat with, comes online
+    c = await Client(carol).connect(resume={})
+    # then: once, through the direct chat
+    assert (await a.expect("presence", user=str(carol.pk)))["online"] is True
+    assert await a.nothing()
+
+    # when: alice opens the group, and bob comes and goes again
+    await a.request({"type": "conversation.open", "conversation": team.pk})
+    await a.expect("online", conversation=team.pk)
+    b = await Client(bob).connect(resume={})
+    came = await a.expect("presence", user=str(bob.pk))
+    await b.close()
+    went = await a.expect("presence", user=str(bob.pk), online=False)
+
+    # then: she sees both while it is open, and nothing once she closed it again
+    assert came["online"] is True and went["last_seen"]
+    await a.request({"type": "conversation.close", "conversation": team.pk})
+    await a.drain(0.3)  # the online counts of bob's visit may still be on their way
+    b = await Client(bob).connect(resume={})
+    await b.close()
+    assert [f for f in await a.drain(0.5) if f["type"] == "presence"] == []
+    for client in (a, c):
+        await client.close()
+
+
 def test_the_frame_limit_is_a_token_bucket(monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr(consumers.time, "monotonic", lambda: clock[0])

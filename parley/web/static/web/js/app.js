@@ -123,6 +123,7 @@ function afterReady() {
   const open = state.convs.get(state.openId);
   if (open) {
     conn.send({ type: "conversation.open", conversation: open.id });
+    fetchConversation(open.id); // who came and went while the socket was down
     markRead(open);
   }
   for (const conv of state.convs.values()) {
@@ -318,8 +319,9 @@ async function openConversation(id, { push = true } = {}) {
   convView.renderTyping(conv);
   listView.render();
   if (!conv.historyLoaded) loadHistory(conv);
-  fetchConversation(id);
+  // Open first, then read the members: a group's presence comes only while it is open.
   conn.send({ type: "conversation.open", conversation: id });
+  fetchConversation(id);
   markRead(conv);
   if (wide.matches) input.focus();
   else $("back-btn").focus();
