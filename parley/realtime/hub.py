@@ -41,6 +41,10 @@ HEADS_CHUNK = 500
 REORDER_HOLD_SECONDS = 0.1
 LAYER_CONCURRENCY = 16  # group_add/group_discard calls in flight per process
 OUTBOX_MAX = 50_000  # published events waiting for the layer, per process
+# User streams share USER_BUCKETS layer groups ("ub.<user id % USER_BUCKETS>"): a process
+# joins a bucket for its first socket of any user in it, so a connect storm costs a
+# handful of layer subscriptions instead of one per user (docs/architecture.md).
+USER_BUCKETS = 64
 
 
 class Subscriber(Protocol):
@@ -56,6 +60,14 @@ def _members(entry: Subscriber | set[Subscriber] | None) -> tuple[Subscriber, ..
     if entry is None:
         return ()
     return tuple(entry) if isinstance(entry, set) else (entry,)
+
+
+def layer_group(group: str) -> str:
+    """The layer group that carries `group`: a user stream's bucket, else the group."""
+    kind, _, ident = group.partition(".")
+    if kind == "u" and ident.isdigit():
+        return f"ub.{int(ident) % USER_BUCKETS}"
+    return group
 
 
 def _stream_of(group: str) -> tuple[str, int] | None:
@@ -88,14 +100,18 @@ class Hub:
         self.channel: str | None = None
         # What local sockets want: one subscriber, or a set of two or more (_members).
         self.groups: dict[str, Subscriber | set[Subscriber]] = {}
-        self.joined: set[str] = set()  # what the layer has been told
+        # Layer groups (`layer_group`): how many of `groups` each carries, and which ones
+        # the layer has been told to bring here.
+        self.wanted: dict[str, int] = {}
+        self.joined: set[str] = set()
         self._group_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self.seen: dict[str, int] = {}  # highest seq the layer brought (or caught up to)
         self.next_seq: dict[str, int] = {}  # per stream: the seq to dispatch next
         self.held: dict[str, dict[int, dict[str, Any]]] = {}  # early events, by seq
         self._release_timers: dict[str, asyncio.TimerHandle] = {}
         self._last_heads: dict[str, int] = {}
-        # Groups the layer joined since the last head check: checked in one round.
+        # Groups that got their first local socket since the last head check: checked
+        # in one round (what was committed before the layer brought them never comes).
         self._fresh: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._started = asyncio.Lock()
@@ -130,6 +146,10 @@ class Hub:
             entry = self.groups.get(group)
             if entry is None:
                 self.groups[group] = subscriber
+                carrier = layer_group(group)
+                self.wanted[carrier] = self.wanted.get(carrier, 0) + 1
+                if self.layer is not None:
+                    self._fresh.add(group)
             elif isinstance(entry, set):
                 entry.add(subscriber)
             elif entry is not subscriber:
@@ -155,25 +175,41 @@ class Hub:
                     self.groups[group] = next(iter(entry))
             elif entry is subscriber:
                 del self.groups[group]
+                self._forget(group)
                 gone.append(group)
         if self.layer is not None:
             await self._sync_all(gone)
 
+    def _forget(self, group: str) -> None:
+        """`group` has no local socket left: drop what the hub kept about its stream."""
+        carrier = layer_group(group)
+        left = self.wanted[carrier] - 1
+        if left:
+            self.wanted[carrier] = left
+        else:
+            del self.wanted[carrier]
+        self._fresh.discard(group)
+        self.seen.pop(group, None)
+        self._last_heads.pop(group, None)
+        self._forget_order(group)
+
     async def _sync_all(self, groups: list[str]) -> None:
-        """`_sync` each group whose layer membership may differ from what local sockets
-        want (wanted and not joined, joined and not wanted) or has a call in flight (a
-        discard racing a join waits its turn). The others need no call; a lone one is
-        awaited without a task of its own."""
-        pending = [
-            g for g in groups if (g in self.groups) != (g in self.joined) or g in self._group_locks
-        ]
+        """`_sync` each layer group of `groups` whose membership may differ from what
+        local sockets want (wanted and not joined, joined and not wanted) or has a call in
+        flight (a discard racing a join waits its turn). The others need no call; a lone
+        one is awaited without a task of its own."""
+        pending = []
+        for carrier in {layer_group(g): None for g in groups}:
+            if (carrier in self.wanted) != (carrier in self.joined) or carrier in self._group_locks:
+                pending.append(carrier)
         if len(pending) == 1:
             await self._sync(pending[0])
         elif pending:
             await asyncio.gather(*(self._sync(group) for group in pending))
 
     async def _sync(self, group: str, *, refresh: bool = False) -> None:
-        """Bring the layer's membership of `group` in line with `self.groups`.
+        """Bring the layer's membership of the layer group `group` in line with
+        `self.wanted`.
 
         Calls for one group run one at a time, and each acts on the state at the moment it
         runs: a socket leaving while another joins can no longer end with the layer's
@@ -184,18 +220,12 @@ class Hub:
         self._group_locks[group] = (lock, users + 1)
         try:
             async with lock:
-                if group in self.groups and (refresh or group not in self.joined):
+                if group in self.wanted and (refresh or group not in self.joined):
                     async with self._layer_calls:
                         await self.layer.group_add(group, self.channel)
-                    if group not in self.joined:
-                        self._fresh.add(group)
                     self.joined.add(group)
-                elif group not in self.groups and group in self.joined:
+                elif group not in self.wanted and group in self.joined:
                     self.joined.discard(group)
-                    self._fresh.discard(group)
-                    self.seen.pop(group, None)
-                    self._last_heads.pop(group, None)
-                    self._forget_order(group)
                     with contextlib.suppress(Exception):
                         async with self._layer_calls:
                             await self.layer.group_discard(group, self.channel)
@@ -274,7 +304,10 @@ class Hub:
         comes through the layer.
         """
         fresh, self._fresh = self._fresh, set()
-        streams = [s for s in map(_stream_of, self.joined) if s is not None]
+        joined = self.joined
+        streams = [
+            s for g in self.groups if layer_group(g) in joined and (s := _stream_of(g)) is not None
+        ]
         if not streams:
             self._last_heads = {}
             return 0
@@ -377,7 +410,7 @@ class Hub:
             while self._outbox:
                 group, message = self._outbox.popleft()
                 try:
-                    await self.layer.group_send(group, message)
+                    await self.layer.group_send(layer_group(group), message)
                 except Exception:  # the database has it; readers catch up by seq
                     log.exception("could not publish %s to %s", message.get("t", "")[:60], group)
         finally:

@@ -21,7 +21,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from parley.realtime.hub import running_hub
+from parley.realtime.hub import layer_group, running_hub
 from parley.realtime.protocol import Frame, encode
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,6 @@ async def publish(events: list[Outgoing]) -> None:
             hub.publish(event.group, message)
             continue
         try:
-            await layer.group_send(event.group, message)
+            await layer.group_send(layer_group(event.group), message)
         except Exception:  # the database has it; readers catch up by seq
             log.exception("could not publish %s to %s", event.text[:60], event.group)

@@ -11,7 +11,8 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from parley.chat import services
-from parley.realtime.hub import get_hub
+from parley.realtime import hub as hub_module
+from parley.realtime.hub import get_hub, layer_group
 from tests.ws import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,7 +113,7 @@ async def test_the_hub_leaves_a_layer_group_when_its_last_socket_goes(alice, bob
     mine, ours = f"u.{alice.pk}", f"c.{conversation.pk}"
 
     def in_layer(group):
-        return hub.channel in layer.groups.get(group, {})
+        return hub.channel in layer.groups.get(layer_group(group), {})
 
     joined = (in_layer(mine), in_layer(ours))
     await first.close()
@@ -123,3 +124,41 @@ async def test_the_hub_leaves_a_layer_group_when_its_last_socket_goes(alice, bob
     assert joined == (True, True)
     assert after_one == (True, True)  # the other tab still follows them
     assert after_both == (False, False)
+
+
+async def test_users_share_layer_groups_and_each_gets_only_their_own_events(
+    alice, bob, carol, monkeypatch
+):
+    # given: every user stream in one bucket, three people online here, and a hub on
+    # another event loop (another process, as far as the layer knows) following bob
+    monkeypatch.setattr(hub_module, "USER_BUCKETS", 1)
+    clients = [await Client(person).connect(resume={}) for person in (alice, bob, carol)]
+    hub, layer = get_hub(), get_channel_layer()
+    carried_by = set(hub.joined)
+    other, recorder = OtherLoop(), Recorder()
+    try:
+
+        async def follow_bob():
+            await get_hub().subscribe(recorder, [f"u.{bob.pk}"])
+
+        other.run(follow_bob())
+
+        # when: alice and carol start a chat (an event in each one's user stream)
+        await direct(alice, carol)
+        joined = [await c.expect("conversation.joined") for c in (clients[0], clients[2])]
+        await asyncio.sleep(0.3)  # what the layer would bring the other hub has come
+        before_bob = list(recorder.events)
+        # and then bob gets one too
+        await direct(carol, bob)
+        heard = await asyncio.to_thread(recorder.arrived.wait, 3)
+    finally:
+        other.close()
+
+    # then: one layer group carries all three users, and only bob's event reached his
+    assert carried_by == {"ub.0"} and hub.channel in layer.groups["ub.0"]
+    assert [j["conversation"]["title"] for j in joined] == ["Carol", "Alice"]
+    assert before_bob == []
+    assert heard and {m["g"] for m in recorder.events} == {f"u.{bob.pk}"}
+    assert await clients[0].nothing()  # alice heard nothing of carol and bob's chat
+    for client in clients:
+        await client.close()
