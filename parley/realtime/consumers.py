@@ -28,7 +28,7 @@ from parley.chat.models import Conversation, Membership
 from parley.common.errors import DomainError
 from parley.realtime import protocol as p
 from parley.realtime.batching import get_batcher
-from parley.realtime.connecting import get_connector
+from parley.realtime.connecting import get_connector, get_seen_stamper
 from parley.realtime.db import database_sync_to_async
 from parley.realtime.delivery import Delivery
 from parley.realtime.hub import get_hub
@@ -71,12 +71,6 @@ def _run(service: Any, **kwargs: Any) -> tuple[Any, list[Any]]:
 
 def _fresh_membership(membership_id: int) -> Membership:
     return Membership.objects.select_related("conversation", "user").get(pk=membership_id)
-
-
-def _mark_seen(user_id: int) -> Any:
-    now = timezone.now()
-    User.objects.filter(pk=user_id).update(last_seen=now)
-    return now
 
 
 def _went_offline(user_ids: list[int]) -> list[tuple[User, Any, list[tuple[int, str]]]]:
@@ -281,7 +275,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         presence = get_presence()
         cids = list(self.delivery.memberships)
         if await presence.disconnect(self.key, cids):
-            last_seen = await database_sync_to_async(_mark_seen)(self.user.pk)
+            last_seen = await get_seen_stamper().stamp(self.user.pk)
             await self._announce_presence(False, last_seen)
         get_online_counts().changed(cids)
 

@@ -5,6 +5,8 @@ every call."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 
 import pytest
@@ -14,6 +16,7 @@ from django.db import connection
 from django.test import Client as HttpClient
 from rest_framework.authtoken.models import Token
 
+from parley.accounts.models import User
 from parley.chat import selectors, services
 from parley.realtime.db import GatewayHop, database_sync_to_async
 from parley.realtime.hub import Hub, get_hub
@@ -126,9 +129,6 @@ async def test_connects_waiting_for_the_database_are_read_in_one_call(
     """A connect storm: the handshakes queued behind the database thread are looked up in
     one hop, the token ones in one statement; each socket is still its own user with its
     own conversations, and a bad token or a session in the batch is answered alone."""
-    import asyncio
-    import threading
-
     settings.ALLOWED_HOSTS = ["testserver", "chat.example.com"]
     (shared,) = await groups(alice, bob, n=1)
     users = [alice, bob] + [await sync_to_async(make_user)(f"u{i}") for i in range(4)]
@@ -354,8 +354,6 @@ async def test_the_in_memory_layer_still_drops_over_capacity_and_expires(monkeyp
 
 
 async def test_an_in_memory_group_send_queues_directly_each_member_its_own_copy(monkeypatch):
-    import asyncio
-
     layer = InMemoryChannelLayer(expiry=60, capacity=10)
     channels = [await layer.new_channel("hub.") for _ in range(20)]
     for channel in channels:
@@ -384,3 +382,39 @@ async def test_an_in_memory_group_send_queues_directly_each_member_its_own_copy(
     nested = [await layer.receive(c) for c in channels]
     nested[0]["nested"]["a"].append(2)
     assert nested[1]["nested"] == {"a": [1]}
+
+
+async def test_people_going_offline_together_are_stamped_in_one_call(alice, make_user, monkeypatch):
+    # given: five people with a direct chat each with alice, all online, alice watching
+    people = [await sync_to_async(make_user)(f"p{i}") for i in range(5)]
+    for person in people:
+        await sync_to_async(services.conversation_get_or_create_direct)(
+            user=alice, other=person.username
+        )
+    watcher = await Client(alice).connect(resume={})
+    clients = [await Client(person).connect(resume={}) for person in people]
+    await watcher.drain(0.3)
+    calls = DatabaseCalls(monkeypatch)
+    await calls.watch()
+
+    # when: they all close while the database thread is busy
+    release = threading.Event()
+    blocker = asyncio.ensure_future(database_sync_to_async(release.wait)(10))
+    await asyncio.sleep(0.05)
+    closing = [asyncio.ensure_future(c.close()) for c in clients]
+    await asyncio.sleep(0.2)
+    release.set()
+    await blocker
+    await asyncio.gather(*closing)
+    offline = [await watcher.expect("presence", online=False) for _ in people]
+
+    # then: one call stamps them all, and alice hears each go with that time
+    assert calls.hops == 2, calls.queries  # the blocker's, and one for the five
+    assert len(calls.queries) == 1 and calls.queries[0].startswith("UPDATE")
+    stamped = await sync_to_async(
+        lambda: set(User.objects.filter(pk__in=[p.pk for p in people]).values_list("last_seen"))
+    )()
+    assert len(stamped) == 1 and None not in next(iter(stamped))
+    assert sorted(f["user"] for f in offline) == sorted(str(p.pk) for p in people)
+    assert len({f["last_seen"] for f in offline}) == 1
+    await watcher.close()
