@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import orjson
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from parley.chat import services
 from parley.realtime import hub as hub_module
+from parley.realtime import protocol as p
 from parley.realtime.hub import get_hub, layer_group
+from parley.realtime.publish import outgoing, publish
 from tests.ws import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -162,3 +165,55 @@ async def test_users_share_layer_groups_and_each_gets_only_their_own_events(
     assert await clients[0].nothing()  # alice heard nothing of carol and bob's chat
     for client in clients:
         await client.close()
+
+
+async def test_events_that_pile_up_for_the_layer_leave_together_in_order(alice, bob, monkeypatch):
+    # given: another loop's hub follows alice and bob's chat; the layer is slow to answer
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    group = f"c.{conversation.pk}"
+    layer, sent, gate = get_channel_layer(), [], asyncio.Event()
+    original = layer.group_send
+
+    async def slow(carrier, message):
+        sent.append((carrier, [m["t"] for m in message.get("m", [message])]))
+        if len(sent) == 1:
+            await gate.wait()
+        await original(carrier, message)
+
+    monkeypatch.setattr(layer, "group_send", slow)
+    other, recorder = OtherLoop(), Recorder()
+    try:
+
+        async def listen():
+            await get_hub().subscribe(recorder, [group])
+
+        other.run(listen())
+
+        # when: five presence events are published while the first is on its way
+        def event(n, to=group):
+            return outgoing(to, p.PresenceEvent(user=str(n), online=True, last_seen=None))
+
+        await publish([event(1)])
+        await asyncio.sleep(0.05)
+        await publish([event(2), event(3), event(4, f"u.{bob.pk}"), event(5)])
+        gate.set()
+        await get_hub().flush()
+        for _ in range(30):
+            if '"user":"5"' in "".join(m["t"] for m in recorder.events):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        other.close()
+
+    # then: one layer message for the first, then one per group for the rest, and the
+    # other hub dispatched each event of its group, in the order published
+    ours = {"1", "2", "3", "4", "5"}
+
+    def users(texts):
+        return [u for t in texts if (u := orjson.loads(t).get("user")) in ours]
+
+    calls = [(carrier, users(texts)) for carrier, texts in sent if users(texts)]
+    assert calls == [(group, ["1"]), (group, ["2", "3", "5"]), (layer_group(f"u.{bob.pk}"), ["4"])]
+    assert users(m["t"] for m in recorder.events) == ["1", "2", "3", "5"]
+    await a.close()
