@@ -141,6 +141,7 @@ class Monitor:
         self.samples: list[tuple[float, float, float, float, float]] = []
         self.task: asyncio.Task[None] | None = None
         self.cores = psutil.cpu_count() or 1
+        self._cpu_seconds_at = self._cpu_seconds()
         for p in self.procs + self.worker_procs:
             with contextlib.suppress(psutil.Error):
                 p.cpu_percent(None)
@@ -151,6 +152,15 @@ class Monitor:
         for p in self.procs:
             with contextlib.suppress(psutil.Error):
                 total += p.memory_info().rss
+        return total
+
+    def _cpu_seconds(self) -> float:
+        """CPU time the servers have used so far (user + system, every process)."""
+        total = 0.0
+        for p in self.procs:
+            with contextlib.suppress(psutil.Error):
+                times = p.cpu_times()
+                total += times.user + times.system
         return total
 
     def _cpu(self, procs: list[psutil.Process]) -> float:
@@ -172,12 +182,14 @@ class Monitor:
             self.samples.append((time.monotonic(), server, self.rss(), generator, other))
 
     def reset(self) -> None:
+        self._cpu_seconds_at = self._cpu_seconds()
         self._cpu(self.procs)
         self._cpu(self.worker_procs)
         psutil.cpu_percent(None)
         self.samples = []
 
     async def stop(self) -> dict[str, float]:
+        cpu_seconds = round(self._cpu_seconds() - self._cpu_seconds_at, 3)
         if self.task is not None:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -185,12 +197,14 @@ class Monitor:
         if not self.samples:
             return {
                 "cpu": 0.0,
+                "cpu_seconds": cpu_seconds,
                 "rss_mb": self.rss() / 2**20,
                 "generator_cpu": 0.0,
                 "other_cpu": 0.0,
             }
         return {
             "cpu": round(statistics.fmean(s[1] for s in self.samples), 1),
+            "cpu_seconds": cpu_seconds,
             "rss_mb": round(max(s[2] for s in self.samples) / 2**20, 1),
             "generator_cpu": round(statistics.fmean(s[3] for s in self.samples), 1),
             "other_cpu": round(statistics.fmean(s[4] for s in self.samples), 1),

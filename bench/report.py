@@ -108,6 +108,15 @@ def traffic_table(
     return _rows(headers, rows)
 
 
+def _cpu_ms_per_handshake(r: dict[str, Any]) -> float | None:
+    """Server CPU time per handshake over the connect phase: what a connect costs, less
+    bent by the rest of the machine than the rate is (the rate needs the CPU free)."""
+    hs, cpu_seconds = r["handshakes"], r.get("server", {}).get("cpu_seconds")
+    if cpu_seconds is None or not hs["connected"]:
+        return None
+    return cpu_seconds * 1000 / hs["connected"]
+
+
 def idle_table(runs: dict[str, dict[str, Any]]) -> list[str]:
     headers = [
         "system",
@@ -115,6 +124,8 @@ def idle_table(runs: dict[str, dict[str, Any]]) -> list[str]:
         "handshakes/s",
         "hs p50 ms",
         "hs p99 ms",
+        "cpu ms/hs",
+        "bg cpu %",
         "failed",
         "KB/socket",
         "base MB",
@@ -136,6 +147,8 @@ def idle_table(runs: dict[str, dict[str, Any]]) -> list[str]:
                 _fmt(hs["per_second"]),
                 _fmt(hs["latency_ms"]["p50"]),
                 _fmt(hs["latency_ms"]["p99"]),
+                _fmt(_cpu_ms_per_handshake(r), 2),
+                _fmt(r.get("server", {}).get("other_cpu"), 0),
                 _fmt(sum(hs["failures"].values())),
                 _fmt(r["kb_per_socket"]),
                 _fmt(r["rss_base_mb"], 0),
