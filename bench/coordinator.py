@@ -366,8 +366,10 @@ async def run_idle(
     progress: Progress,
     label: str,
     workers: int = 1,
+    profile: Callable[[], Any] | None = None,
 ) -> dict[str, Any]:
-    """Open `clients` idle sockets; memory per socket and handshakes per second."""
+    """Open `clients` idle sockets; memory per socket and handshakes per second. With
+    `profile`, a profiler it makes (with `stop()`) records the connect phase only."""
     params = {"duration": 0, "body_size": 0, "connect_concurrency": 100, "run_id": "idle"}
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
         # Warm up: imports, first queries and the hub happen once, not per socket.
@@ -383,11 +385,17 @@ async def run_idle(
         monitor = Monitor(server_pids, group.pids)
         base = statistics.median(_rss_samples(monitor))
         try:
+            profiler = None
+            if profile is not None:
+                profiler = profile()
+                await asyncio.sleep(1.0)  # py-spy attaches
             progress(f"{label}: connecting {len(clients):,} sockets")
             monitor.start()
             monitor.reset()
             connected = await group.ask("connect", "connected", timeout=1800)
             usage = await monitor.stop()
+            if profiler is not None:
+                await asyncio.to_thread(profiler.stop)
             progress(f"{label}: {len(clients):,} connected; going live")
             await group.ask("live", "live", timeout=1800)
             await asyncio.sleep(2.0)

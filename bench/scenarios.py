@@ -158,9 +158,12 @@ async def idle_run(
     dep: Deployment, n: int, progress: Progress, workers: int, profile_dir: Path | None = None
 ) -> dict[str, Any]:
     servers = dep.start()
-    profiler = None
-    if profile_dir is not None:
-        profiler = Profiler(servers[0].pid, profile_dir / f"idle{n}-{dep.system.name}.txt")
+    profile = None
+    if profile_dir is not None:  # the connect phase only: what a handshake costs
+
+        def profile() -> Profiler:
+            return Profiler(servers[0].pid, profile_dir / f"idle{n}-{dep.system.name}.txt")
+
     try:
         warmup = [
             dep.client(
@@ -177,10 +180,9 @@ async def idle_run(
             progress,
             f"[idle {n:,}] {dep.system.name}",
             workers=workers,
+            profile=profile,
         )
     finally:
-        if profiler is not None:
-            profiler.stop()
         dep.stop(servers)
 
 
