@@ -75,3 +75,24 @@ async def test_http_goes_to_django(alice):
     response = await http.get_response()
 
     assert response["status"] in (401, 403)  # DRF's answer: Django handled it
+
+
+def test_a_server_process_leaves_its_startup_heap_out_of_garbage_collections():
+    # A fresh interpreter, as uvicorn starts one: what importing the application loaded
+    # (Django, every view) is not walked by a later full collection.
+    import subprocess
+    import sys
+
+    probe = (
+        "import gc, os\n"
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'parley.settings'\n"
+        "import parley.asgi\n"
+        "print(gc.get_freeze_count(), len(gc.get_objects()), gc.get_threshold()[0])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    frozen, walked, young = map(int, out.split())
+    assert frozen > 50_000  # Django, DRF, allauth, pydantic and the views
+    assert walked < frozen / 10
+    assert young > 700  # collections less often than Python's default
