@@ -80,7 +80,12 @@ return 0
 
 
 class _NoAnswer(Exception):
-    """The writer did not answer a forward (or could not write it): write it here."""
+    """The writer did not answer a forward in time: write it here, and take the lease."""
+
+
+class _NotWritten(Exception):
+    """The writer answered that its batch failed as a whole (its database connection
+    broke): write it here."""
 
 
 class ForwardedError(DomainError):
@@ -109,6 +114,7 @@ class Writer:
         self.hub: Hub | None = None
         self._redis: Any = None
         self._owners: dict[int, tuple[str, float]] = {}  # conversation → (writer, until)
+        self._leases: dict[int, float] = {}  # conversation → when our lease ends, at most
         self._lookups: dict[int, asyncio.Future[str]] = {}
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._written: set[int] = set()  # conversations written here since the last renewal
@@ -134,6 +140,8 @@ class Writer:
             except _NoAnswer:
                 self.fell_back += 1
                 await self._take_over(cid, owner, me)
+            except _NotWritten:
+                self.fell_back += 1
         self._written.add(cid)
         return await get_batcher().send(membership, body, client_id)
 
@@ -188,8 +196,13 @@ class Writer:
         return owner
 
     def _remember(self, cid: int, owner: str, me: str) -> None:
-        trust = TRUST_OWN_SECONDS if owner == me else OWNER_CACHE_SECONDS
-        self._owners[cid] = (owner, time.monotonic() + trust)
+        now = time.monotonic()
+        if owner == me:
+            self._owners[cid] = (me, now + TRUST_OWN_SECONDS)
+            self._leases[cid] = now + LEASE_MS / 1000
+        else:
+            self._owners[cid] = (owner, now + OWNER_CACHE_SECONDS)
+            self._leases.pop(cid, None)
 
     async def _take_over(self, cid: int, silent: str, me: str) -> None:
         self._owners.pop(cid, None)
@@ -205,6 +218,7 @@ class Writer:
         while True:
             await asyncio.sleep(RENEW_SECONDS)
             written, self._written = self._written, set()
+            self._forget_expired()
             me = self.hub.channel if self.hub is not None else None
             if not written or me is None:
                 continue
@@ -221,8 +235,17 @@ class Writer:
             for cid, ok in zip(written, kept, strict=True):
                 if ok:
                     self._remember(cid, me, me)
-                elif self._owners.get(cid, ("",))[0] == me:
-                    del self._owners[cid]
+                else:
+                    self._leases.pop(cid, None)
+                    if self._owners.get(cid, ("",))[0] == me:
+                        del self._owners[cid]
+
+    def _forget_expired(self) -> None:
+        now = time.monotonic()
+        for cid in [c for c, (_, until) in self._owners.items() if until <= now]:
+            del self._owners[cid]
+        for cid in [c for c, until in self._leases.items() if until <= now]:
+            del self._leases[cid]
 
     async def release(self) -> None:
         """Give up this process's leases (shutting down): the other processes take them
@@ -231,8 +254,9 @@ class Writer:
         if self._renewer is not None:
             self._renewer.cancel()
             self._renewer = None
-        mine = [cid for cid, (owner, _) in self._owners.items() if owner == me]
+        mine = list(self._leases)
         self._owners.clear()
+        self._leases.clear()
         if not mine or me is None:
             return
         pipe = self.redis.pipeline(transaction=False)
@@ -333,7 +357,7 @@ def _result(reply: dict[str, Any], membership: Membership, client_id: str) -> tu
     if "e" in reply:
         raise ForwardedError(reply["e"], reply["em"], reply.get("ed"))
     if "x" in reply:
-        raise _NoAnswer()
+        raise _NotWritten()
     message = Message(
         pk=reply["id"],
         conversation_id=membership.conversation_id,
@@ -349,3 +373,12 @@ def _result(reply: dict[str, Any], membership: Membership, client_id: str) -> tu
 
 
 get_writer = per_loop(Writer)
+
+
+async def release_leases(timeout: float = 2.0) -> None:
+    """Shutting down: give up the leases of this event loop's writer (`Writer.release`),
+    waiting for Redis no longer than `timeout`."""
+    writer = get_writer()
+    if writer.enabled:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer.release(), timeout)
