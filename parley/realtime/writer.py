@@ -10,7 +10,7 @@ theirs to its hub channel and relay its answer:
 
     <layer prefix>:w:<conversation id>   string   the writer's hub channel, PX LEASE_MS
 
-A process takes a free lease with its first send (`SET NX GET`: taken, or who has it),
+A process takes a free lease with its first send (one script: taken, or who has it),
 renews the leases it wrote under about once a second, and believes another process's
 lease for OWNER_CACHE_SECONDS: in the steady state a send costs no Redis call beyond the
 forward and its answer.
@@ -56,8 +56,9 @@ RENEW_SECONDS = 1.0  # leases written under since the last round are renewed thi
 TRUST_OWN_SECONDS = 2.0  # our own lease, since it was taken or renewed (< LEASE_MS)
 OWNER_CACHE_SECONDS = 1.0  # another process's lease
 
-# Take the lease from a writer that did not answer, unless someone else has it by now.
-_TAKE_OVER = """
+# The lease for ARGV[2] if it is free or held by ARGV[1] (ARGV[2] itself: a look-up, which
+# also extends it; a writer that did not answer: a take-over). Returns the holder.
+_CLAIM = """
 local held = redis.call('GET', KEYS[1])
 if held == false or held == ARGV[1] then
     redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
@@ -113,6 +114,7 @@ class Writer:
         self.timeout = settings.PARLEY.get("WRITER_TIMEOUT", 1.0)
         self.hub: Hub | None = None
         self._redis: Any = None
+        self._scripts: dict[str, Any] = {}
         self._owners: dict[int, tuple[str, float]] = {}  # conversation → (writer, until)
         self._leases: dict[int, float] = {}  # conversation → when our lease ends, at most
         self._lookups: dict[int, asyncio.Future[str]] = {}
@@ -165,7 +167,15 @@ class Writer:
             self._redis = aioredis.from_url(
                 settings.REDIS_URL, socket_timeout=5, health_check_interval=30
             )
+            for name, source in (("claim", _CLAIM), ("renew", _RENEW), ("release", _RELEASE)):
+                self._scripts[name] = self._redis.register_script(source)
         return self._redis
+
+    async def _claim(self, cid: int, holder: str, me: str) -> str:
+        """Take the lease of `cid` if it is free or `holder` has it; who has it now."""
+        self.redis  # noqa: B018  (registers the scripts)
+        owner = await self._scripts["claim"](keys=[self._key(cid)], args=[holder, me, LEASE_MS])
+        return owner.decode() if isinstance(owner, bytes) else str(owner)
 
     def _key(self, cid: int) -> str:
         return f"{self.prefix}:{cid}"
@@ -186,12 +196,11 @@ class Writer:
 
     async def _look_up(self, cid: int, me: str) -> str:
         try:
-            held = await self.redis.set(self._key(cid), me, nx=True, px=LEASE_MS, get=True)
+            owner = await self._claim(cid, me, me)
         except Exception:
             log.warning("could not read the writer of conversation %s; writing here", cid)
             self._owners[cid] = (me, time.monotonic() + OWNER_CACHE_SECONDS)
             return me
-        owner = me if held is None else held.decode()
         self._remember(cid, owner, me)
         return owner
 
@@ -205,12 +214,10 @@ class Writer:
             self._leases.pop(cid, None)
 
     async def _take_over(self, cid: int, silent: str, me: str) -> None:
+        """`silent` did not answer: the lease is ours unless someone else has it by now."""
         self._owners.pop(cid, None)
-        try:
-            owner = await self.redis.eval(_TAKE_OVER, 1, self._key(cid), silent, me, LEASE_MS)
-        except Exception:
-            return
-        self._remember(cid, owner.decode() if isinstance(owner, bytes) else owner, me)
+        with contextlib.suppress(Exception):
+            self._remember(cid, await self._claim(cid, silent, me), me)
 
     async def _renew(self) -> None:
         """Keep the leases of the conversations written here since the last round; one
@@ -225,7 +232,9 @@ class Writer:
             try:
                 pipe = self.redis.pipeline(transaction=False)
                 for cid in written:
-                    pipe.eval(_RENEW, 1, self._key(cid), me, LEASE_MS)
+                    await self._scripts["renew"](
+                        keys=[self._key(cid)], args=[me, LEASE_MS], client=pipe
+                    )
                 kept = await pipe.execute()
             except asyncio.CancelledError:
                 raise
@@ -261,7 +270,7 @@ class Writer:
             return
         pipe = self.redis.pipeline(transaction=False)
         for cid in mine:
-            pipe.eval(_RELEASE, 1, self._key(cid), me)
+            await self._scripts["release"](keys=[self._key(cid)], args=[me], client=pipe)
         with contextlib.suppress(Exception):
             await pipe.execute()
 

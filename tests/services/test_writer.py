@@ -280,3 +280,25 @@ async def test_a_writer_shutting_down_gives_its_conversations_up(servers, make_u
     assert time.monotonic() - started < 0.5  # no forward to the process that left
     await bob.close()
     assert b.problems() == []
+
+
+async def test_the_writer_keeps_its_lease_while_it_writes(servers, make_user, redis_prefix):
+    import redis.asyncio as aioredis
+
+    (a,) = servers(1)
+    cid, (alice,) = await room(make_user, 1)
+    await alice.connect(a.ws, resume=True)
+    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    try:
+        assert (await alice.send_message(cid, "a0", "first"))["type"] == "ack"
+        writer = await lease(redis_prefix, cid)
+        for k in range(1, 13):  # 2.4 s of writing: half the lease, without a renewal
+            await alice.send_message(cid, f"a{k}", "more")
+            await asyncio.sleep(0.2)
+        left = await client.pttl(f"{redis_prefix}:w:{cid}")
+    finally:
+        await client.aclose()
+
+    assert await lease(redis_prefix, cid) == writer
+    assert left > 3500  # renewed within the last second or so (5 s each time)
+    await alice.close()
