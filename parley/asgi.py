@@ -10,6 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parley.settings")
 django_asgi_app = get_asgi_application()
 
 from parley.realtime.routing import websocket_application  # noqa: E402
+from parley.realtime.writer import release_leases  # noqa: E402
 
 # Django runs each HTTP request's sync code (middleware, views, the ORM) in a fresh thread
 # (`ThreadSensitiveContext()` makes asgiref create an executor per request), and database
@@ -31,6 +32,20 @@ async def http_application(scope, receive, send):  # type: ignore[no-untyped-def
         _in_flight[i] -= 1
 
 
+async def lifespan_application(scope, receive, send):  # type: ignore[no-untyped-def]
+    """uvicorn's lifespan: nothing to start; at shutdown, once the sockets are closed, this
+    process gives up the conversations it writes (realtime/writer.py), so that the other
+    processes take them at once instead of waiting for the leases to expire."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await release_leases()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 async def _unsupported(kind: str) -> None:
     raise ValueError(f"No application configured for scope type {kind!r}")
 
@@ -39,12 +54,14 @@ async def _unsupported(kind: str) -> None:
 def application(scope, receive, send):  # type: ignore[no-untyped-def]
     """Channels' ProtocolTypeRouter without a coroutine frame of its own for every open
     socket: it returns the coroutine of the application for the scope's type. Any other
-    type (uvicorn's lifespan) is refused as that router refuses it."""
+    type is refused as that router refuses it."""
     kind = scope["type"]
     if kind == "websocket":
         return websocket_application(scope, receive, send)
     if kind == "http":
         return http_application(scope, receive, send)
+    if kind == "lifespan":
+        return lifespan_application(scope, receive, send)
     return _unsupported(kind)
 
 

@@ -301,6 +301,11 @@ PARLEY = {
     # Every this many seconds each process compares the seq of the streams it follows
     # with the database, so an event the channel layer dropped is still delivered.
     "GAP_CHECK_SECONDS": env.float("PARLEY_GAP_CHECK_SECONDS", default=3.0),
+    # With Redis, the sends of a conversation are written by one process, the others
+    # forward theirs to it; a forward unanswered for WRITER_TIMEOUT seconds is written by
+    # the process that received it (parley/realtime/writer.py).
+    "SINGLE_WRITER": env.bool("PARLEY_SINGLE_WRITER", default=True),
+    "WRITER_TIMEOUT": env.float("PARLEY_WRITER_TIMEOUT", default=1.0),
 }
 
 # --- Production hardening (active when DEBUG is off) ------------------------------------

@@ -11,8 +11,19 @@ ROOT = Path(__file__).resolve().parent.parent
 for name in ("requirements", "requirements-dev"):
     with tempfile.NamedTemporaryFile(suffix=".json") as report:
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--dry-run", "--ignore-installed",
-             "--report", report.name, "-r", str(ROOT / f"{name}.in")],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--dry-run",
+                "--ignore-installed",
+                "--report",
+                report.name,
+                "-r",
+                str(ROOT / f"{name}.in"),
+            ],
             check=True,
         )
         resolved = json.loads(Path(report.name).read_text())["install"]

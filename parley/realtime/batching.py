@@ -18,6 +18,7 @@ from typing import Any
 from parley.chat.models import Membership, Message
 from parley.chat.services.messages import SendRequest, message_send_many
 from parley.realtime.db import HopBatcher, per_loop
+from parley.realtime.protocol import Sender
 from parley.realtime.publish import capture, publish
 
 MAX_BATCH = 200  # sends per transaction; the rest go in the next one
@@ -29,10 +30,12 @@ class SendBatcher(HopBatcher[SendRequest, tuple[Message, bool]]):
     def __init__(self, max_batch: int = MAX_BATCH) -> None:
         super().__init__(max_batch)
 
-    async def send(self, membership: Membership, body: str, client_id: str) -> tuple[Message, bool]:
+    async def send(
+        self, membership: Membership, body: str, client_id: str, sender: Sender | None = None
+    ) -> tuple[Message, bool]:
         """`message_send`, written with whatever other sends are waiting. Raises the
         same DomainErrors."""
-        return await self.submit(SendRequest(membership, body, client_id))
+        return await self.submit(SendRequest(membership, body, client_id, sender))
 
     def work(self, requests: list[SendRequest]) -> tuple[list[Any], list[Any]]:
         with capture() as events:

@@ -27,7 +27,6 @@ from parley.chat import services
 from parley.chat.models import Conversation, Membership
 from parley.common.errors import DomainError
 from parley.realtime import protocol as p
-from parley.realtime.batching import get_batcher
 from parley.realtime.connecting import get_connector, get_seen_stamper
 from parley.realtime.db import database_sync_to_async
 from parley.realtime.delivery import Delivery
@@ -43,6 +42,7 @@ from parley.realtime.publish import (
     publish,
     user_group,
 )
+from parley.realtime.writer import get_writer
 
 log = logging.getLogger(__name__)
 
@@ -391,8 +391,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_message_send(self, command: p.SendMessage) -> None:
         membership = self._membership(command.conversation)
-        # Written together with the other sockets' sends waiting for the database.
-        message, _ = await get_batcher().send(membership, command.body, command.client_id)
+        # Written together with the other sends waiting for the database, by the process
+        # that writes this conversation (writer.py; this one, without Redis).
+        message, _ = await get_writer().send(membership, command.body, command.client_id)
         sender = ev.user_sender(self.user) if message.sender_id == membership.pk else None
         await self.send(encode(p.Ack(re=command.id, message=ev.message_out(message, sender))))
 

@@ -23,7 +23,7 @@ import contextlib
 import contextvars
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -124,6 +124,9 @@ class Hub:
         # What this process published, on its way to the layer, in publish order.
         self._outbox: deque[tuple[str, dict[str, Any]]] = deque()
         self._sending: asyncio.Task[None] | None = None
+        # Messages sent to this hub's channel itself rather than to a group, by type
+        # (writer.py: sends forwarded to the writer of a conversation, and the answers).
+        self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
 
     async def start(self) -> None:
         async with self._started:
@@ -361,9 +364,15 @@ class Hub:
                 log.exception("hub receive failed; retrying")
                 await asyncio.sleep(0.5)
                 continue
-            if message.get("o") == self.channel:
+            handler = self.handlers.get(message.get("type", ""))
+            if handler is not None:  # sent to this hub's channel itself (writer.py)
+                try:
+                    handler(message)
+                except Exception:
+                    log.exception("the hub could not handle a %s", message.get("type"))
+            elif message.get("o") == self.channel:
                 continue  # what this hub published: its sockets already have it
-            if message.get("type") == BATCH_MESSAGE_TYPE:
+            elif message.get("type") == BATCH_MESSAGE_TYPE:
                 for event in message["m"]:
                     self.dispatch(event)
             else:

@@ -60,13 +60,22 @@ async def test_any_other_websocket_path_is_refused_as_urlrouter_refused_it(path,
 
 async def test_other_scope_types_are_refused_as_protocoltyperouter_refused_them():
     async def refusal(app):
-        comm = ApplicationCommunicator(app, {"type": "lifespan"})
-        await comm.send_input({"type": "lifespan.startup"})
-        with pytest.raises(ValueError) as caught:  # uvicorn: lifespan unsupported
+        comm = ApplicationCommunicator(app, {"type": "telepathy"})
+        with pytest.raises(ValueError) as caught:
             await comm.receive_output()
         return str(caught.value)
 
     assert await refusal(application) == await refusal(ProtocolTypeRouter({}))
+
+
+async def test_lifespan_starts_and_shuts_down():
+    # uvicorn's lifespan: shutdown releases the writer leases (none without Redis)
+    comm = ApplicationCommunicator(application, {"type": "lifespan"})
+    await comm.send_input({"type": "lifespan.startup"})
+    assert await comm.receive_output() == {"type": "lifespan.startup.complete"}
+    await comm.send_input({"type": "lifespan.shutdown"})
+    assert await comm.receive_output() == {"type": "lifespan.shutdown.complete"}
+    await comm.wait()
 
 
 async def test_http_goes_to_django(alice):

@@ -41,6 +41,10 @@ class SendRequest:
     membership: Membership
     body: str
     client_id: str
+    # Who the message.created event names: by default the membership's user or visitor
+    # (read from the membership). A send written for another process carries it, since
+    # the membership it builds has no user attached (parley/realtime/writer.py).
+    sender: p.Sender | None = None
 
 
 SendResult = tuple[Message, bool] | DomainError
@@ -179,11 +183,11 @@ def _insert(requests: Sequence[SendRequest], texts: dict[int, str]) -> dict[int,
         ids = {(cid, seq): pk for pk, cid, seq in cursor.fetchall()}
     if len(ids) != len(messages):
         raise _Unusual()
-    for m in messages.values():
+    for i, m in messages.items():
         m.pk = ids[(m.conversation_id, m.seq)]
         m._state.adding = False
         m._state.db = connection.alias
-        publish_on_commit(ev.message_created(m))
+        publish_on_commit(ev.message_created(m, requests[i].sender))
     return messages
 
 
