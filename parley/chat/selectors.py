@@ -268,18 +268,6 @@ def active_member(conversation_id: int, user_id: int) -> Membership:
     return membership
 
 
-def active_participants(conversation_ids: list[int]) -> list[tuple[int, int | None, object]]:
-    """(conversation id, user id, visitor id) of every active member of these conversations,
-    in one query: what online counts are computed from."""
-    if not conversation_ids:
-        return []
-    return list(
-        Membership.objects.filter(conversation_id__in=conversation_ids, left_at__isnull=True)
-        .order_by()
-        .values_list("conversation_id", "user_id", "visitor_id")
-    )
-
-
 def public_room(slug: str) -> Conversation:
     """A public room by slug, or ConversationNotFound."""
     room = Conversation.objects.filter(kind=Conversation.Kind.PUBLIC, slug=slug).first()

@@ -37,6 +37,19 @@ PREFIX = "parley:pr"
 _Request = tuple[str, list[int], bool, "asyncio.Future[bool]"]
 
 
+def _union_sizes(cids: list[int], procs: int, replies: list[list[bytes]]) -> dict[int, int]:
+    """Per conversation, how many participants any live process counts (the replies are
+    each process's keys of each conversation, conversation by conversation)."""
+    chunks = iter(replies)
+    found: dict[int, int] = {}
+    for cid in cids:
+        keys: set[bytes] = set()
+        for _ in range(procs):
+            keys.update(next(chunks))
+        found[cid] = len(keys)
+    return found
+
+
 class LocalPresence:
     """This process's sockets. Also the whole answer when there is one process."""
 
@@ -88,6 +101,11 @@ class LocalPresence:
 
     async def counts(self, cids: Iterable[int]) -> dict[int, int]:
         """`count` of each conversation, all at once."""
+        return self.counts_sync(cids)
+
+    def counts_sync(self, cids: Iterable[int]) -> dict[int, int]:
+        """`counts` for synchronous code (REST views): what the websocket's `online`
+        frames say, without reading who the members are."""
         return {cid: len(self.conversations.get(cid, ())) for cid in cids}
 
     async def online(self, keys: Iterable[str]) -> set[str]:
@@ -314,17 +332,26 @@ class RedisPresence(LocalPresence):
             return {}
         procs = await self._procs()
         pipe = self.redis.pipeline(transaction=False)
+        self._ask_counts(pipe, cids, procs)
+        return _union_sizes(cids, len(procs), await pipe.execute())
+
+    def counts_sync(self, cids: Iterable[int]) -> dict[int, int]:
+        """`counts` for synchronous code (REST views), on the synchronous client."""
+        cids = list(dict.fromkeys(cids))
+        if not cids:
+            return {}
+        procs = [
+            p.decode()
+            for p in self.sync_redis.zrangebyscore(self._procs_key(), time.time(), "+inf")
+        ]
+        pipe = self.sync_redis.pipeline(transaction=False)
+        self._ask_counts(pipe, cids, procs)
+        return _union_sizes(cids, len(procs), pipe.execute())
+
+    def _ask_counts(self, pipe: object, cids: list[int], procs: list[str]) -> None:
         for cid in cids:
             for proc in procs:
-                pipe.hkeys(self._ckey(proc, cid))
-        chunks = iter(await pipe.execute())
-        found: dict[int, int] = {}
-        for cid in cids:
-            keys: set[bytes] = set()
-            for _ in procs:
-                keys.update(next(chunks))
-            found[cid] = len(keys)
-        return found
+                pipe.hkeys(self._ckey(proc, cid))  # type: ignore[attr-defined]
 
     async def online(self, keys: Iterable[str]) -> set[str]:
         keys = list(keys)

@@ -304,6 +304,45 @@ async def test_presence_and_online_counts_across_processes_and_a_killed_one(serv
     assert a.problems() == []
 
 
+async def test_the_conversation_list_counts_who_is_online_on_every_process(servers, make_user):
+    import json
+    import urllib.request
+
+    # given: four people in a group, alice on process a, bob on b, carol on both, dave away
+    a, b = servers(2)
+    (alice, bob, carol, dave), tokens = await people(make_user, 4)
+    team = await group(alice, [bob, carol, dave])
+    with_bob = await direct(alice, bob)
+    with_dave = await direct(alice, dave)
+    peers = [Peer(tokens[0], "alice"), Peer(tokens[1], "bob")]
+    peers += [Peer(tokens[2], "carol"), Peer(tokens[2], "carol on b")]
+    for peer, server in zip(peers, (a, b, a, b), strict=True):
+        await peer.connect(server.ws, resume=True)
+
+    def listed(server) -> dict[int, dict]:
+        request = urllib.request.Request(
+            f"{server.http}/api/v1/conversations",
+            headers={"Authorization": f"Bearer {tokens[0]}"},
+        )
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return {c["id"]: c for c in json.loads(response.read())}
+
+    # when: alice lists her conversations through either process
+    through_a, through_b = await asyncio.gather(
+        asyncio.to_thread(listed, a), asyncio.to_thread(listed, b)
+    )
+
+    # then: both say three of the group are online (carol once), bob online, dave not
+    for answer in (through_a, through_b):
+        assert answer[team]["online_count"] == 3
+        assert answer[with_bob]["online_count"] == 2 and answer[with_bob]["other_user"]["online"]
+        assert answer[with_dave]["online_count"] == 1
+        assert answer[with_dave]["other_user"]["online"] is False
+    for peer in peers:
+        await peer.close()
+    assert a.problems() == [] and b.problems() == []
+
+
 async def test_concurrent_direct_creates_on_two_processes_make_one_conversation(servers, make_user):
     import json
     import urllib.request

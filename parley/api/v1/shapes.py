@@ -6,14 +6,13 @@ answers are built as plain dicts holding exactly what those serializers would re
 of every conversation: tests/api/test_fast_paths.py holds the two equal.
 
 Who is online comes from presence (parley/realtime/presence.py), asked once per request
-for every participant the answer mentions; an online count is the number of a
-conversation's active members that are online, the same number the websocket's
-`online.count` gives.
+for every participant the answer mentions; an online count is what presence counts for
+the conversation (its members with a socket open), the same number the websocket's
+`online` frame gives, read without listing the members.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -99,23 +98,30 @@ def _key(user_id: int | None, visitor_id: object) -> str:
 
 
 class OnlineState:
-    """Who is online among the active members of some conversations: one presence lookup
-    for every participant an answer mentions."""
+    """Who is online among some participants, and how many members of some conversations
+    are: one presence lookup for each, whatever an answer mentions."""
 
-    def __init__(self, members: dict[int, set[str]], extra_keys: Iterable[str] = ()) -> None:
-        self.members = members
-        wanted = set(extra_keys).union(*members.values())
+    def __init__(
+        self,
+        members: dict[int, set[str]] | None = None,
+        extra_keys: Iterable[str] = (),
+        counts: dict[int, int] | None = None,
+    ) -> None:
+        self.members = members or {}
+        wanted = set(extra_keys).union(*self.members.values())
         self.online = get_presence().online_sync(wanted) if wanted else set()
+        self.counts = counts
 
     @classmethod
     def of(cls, conversation_ids: list[int], extra_keys: Iterable[str] = ()) -> OnlineState:
-        """For these conversations: one database query, however many there are."""
-        members: defaultdict[int, set[str]] = defaultdict(set)
-        for cid, user_id, visitor_id in selectors.active_participants(conversation_ids):
-            members[cid].add(_key(user_id, visitor_id))
-        return cls(members, extra_keys)
+        """Online counts of these conversations as presence keeps them (the number the
+        websocket's `online` frames give), without reading who their members are: a
+        public room of thousands costs what a chat of two does."""
+        return cls(extra_keys=extra_keys, counts=get_presence().counts_sync(conversation_ids))
 
     def count(self, conversation_id: int) -> int:
+        if self.counts is not None:
+            return self.counts.get(conversation_id, 0)
         return len(self.members.get(conversation_id, set()) & self.online)
 
     def is_online(self, key: str) -> bool:
@@ -207,14 +213,17 @@ def render_conversation(membership: Membership, request: Request) -> dict[str, A
     row = selectors.conversation_row(membership)
     members = selectors.active_members(membership.conversation_id)
     keys = {_key(m.user_id, m.visitor_id) for m in members}
-    online = OnlineState({membership.conversation_id: keys})
+    online = OnlineState(
+        {membership.conversation_id: keys},
+        counts=get_presence().counts_sync([membership.conversation_id]),
+    )
     data = conversation_data(row, online, request)
     data["members"] = [member_data(m, online) for m in members]
     return data
 
 
 def render_member(membership: Membership) -> dict[str, Any]:
-    online = OnlineState({}, [_key(membership.user_id, membership.visitor_id)])
+    online = OnlineState(extra_keys=[_key(membership.user_id, membership.visitor_id)])
     return member_data(membership, online)
 
 
