@@ -42,14 +42,12 @@ def _fresh_realtime_state():
     """Each test gets its own channel layer, hub and presence: no state leaks between loops."""
     from channels.layers import channel_layers
 
-    from parley.realtime import hub, online, presence
+    from parley.realtime import hub, presence
 
     channel_layers.backends.clear()
     hub._hubs.clear()
-    online._counts.clear()
     presence._presence = None
     yield
     channel_layers.backends.clear()
     hub._hubs.clear()
-    online._counts.clear()
     presence._presence = None

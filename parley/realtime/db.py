@@ -178,7 +178,8 @@ Batcher = TypeVar("Batcher")
 
 
 def per_loop(factory: Callable[[], Batcher]) -> Callable[[], Batcher]:
-    """`factory()` once per event loop: the getter of a loop's batcher."""
+    """`factory()` once per event loop: the getter of a loop's own instance (batchers, the
+    online-count flusher, the writer)."""
     made: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Batcher] = (
         weakref.WeakKeyDictionary()
     )

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 
 from parley.realtime import protocol as p
+from parley.realtime.db import per_loop
 from parley.realtime.presence import get_presence
 from parley.realtime.publish import VIEWERS, conversation_group, outgoing, publish
 
@@ -54,12 +55,4 @@ class OnlineCounts:
         await publish(events)
 
 
-_counts: dict[asyncio.AbstractEventLoop, OnlineCounts] = {}
-
-
-def get_online_counts() -> OnlineCounts:
-    loop = asyncio.get_running_loop()
-    counts = _counts.get(loop)
-    if counts is None:
-        counts = _counts[loop] = OnlineCounts()
-    return counts
+get_online_counts = per_loop(OnlineCounts)

@@ -326,11 +326,10 @@ def fresh_layer() -> None:
     """Each example runs in an event loop of its own: give it its own layer and hub."""
     from channels.layers import channel_layers
 
-    from parley.realtime import hub, online, presence
+    from parley.realtime import hub, presence
 
     channel_layers.backends.clear()
     hub._hubs.clear()
-    online._counts.clear()
     presence._presence = None
 
 
