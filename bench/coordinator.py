@@ -240,6 +240,29 @@ def percentiles(values: np.ndarray) -> dict[str, float | None]:
     }
 
 
+def slowest_messages(
+    latencies: np.ndarray, stamps: np.ndarray, window_start: int, count: int = 5
+) -> dict[str, Any]:
+    """Latency per message (its slowest delivery), the `count` slowest with when they were
+    sent (seconds into the measured window), and how many messages a p99 over deliveries
+    rests on: with few messages and many receivers, one slow message moves it."""
+    if stamps.size == 0 or stamps.size != latencies.size:
+        return {"messages": 0, "slowest": []}
+    order = np.argsort(stamps, kind="stable")
+    sent, lat = stamps[order], latencies[order]
+    starts = np.flatnonzero(np.r_[True, sent[1:] != sent[:-1]])
+    worst = np.maximum.reduceat(lat, starts)
+    top = np.argsort(worst)[::-1][:count]
+    return {
+        "messages": int(starts.size),
+        "p99_rests_on_messages": round(starts.size * 0.01, 1),
+        "slowest": [
+            [round((int(sent[starts[i]]) - window_start) / 1e9, 2), round(float(worst[i]), 2)]
+            for i in top
+        ],
+    }
+
+
 def _handshakes(connected: list[dict[str, Any]]) -> dict[str, Any]:
     times = np.array([t for c in connected for t in c["times"]]) * 1000
     n = sum(c["connected"] for c in connected)
@@ -319,6 +342,7 @@ async def run_traffic(
                 [np.fromfile(r["latency_file"], dtype=np.float64) for r in results]
             )
             acks = np.concatenate([np.fromfile(r["ack_file"], dtype=np.float64) for r in results])
+            stamps = np.concatenate([np.fromfile(r["stamp_file"], dtype=np.int64) for r in results])
             await workers.ask("close", "closed")
         finally:
             await workers.finish()
@@ -350,6 +374,7 @@ async def run_traffic(
         "closed_early": sum(r["closed_early"] for r in results),
         "latency_ms": percentiles(latencies),
         "ack_latency_ms": percentiles(acks),
+        "slowest_messages": slowest_messages(latencies, stamps, at + int(traffic.warmup * 1e9)),
         "handshakes": _handshakes(connected),
         "server": usage,
         "timeseries": [

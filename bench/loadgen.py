@@ -79,6 +79,8 @@ class Stats:
     """What one worker measured."""
 
     latencies: array = field(default_factory=lambda: array("d"))  # ms, every delivery
+    # the send stamp (ns) of each of those deliveries: which message each latency belongs to
+    stamps: array = field(default_factory=lambda: array("q"))
     ack_latencies: array = field(default_factory=lambda: array("d"))  # ms, send -> ack
     delivered: int = 0
     delivered_window: int = 0
@@ -130,7 +132,7 @@ class Client:
         assert self.ws is not None
         ws, worker, stats = self.ws, self.worker, self.worker.stats
         loads, now = orjson.loads, time.monotonic_ns
-        latencies = stats.latencies
+        latencies, stamps = stats.latencies, stats.stamps
         try:
             while True:
                 raw = await ws.recv(decode=False)
@@ -143,6 +145,7 @@ class Client:
                     sent_at = int(stamp)
                     if sent_at >= worker.window_start:  # sent in the measured window
                         latencies.append((t - sent_at) / 1e6)
+                        stamps.append(sent_at)
                     stats.delivered += 1
                     if worker.window_start <= t <= worker.window_end:
                         stats.delivered_window += 1
@@ -403,7 +406,9 @@ async def serve(plan: Plan, out_prefix: str) -> None:
             result = await worker.drain(expected)
             _write_floats(out_prefix + ".lat", worker.stats.latencies)
             _write_floats(out_prefix + ".ack", worker.stats.ack_latencies)
-            say(result | {"latency_file": out_prefix + ".lat", "ack_file": out_prefix + ".ack"})
+            _write_floats(out_prefix + ".stamp", worker.stats.stamps)
+            files = {"latency_file": ".lat", "ack_file": ".ack", "stamp_file": ".stamp"}
+            say(result | {k: out_prefix + suffix for k, suffix in files.items()})
         elif cmd == "close":
             await worker.close_all()
             say({"ev": "closed"})

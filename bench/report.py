@@ -328,6 +328,25 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def slowest_lines(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """Under the light-load table: how many messages the p99 rests on, and each system's
+    slowest messages (seconds into the window: ms), to tell one stall from a slow tail."""
+    lines = []
+    for name, r in runs.items():
+        slow = r.get("slowest_messages")
+        if not slow or not slow["slowest"]:
+            continue
+        if not lines:
+            lines.append("")
+            lines.append(
+                f"p99 over deliveries rests on the slowest {slow['p99_rests_on_messages']:g} "
+                f"of {slow['messages']} messages; slowest messages (s into the window: ms):"
+            )
+        worst = ", ".join(f"{t:g} s: {ms:g}" for t, ms in slow["slowest"])
+        lines.append(f"  {name:<14} {worst}")
+    return lines
+
+
 def render(results: dict[str, Any], titles: dict[str, str]) -> str:
     lines: list[str] = []
     runs = results["runs"]
@@ -335,6 +354,8 @@ def render(results: dict[str, Any], titles: dict[str, str]) -> str:
         if key in runs:
             by = "p99" if key == "light" else "delivered"
             lines += ["", f"## {titles[key]}", ""] + traffic_table(runs[key], by=by)
+            if key == "light":
+                lines += slowest_lines(runs[key])
     for size, idle in runs.get("idle", {}).items():
         lines += ["", f"## {titles['idle']}: {int(size):,} sockets", ""] + idle_table(idle)
     if "history" in runs:
