@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from parley.chat import errors
@@ -28,6 +28,7 @@ from parley.realtime.publish import (
 )
 
 _MESSAGE = Message._meta.db_table
+_CONVERSATION = Conversation._meta.db_table
 _MEMBERSHIP = Membership._meta.db_table
 
 
@@ -96,9 +97,13 @@ def message_send_many(requests: Sequence[SendRequest]) -> list[SendResult]:
             texts[i] = text
     if texts:
         try:
-            with transaction.atomic():
-                for i, message in _insert(requests, texts).items():
-                    results[i] = (message, True)
+            if _one_trip_possible():
+                written = _insert_in_one_trip(requests, texts)
+            else:
+                with transaction.atomic():
+                    written = _insert(requests, texts)
+            for i, message in written.items():
+                results[i] = (message, True)
         except _Unusual:
             for i, text in texts.items():
                 results[i] = _send_alone(requests[i], text)
@@ -141,13 +146,20 @@ def _send_alone(request: SendRequest, text: str) -> SendResult:
     return original, False
 
 
+def _by_conversation(
+    requests: Sequence[SendRequest], texts: dict[int, str]
+) -> dict[int, list[int]]:
+    by_conversation: dict[int, list[int]] = {}
+    for i in texts:
+        by_conversation.setdefault(requests[i].membership.conversation_id, []).append(i)
+    return by_conversation
+
+
 def _insert(requests: Sequence[SendRequest], texts: dict[int, str]) -> dict[int, Message]:
     """Take the seqs and insert the messages of `texts` (index → clean body); raise
     _Unusual unless every one of them was inserted. Call inside a transaction."""
     now = timezone.now()
-    by_conversation: dict[int, list[int]] = {}
-    for i in texts:
-        by_conversation.setdefault(requests[i].membership.conversation_id, []).append(i)
+    by_conversation = _by_conversation(requests, texts)
     messages: dict[int, Message] = {}
     for cid in sorted(by_conversation):
         indexes = by_conversation[cid]
@@ -188,6 +200,103 @@ def _insert(requests: Sequence[SendRequest], texts: dict[int, str]) -> dict[int,
         m._state.adding = False
         m._state.db = connection.alias
         publish_on_commit(ev.message_created(m, requests[i].sender))
+    return messages
+
+
+def _one_trip_possible() -> bool:
+    """PostgreSQL with client-side parameter binding (Django's default), in autocommit
+    mode and outside any atomic block: `_insert_in_one_trip` may be its own transaction."""
+    return (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and connection.get_autocommit()
+        and connection.settings_dict.get("OPTIONS", {}).get("server_side_binding") is not True
+    )
+
+
+# What the INSERT raises when it wrote fewer messages than seqs were taken; PostgreSQL
+# rolls the whole query text back. Not a constant, so it is cast only when it happens.
+_SHORT = "parley: fewer messages than seqs"
+
+
+def _insert_in_one_trip(
+    requests: Sequence[SendRequest], texts: dict[int, str]
+) -> dict[int, Message]:
+    """`_insert` and its transaction in one round trip to PostgreSQL instead of four.
+
+    Through `transaction.atomic()` a send costs BEGIN, the UPDATE, the INSERT and COMMIT,
+    a round trip each, and on a quiet server each trip wakes two sleeping processes
+    (docs/performance.md, "Optimisations"). Here they are one query text, `UPDATE ...;
+    INSERT ...`. PostgreSQL runs the statements of such a text one after the other, each
+    with a snapshot of its own, as one transaction that commits after the last statement
+    and rolls back entirely if any fails. So the INSERT re-checks the memberships after the
+    UPDATE holds the conversation's lock, exactly as `_insert` does (take_message_seqs),
+    and takes each message's seq from the row the UPDATE just wrote. When it inserted
+    fewer messages than seqs were taken (a retry, a member removed meanwhile, the
+    conversation gone), it raises and the seqs are given back: _Unusual, as in `_insert`.
+    Events are published once the transaction has committed.
+    """
+    now = timezone.now()
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    by_conversation = _by_conversation(requests, texts)
+    statements = []
+    params: list[object] = []
+    for cid in sorted(by_conversation):
+        statements.append(
+            f"UPDATE {_CONVERSATION} SET last_seq = last_seq + %s, last_message_at = %s "
+            "WHERE id = %s RETURNING last_seq"
+        )
+        params += [len(by_conversation[cid]), stamp, cid]
+    rows = []
+    for cid in sorted(by_conversation):
+        indexes = by_conversation[cid]
+        for k, i in enumerate(indexes):
+            request = requests[i]
+            back = len(indexes) - 1 - k  # seq = the conversation's new last_seq - back
+            rows.append("(%s, %s, %s, %s, %s, %s)")
+            params += [cid, back, request.membership.pk, request.client_id, texts[i], stamp]
+    statements.append(
+        f"WITH ins AS (INSERT INTO {_MESSAGE} "
+        "(conversation_id, seq, sender_id, client_id, body, created_at) "
+        "SELECT v.column1, c.last_seq - v.column2, v.column3, v.column4, v.column5, v.column6 "
+        f"FROM (VALUES {', '.join(rows)}) AS v JOIN {_CONVERSATION} AS c ON c.id = v.column1 "
+        f"WHERE EXISTS (SELECT 1 FROM {_MEMBERSHIP} AS m WHERE m.id = v.column3 "
+        "AND m.conversation_id = v.column1 AND m.left_at IS NULL) "
+        "ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, conversation_id, seq) "
+        "SELECT id, conversation_id, seq FROM ins UNION ALL "
+        "SELECT NULL, NULL, CAST(%s || k.n AS bigint) FROM (SELECT count(*) AS n FROM ins) AS k "
+        "WHERE k.n <> %s"
+    )
+    params += [f"{_SHORT}: ", len(texts)]
+    lasts: dict[int, int] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("; ".join(statements), params)
+            for cid in sorted(by_conversation):
+                lasts[cid] = int(cursor.fetchone()[0])
+                cursor.nextset()
+            ids = {(cid, seq): pk for pk, cid, seq in cursor.fetchall()}
+    except DataError as exc:
+        if _SHORT in str(exc):
+            raise _Unusual() from None
+        raise
+    messages: dict[int, Message] = {}
+    for cid in sorted(by_conversation):
+        indexes = by_conversation[cid]
+        for seq, i in enumerate(indexes, start=lasts[cid] - len(indexes) + 1):
+            request = requests[i]
+            message = messages[i] = Message(
+                pk=ids[(cid, seq)],
+                conversation_id=cid,
+                seq=seq,
+                sender=request.membership,
+                client_id=request.client_id,
+                body=texts[i],
+                created_at=now,
+            )
+            message._state.adding = False
+            message._state.db = connection.alias
+            publish_on_commit(ev.message_created(message, request.sender))  # at once
     return messages
 
 
