@@ -253,6 +253,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                         "frame_rate": settings.PARLEY["FRAME_RATE"],
                         "frame_burst": settings.PARLEY["FRAME_BURST"],
                         "resume_max_events": settings.PARLEY["RESUME_MAX_EVENTS"],
+                        "unread_cap": settings.PARLEY["UNREAD_CAP"],
                     },
                 )
             )
