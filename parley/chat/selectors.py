@@ -100,7 +100,7 @@ def unread_count(membership: Membership) -> int:
         )
         .exclude(sender=membership)
         .exclude(pk__in=HiddenMessage.objects.filter(membership=membership).values("message_id"))
-        .order_by()
+        .order_by("seq")
         .values("pk")[: unread_cap()]
         .count()
     )
@@ -132,7 +132,10 @@ def conversation_list(user: User) -> list[ConversationRow]:
         )
         .order_by("-seq")
     )
-    # What `unread_count` counts, up to the cap: a LIMIT subquery, counted.
+    # What `unread_count` counts, up to the cap: a LIMIT subquery, counted. Ordered by seq
+    # so that PostgreSQL walks the (conversation_id, seq) index from the read floor up,
+    # not every message of the conversation (without it, it read all 200,000 of a room
+    # to count 5 unread: the floor is a per-row parameter it cannot estimate).
     unread = (
         Message.objects.filter(
             conversation=OuterRef("conversation_id"),
@@ -145,7 +148,7 @@ def conversation_list(user: User) -> list[ConversationRow]:
                 "message_id"
             )
         )
-        .order_by()
+        .order_by("seq")
         .values("pk")[: unread_cap()]
     )
     memberships = list(
