@@ -294,6 +294,9 @@ PARLEY = {
     # A resume further back than this many events per conversation is refused with
     # `resume_too_old`; the client reloads that conversation over REST instead.
     "RESUME_MAX_EVENTS": env.int("PARLEY_RESUME_MAX_EVENTS", default=1000),
+    # Unread counts stop at this many messages per conversation (an `unread` equal to it
+    # means that many or more): a count costs at most this many rows, however far behind.
+    "UNREAD_CAP": 1000,
     # Presence in Redis: a killed process's people drop out within PRESENCE_TTL seconds.
     "PRESENCE_TTL": env.int("PARLEY_PRESENCE_TTL", default=30),
     "PRESENCE_HEARTBEAT": env.float("PARLEY_PRESENCE_HEARTBEAT", default=10.0),

@@ -37,6 +37,17 @@ def carol(make_user) -> User:
     return make_user("carol", display_name="Carol")
 
 
+@pytest.fixture
+def unread_cap(settings):
+    """`unread_cap(n)`: unread counts stop at `n` for this test (PARLEY["UNREAD_CAP"])."""
+
+    def cap(n: int) -> int:
+        settings.PARLEY = {**settings.PARLEY, "UNREAD_CAP": n}
+        return n
+
+    return cap
+
+
 @pytest.fixture(autouse=True)
 def _fresh_realtime_state():
     """Each test gets its own channel layer, hub and presence: no state leaks between loops."""

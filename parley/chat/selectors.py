@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.conf import settings
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Greatest
 
 from parley.accounts.models import User
 from parley.chat import errors
@@ -73,8 +74,25 @@ def messages_page(
     return list(qs.order_by("-seq")[:limit])
 
 
+def unread_cap() -> int:
+    """The most unread messages counted per conversation: a count equal to it means that
+    many or more (PARLEY["UNREAD_CAP"])."""
+    return max(1, int(settings.PARLEY["UNREAD_CAP"]))
+
+
+class _CountOf(Subquery):
+    """COUNT(*) of a queryset's rows as a (correlated) scalar subquery. Sliced, the rows are
+    read only up to its LIMIT: the count of a LIMIT n subquery costs at most n rows."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS counted)"
+
+    def __init__(self, queryset: QuerySet[Message]) -> None:
+        super().__init__(queryset, output_field=IntegerField())
+
+
 def unread_count(membership: Membership) -> int:
-    """Other people's messages above my read cursor, not deleted, not hidden for me."""
+    """Other people's messages above my read cursor, not deleted, not hidden for me: at most
+    `unread_cap()` of them (reading a million unread rows to show "999+" is not worth it)."""
     floor = max(membership.last_read_seq, membership.cleared_through_seq)
     return (
         Message.objects.filter(
@@ -82,6 +100,8 @@ def unread_count(membership: Membership) -> int:
         )
         .exclude(sender=membership)
         .exclude(pk__in=HiddenMessage.objects.filter(membership=membership).values("message_id"))
+        .order_by("seq")
+        .values("pk")[: unread_cap()]
         .count()
     )
 
@@ -112,6 +132,10 @@ def conversation_list(user: User) -> list[ConversationRow]:
         )
         .order_by("-seq")
     )
+    # What `unread_count` counts, up to the cap: a LIMIT subquery, counted. Ordered by seq
+    # so that PostgreSQL walks the (conversation_id, seq) index from the read floor up,
+    # not every message of the conversation (without it, it read all 200,000 of a room
+    # to count 5 unread: the floor is a per-row parameter it cannot estimate).
     unread = (
         Message.objects.filter(
             conversation=OuterRef("conversation_id"),
@@ -124,10 +148,8 @@ def conversation_list(user: User) -> list[ConversationRow]:
                 "message_id"
             )
         )
-        .order_by()
-        .values("conversation")
-        .annotate(n=Count("*"))
-        .values("n")
+        .order_by("seq")
+        .values("pk")[: unread_cap()]
     )
     memberships = list(
         active_memberships(user)
@@ -135,7 +157,7 @@ def conversation_list(user: User) -> list[ConversationRow]:
         .annotate(
             read_floor=Greatest("last_read_seq", "cleared_through_seq"),
             last_message_id=Subquery(last_message.values("pk")[:1]),
-            unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+            unread=_CountOf(unread),
         )
         .order_by("-conversation__last_message_at", "-conversation__created_at")
     )

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from parley.accounts.models import User
 from parley.chat import events as ev
-from parley.chat import services
+from parley.chat import selectors, services
 from parley.chat.models import Conversation, Membership
 from parley.common.errors import DomainError
 from parley.realtime import protocol as p
@@ -253,6 +253,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                         "frame_rate": settings.PARLEY["FRAME_RATE"],
                         "frame_burst": settings.PARLEY["FRAME_BURST"],
                         "resume_max_events": settings.PARLEY["RESUME_MAX_EVENTS"],
+                        "unread_cap": selectors.unread_cap(),
                     },
                 )
             )

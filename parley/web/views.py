@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
 
 from parley.chat import events as ev
-from parley.chat import services
+from parley.chat import selectors, services
 from parley.chat.errors import InvalidSecret
 from parley.chat.models import Conversation, Membership
 
@@ -34,7 +34,10 @@ def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpRespon
         "open": conversation_id,
         "ws": "/ws/",
         "api": "/api/v1",
-        "limits": {"message_max_length": settings.PARLEY["MESSAGE_MAX_LENGTH"]},
+        "limits": {
+            "message_max_length": settings.PARLEY["MESSAGE_MAX_LENGTH"],
+            "unread_cap": selectors.unread_cap(),
+        },
         "urls": {
             "profile": _first_url("profile", "accounts:profile", "account_profile"),
             "logout": _first_url("account_logout", "logout"),

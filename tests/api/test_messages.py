@@ -280,6 +280,24 @@ def test_read_marks_move_forward_and_set_the_unread_count(api, alice, bob, direc
     assert alice_seen["read_seq"] == 5
 
 
+def test_unread_over_the_cap_is_the_cap_in_the_list_the_detail_and_a_read_mark(
+    api, alice, bob, direct, say, unread_cap
+):
+    unread_cap(3)
+    chat = direct(alice, bob)
+    sent = [say(bob, chat, f"b{i}") for i in range(6)]
+    client = api(alice)
+
+    _, listed = client.get("conversations")
+    _, detail = client.get(f"conversations/{chat.pk}")
+    _, four_left = client.post(f"conversations/{chat.pk}/read", {"seq": sent[1].seq})
+    _, two_left = client.post(f"conversations/{chat.pk}/read", {"seq": sent[3].seq})
+
+    assert listed[0]["unread"] == detail["unread"] == 3
+    assert four_left == {"read_seq": sent[1].seq, "unread": 3}
+    assert two_left == {"read_seq": sent[3].seq, "unread": 2}
+
+
 @pytest.mark.parametrize("payload", [{}, {"seq": -1}, {"seq": "two"}, {"seq": 2**63}])
 def test_a_read_mark_needs_a_seq(api, alice, bob, direct, payload):
     chat = direct(alice, bob)

@@ -62,6 +62,23 @@ def test_the_conversation_list_does_not_grow_with_conversations(
         client.get("conversations")
 
 
+def test_unread_counts_at_the_cap_cost_no_extra_query(
+    api, world, unread_cap, django_assert_num_queries
+):
+    me, grow = world
+    client = api(me)
+    grow(3)
+    exact = _queries(client, "conversations")
+    _, before = client.get("conversations")
+
+    unread_cap(1)
+    with django_assert_num_queries(exact):
+        _, capped = client.get("conversations")
+
+    assert sorted(c["unread"] for c in before) == [1] * 6 + [2] * 3  # the groups have 2
+    assert [c["unread"] for c in capped] == [1] * 9
+
+
 def test_history_does_not_grow_with_messages_or_senders(
     api, alice, bob, group, say, make_user, django_assert_num_queries
 ):

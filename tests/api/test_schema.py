@@ -69,3 +69,16 @@ def test_spectacular_validates_without_warnings(tmp_path):
 def test_the_message_schema_is_the_websocket_message():
     assert list(MessageSerializer().fields) == list(p.MessageOut.model_fields)
     assert list(SenderSerializer().fields) == list(p.Sender.model_fields)
+
+
+def test_every_unread_field_says_it_stops_at_the_cap():
+    schemas = APIClient().get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+
+    described = {
+        name: props["unread"].get("description", "")
+        for name, schema in schemas.items()
+        if "unread" in (props := schema.get("properties", {}))
+    }
+    assert set(described) >= {"Conversation", "ConversationDetail", "Read"}
+    for name, description in described.items():
+        assert "UNREAD_CAP" in description and "or more" in description, name

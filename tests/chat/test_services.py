@@ -375,6 +375,63 @@ def test_a_message_hidden_for_me_is_not_unread(alice, bob):
     assert rows[conversation.pk].unread == 1
 
 
+def listed_unread(user, conversation) -> int:
+    return next(
+        r.unread for r in selectors.conversation_list(user) if r.conversation.pk == conversation.pk
+    )
+
+
+def test_unread_is_exact_below_the_cap_and_the_cap_at_or_over_it(alice, bob, unread_cap):
+    unread_cap(3)
+    conversation = direct(alice, bob)
+    mine = selectors.membership_for(bob, conversation.pk)
+    counts = []
+    for i in range(5):
+        send(alice, conversation, f"m{i}")
+        counts.append((selectors.unread_count(mine), listed_unread(bob, conversation)))
+
+    assert counts == [(1, 1), (2, 2), (3, 3), (3, 3), (3, 3)]
+    services.receipt_mark(membership=mine, kind="read", seq=1)
+    assert selectors.unread_count(mine) == listed_unread(bob, conversation) == 3  # 4 left
+    services.receipt_mark(membership=mine, kind="read", seq=3)
+    assert selectors.unread_count(mine) == listed_unread(bob, conversation) == 2
+
+
+def test_own_deleted_and_hidden_messages_do_not_use_up_the_cap(alice, bob, unread_cap):
+    unread_cap(3)
+    conversation = direct(alice, bob)
+    mine = selectors.membership_for(bob, conversation.pk)
+    theirs = selectors.membership_for(alice, conversation.pk)
+    for i in range(3):
+        send(bob, conversation, f"mine {i}")
+        deleted = send(alice, conversation, f"deleted {i}")
+        services.message_delete_for_everyone(membership=theirs, seq=deleted.seq)
+        hidden = send(alice, conversation, f"hidden {i}")
+        services.message_delete_for_me(membership=mine, seq=hidden.seq)
+    send(alice, conversation, "one")
+    send(alice, conversation, "two")
+
+    assert selectors.unread_count(mine) == listed_unread(bob, conversation) == 2
+    send(alice, conversation, "three")
+    send(alice, conversation, "four")
+    assert selectors.unread_count(mine) == listed_unread(bob, conversation) == 3
+
+
+def test_each_conversation_and_member_is_capped_on_its_own(alice, bob, carol, unread_cap):
+    unread_cap(3)
+    team = services.conversation_create_group(creator=alice, title="Team", members=[bob, carol])
+    chat = direct(alice, bob)
+    sent = [send(alice, team, f"t{i}") for i in range(5)]
+    send(alice, chat, "just one")
+    carols = selectors.membership_for(carol, team.pk)
+    services.receipt_mark(membership=carols, kind="read", seq=sent[2].seq)
+
+    bobs = {r.conversation.pk: r.unread for r in selectors.conversation_list(bob)}
+    assert bobs == {team.pk: 3, chat.pk: 1}
+    assert listed_unread(carol, team) == 2
+    assert listed_unread(alice, team) == 0
+
+
 def test_a_role_change_is_a_durable_event(alice, bob, carol):
     group = services.conversation_create_group(creator=alice, title="Team", members=[bob, carol])
 

@@ -193,3 +193,37 @@ def test_offline_person_gets_every_message_once_and_in_order(people):
     bob.reload()
     bob.open("Alice")
     expect(bob.bodies).to_have_text(["before", *sent, "written offline"])
+
+
+def test_past_the_unread_cap_the_list_and_the_tab_say_more_than_not_a_count(people, server):
+    alice, bob = people("alice", "bob")
+    # given: Alice wrote 1,005 messages Bob has not read (the server counts up to 1,000)
+    server.shell(
+        "from parley.accounts.models import User\n"
+        "from parley.chat import selectors, services\n"
+        "from parley.chat.services.messages import SendRequest, message_send_many\n"
+        f"a = User.objects.get(username={alice.username!r})\n"
+        f"conv, _ = services.conversation_get_or_create_direct(user=a, other={bob.username!r})\n"
+        "m = selectors.membership_for(a, conv.pk)\n"
+        "message_send_many([SendRequest(m, f'unread {i}', f'u{i}') for i in range(1, 1006)])\n"
+    )
+
+    # when: Bob looks at his list
+    bob.reload()
+
+    # then: the badge, the tab and what a screen reader hears say "more than 999"
+    expect(bob.badge("Alice")).to_have_text("99+")
+    expect(bob.page).to_have_title("(999+) Parley")
+    label = bob.item("Alice").locator(".visually-hidden")
+    expect(label).to_contain_text("more than 999 unread")
+
+    # a live message on top is still "more than 999", then opening the chat reads it all
+    alice.reload()
+    alice.open("Bob")
+    alice.send("one more")
+    expect(bob.item("Alice").locator(".conv-preview")).to_have_text("one more")
+    expect(bob.page).to_have_title("(999+) Parley")
+    bob.open("Alice")
+    expect(bob.badge("Alice")).to_have_count(0)
+    expect(bob.page).to_have_title("Parley")
+    assert not alice.errors and not bob.errors

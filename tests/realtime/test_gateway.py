@@ -111,6 +111,35 @@ async def test_a_new_direct_chat_appears_live_for_both_people(alice, bob):
     await b.close()
 
 
+async def test_the_unread_frame_stops_at_the_cap_that_hello_names(alice, bob, unread_cap):
+    unread_cap(2)
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    tab1 = await Client(bob).connect(resume={})
+    tab2 = await Client(bob).connect(resume={})
+    for i in range(5):
+        await a.request(
+            {
+                "type": "message.send",
+                "conversation": conversation.pk,
+                "client_id": f"{i}",
+                "body": f"m{i}",
+            }
+        )
+
+    counts = []
+    for seq in (1, 3, 4):
+        await tab1.request(
+            {"type": "receipt", "conversation": conversation.pk, "kind": "read", "seq": seq}
+        )
+        counts.append((await tab2.expect("unread"))["count"])
+
+    assert tab2.hello["limits"]["unread_cap"] == 2
+    assert counts == [2, 2, 1]  # 4 left, 2 left, 1 left
+    for client in (tab1, tab2, a):
+        await client.close()
+
+
 async def test_several_tabs_of_one_user_stay_in_sync(alice, bob):
     conversation = await direct(alice, bob)
     tab1 = await Client(bob).connect(resume={})

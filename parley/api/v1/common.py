@@ -22,6 +22,13 @@ from parley.chat.selectors import MessageRow
 # PostgreSQL both fail on integers past 64 bits); the websocket protocol uses the same bound.
 MAX_ID = 2**62
 
+UNREAD_HELP = (
+    "Messages of others after my read cursor (not deleted, not deleted for me), counted up "
+    'to the server\'s unread cap: PARLEY["UNREAD_CAP"], 1,000 by default, named '
+    "`unread_cap` in the websocket's `hello` limits. A value equal to the cap means that "
+    'many or more (show it as, say, "999+").'
+)
+
 
 class ApiView(APIView):
     """Every v1 view: DRF's APIView rendering JSON with orjson (parley/api/renderers.py)."""

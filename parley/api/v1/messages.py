@@ -16,6 +16,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from parley.api.v1.common import (
     MAX_ID,
+    UNREAD_HELP,
     ApiView,
     MessageSerializer,
     error_responses,
@@ -84,7 +85,7 @@ class ReadRequestSerializer(serializers.Serializer):
 
 class ReadSerializer(serializers.Serializer):
     read_seq = serializers.IntegerField()
-    unread = serializers.IntegerField()
+    unread = serializers.IntegerField(help_text=UNREAD_HELP)
 
 
 def _parse(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from parley.accounts.models import User
-from parley.api.v1.common import MessageSerializer
+from parley.api.v1.common import UNREAD_HELP, MessageSerializer
 from parley.chat import events as ev
 from parley.chat import selectors
 from parley.chat.models import Conversation, Membership
@@ -51,7 +51,7 @@ class ConversationSerializer(serializers.Serializer):
     about = serializers.CharField(allow_blank=True)
     last_seq = serializers.IntegerField(help_text="The conversation's last durable event seq.")
     role = serializers.ChoiceField(choices=Membership.Role.choices, help_text="Mine.")
-    unread = serializers.IntegerField(help_text="Messages of others after my read cursor.")
+    unread = serializers.IntegerField(help_text=UNREAD_HELP)
     read_seq = serializers.IntegerField()
     delivered_seq = serializers.IntegerField()
     cleared_through_seq = serializers.IntegerField()

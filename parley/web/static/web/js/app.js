@@ -4,7 +4,7 @@
 import { ApiError, get, post, setBase } from "./api.js";
 import { avatar, setGeneratedAvatarPath } from "./avatar.js";
 import { h, icon } from "./dom.js";
-import { plural } from "./format.js";
+import { plural, unreadText } from "./format.js";
 import { closeMenu, openMenu } from "./menu.js";
 import * as notify from "./notify.js";
 import { Connection } from "./socket.js";
@@ -19,6 +19,7 @@ state.me = boot.me;
 setBase(boot.api);
 setGeneratedAvatarPath(boot.urls.default_avatar);
 const MAX_LENGTH = boot.limits.message_max_length;
+state.unreadCap = boot.limits.unread_cap ?? Infinity;
 
 const $ = (id) => document.getElementById(id);
 const app = $("app");
@@ -54,7 +55,10 @@ function flush() {
     if (box.scrollHeight <= box.clientHeight + 50) loadOlder(conv);
   }
   if (conv && (parts.has("typing") || parts.has("list"))) convView.renderTyping(conv);
-  if (parts.has("title") || parts.has("list")) notify.setUnreadTitle(store.totalUnread());
+  if (parts.has("title") || parts.has("list")) {
+    const total = store.totalUnread();
+    notify.setUnreadTitle(total > 0 ? unreadText(total, state.unreadCap) : "");
+  }
   if (parts.has("banner")) renderBanner();
   if (parts.has("me")) renderMe();
 }

@@ -1,4 +1,4 @@
-// Dates and times as people read them in a chat.
+// Dates, times and counts as people read them in a chat.
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const weekdayFmt = new Intl.DateTimeFormat(undefined, { weekday: "short" });
@@ -66,4 +66,23 @@ export function lastSeen(iso) {
 
 export function plural(n, one, many) {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+// Unread counts: the server counts up to `cap` (PARLEY["UNREAD_CAP"]) and a count at the
+// cap means that many or more, so it is never shown as an exact number.
+
+/** "3", or "999+" (more than cap − 1) at the cap: for the tab title. */
+export function unreadText(n, cap) {
+  return n >= cap ? `${cap - 1}+` : String(n);
+}
+
+/** The list badge: as `unreadText`, and no more than "99+". */
+export function unreadBadge(n, cap) {
+  const most = Math.min(99, cap - 1);
+  return n > most ? `${most}+` : String(n);
+}
+
+/** "3 unread", or "more than 999 unread" at the cap: for screen readers. */
+export function unreadWords(n, cap) {
+  return n >= cap ? `more than ${cap - 1} unread` : `${n} unread`;
 }

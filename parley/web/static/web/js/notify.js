@@ -2,8 +2,9 @@
 
 const BASE_TITLE = document.title || "Parley";
 
-export function setUnreadTitle(total) {
-  document.title = total > 0 ? `(${total}) ${BASE_TITLE}` : BASE_TITLE;
+/** `count`: the unread count as shown ("3", "999+"), or "" for none. */
+export function setUnreadTitle(count) {
+  document.title = count ? `(${count}) ${BASE_TITLE}` : BASE_TITLE;
 }
 
 export function canAsk() {

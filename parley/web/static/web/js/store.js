@@ -15,6 +15,9 @@ export const state = {
   connection: "connecting",
   filter: "",
   loaded: false,
+  // The server counts unread messages up to this many (boot and hello `unread_cap`): a
+  // count at it means that many or more.
+  unreadCap: Infinity,
 };
 
 let notify = () => {};
@@ -225,7 +228,9 @@ function applyConversationEvent(conv, frame) {
       const m = conv.messages.get(frame.message_seq);
       if (m) {
         conv.messages.set(m.seq, { ...m, deleted: true, body: "" });
-        if (!isMine(m.sender) && m.seq > conv.read_seq && conv.unread > 0) conv.unread -= 1;
+        // A count at the cap is "that many or more": one fewer is not known to be below it.
+        const countable = conv.unread > 0 && conv.unread < state.unreadCap;
+        if (!isMine(m.sender) && m.seq > conv.read_seq && countable) conv.unread -= 1;
       }
       if (conv.last_message?.seq === frame.message_seq) {
         conv.last_message = { ...conv.last_message, deleted: true, body: "" };

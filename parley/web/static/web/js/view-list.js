@@ -2,7 +2,7 @@
 
 import { avatar } from "./avatar.js";
 import { h, icon, reconcile } from "./dom.js";
-import { listTime } from "./format.js";
+import { listTime, unreadBadge, unreadWords } from "./format.js";
 import { isMine, state } from "./store.js";
 
 const ul = document.getElementById("conversation-list");
@@ -67,7 +67,7 @@ function item(conv, old) {
     conv.title,
     conv.kind === "group" ? "group" : conv.kind === "public" ? "public room" : null,
     online ? "online" : null,
-    unread ? `${conv.unread} unread` : null,
+    unread ? unreadWords(conv.unread, state.unreadCap) : null,
   ]
     .filter(Boolean)
     .join(", ");
@@ -103,7 +103,7 @@ function item(conv, old) {
           { class: "conv-bottom" },
           h("span", { class: `conv-preview ${p.cls}`, text: p.text }),
           unread
-            ? h("span", { class: "badge", "aria-hidden": "true", text: conv.unread > 99 ? "99+" : String(conv.unread) })
+            ? h("span", { class: "badge", "aria-hidden": "true", text: unreadBadge(conv.unread, state.unreadCap) })
             : null,
         ),
       ),
