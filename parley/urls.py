@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/v1/", include("parley.api.urls")),
     path("accounts/", include("parley.accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    # allauth's JSON login with "remember me" (parley/accounts/headless.py), then the rest.
+    path("_allauth/", include("parley.accounts.headless")),
     path("_allauth/", include("allauth.headless.urls")),
     path("", include("parley.web.urls")),
 ]

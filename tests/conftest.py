@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 import pytest
@@ -9,6 +10,24 @@ import pytest
 from parley.accounts.models import User
 
 _n = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test databases, and before they are dropped, the connections that
+    async tests opened on asgiref's database thread are closed.
+
+    `database_sync_to_async` (and `sync_to_async`) called from a pytest-asyncio test runs
+    on asgiref's one shared thread, whose persistent connections (CONN_MAX_AGE) outlive the
+    test; pytest-django closes only the main thread's. On PostgreSQL the DROP DATABASE at
+    the end then failed ("being accessed by other users") and the test database stayed on
+    the server, reported by one warning, which pyproject.toml now makes an error.
+    """
+    yield
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    asyncio.run(sync_to_async(connections.close_all)())
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import pytest
 from django.core import mail
 from django.core.cache import cache
 
+from tests.accounts.conftest import last_code
+
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "pw-correct-horse"  # tests/conftest.py make_user
@@ -91,6 +93,69 @@ def test_json_login_and_logout(client, alice):
     assert me.status_code == 200 and me.json()["username"] == "alice"
     assert out.status_code == 401
     assert client.get("/api/v1/me").status_code == 401
+
+
+def json_login(client, email, password=PASSWORD, path=LOGIN_API, **extra):
+    return client.post(
+        path, {"email": email, "password": password, **extra}, content_type="application/json"
+    )
+
+
+def test_json_login_with_remember_keeps_the_session_two_weeks(client, alice):
+    response = json_login(client, alice.email, remember=True)
+
+    cookie = response.cookies["sessionid"]
+    assert response.status_code == 200
+    assert int(cookie["max-age"]) == TWO_WEEKS
+    assert cookie["expires"]
+    assert client.get("/api/v1/me").status_code == 200
+
+
+@pytest.mark.parametrize("choice", [{}, {"remember": False}], ids=["unset", "false"])
+def test_json_login_without_remember_ends_with_the_browser(client, alice, choice):
+    response = json_login(client, alice.email, **choice)
+
+    cookie = response.cookies["sessionid"]
+    assert response.status_code == 200
+    assert cookie["max-age"] == "" and cookie["expires"] == ""  # a browser-session cookie
+    assert client.get("/api/v1/me").status_code == 200
+
+
+@pytest.mark.parametrize("remember", [True, False])
+def test_json_login_remember_survives_the_email_code_step(client, remember):
+    """An account that never entered its signup code is asked for one at login: the
+    session it is signed into once the code is right keeps the login's choice."""
+    client.post(
+        "/_allauth/browser/v1/auth/signup",
+        {"email": "late@example.com", "password": "a-long-secret-99"},
+        content_type="application/json",
+    )
+    client.cookies.clear()
+    cache.clear()  # the per-address send limit
+
+    pending = json_login(client, "late@example.com", "a-long-secret-99", remember=remember)
+    code = last_code("late@example.com")
+    verified = client.post(
+        "/_allauth/browser/v1/auth/email/verify", {"key": code}, content_type="application/json"
+    )
+
+    assert pending.status_code == 401
+    assert verified.status_code == 200 and verified.json()["meta"]["is_authenticated"]
+    cookie = verified.cookies["sessionid"]
+    assert cookie["max-age"] == (TWO_WEEKS if remember else "")
+
+
+def test_app_login_without_remember_keeps_a_working_session_token(client, alice):
+    """The app client has no cookie: its token lives as long as the server-side session
+    (SESSION_COOKIE_AGE), remembered or not."""
+    response = json_login(client, alice.email, path="/_allauth/app/v1/auth/login")
+    token = response.json()["meta"]["session_token"]
+    client.cookies.clear()
+
+    session = client.get("/_allauth/app/v1/auth/session", headers={"X-Session-Token": token})
+
+    assert response.status_code == 200
+    assert session.status_code == 200 and session.json()["data"]["user"]["id"] == alice.pk
 
 
 def test_html_logout_ends_the_session(client, alice):
