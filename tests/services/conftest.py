@@ -5,7 +5,7 @@ at PostgreSQL and REDIS_URL at Redis. Run any other way (plain `pytest`, SQLite,
 Redis), every test here is skipped with the reason; under CI=true the runner itself fails
 when PostgreSQL or Redis is missing.
 
-Each test gets its own Redis key prefix (channel layer and presence), so tests, killed
+Each test gets its own Redis key prefix (channel layer, presence, cache), so tests, killed
 servers and other runs sharing the Redis database never see each other's state; the
 keys are deleted after the test. Server processes see the test's data because the tests
 use the transactional test database (`django_db(transaction=True)`): what a test creates
@@ -89,7 +89,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture
 def redis_prefix(settings) -> Iterator[str]:
-    """A Redis key prefix of this test's own, for the channel layer and presence."""
+    """A Redis key prefix of this test's own, for the channel layer, presence and the
+    cache (rate limits: the token endpoint's throttle would otherwise be shared by every
+    run on the same Redis database)."""
     import redis
 
     prefix = f"pt{uuid.uuid4().hex[:10]}"
@@ -97,6 +99,9 @@ def redis_prefix(settings) -> Iterator[str]:
     layers["default"]["CONFIG"]["prefix"] = prefix
     settings.CHANNEL_LAYERS = layers
     settings.PARLEY = {**settings.PARLEY, "PRESENCE_PREFIX": f"{prefix}:pr"}
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"{prefix}:c"
+    settings.CACHES = caches
     yield prefix
     client = redis.Redis.from_url(settings.REDIS_URL)
     keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
@@ -249,6 +254,7 @@ def servers(transactional_db, redis_prefix, settings) -> Iterator[Any]:
             "REDIS_URL": settings.REDIS_URL,
             "CHANNEL_PREFIX": redis_prefix,
             "PARLEY_PRESENCE_PREFIX": f"{redis_prefix}:pr",
+            "CACHE_PREFIX": f"{redis_prefix}:c",
             "PYTHONUNBUFFERED": "1",
             "LOG_LEVEL": "INFO",
         }
