@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -160,22 +161,13 @@ def _insert(requests: Sequence[SendRequest], texts: dict[int, str]) -> dict[int,
     _Unusual unless every one of them was inserted. Call inside a transaction."""
     now = timezone.now()
     by_conversation = _by_conversation(requests, texts)
-    messages: dict[int, Message] = {}
+    lasts: dict[int, int] = {}
     for cid in sorted(by_conversation):
-        indexes = by_conversation[cid]
-        last = take_message_seqs(cid, len(indexes), now)
+        last = take_message_seqs(cid, len(by_conversation[cid]), now)
         if last is None:
             raise _Unusual()
-        for seq, i in enumerate(indexes, start=last - len(indexes) + 1):
-            request = requests[i]
-            messages[i] = Message(
-                conversation_id=cid,
-                seq=seq,
-                sender=request.membership,
-                client_id=request.client_id,
-                body=texts[i],
-                created_at=now,
-            )
+        lasts[cid] = last
+    messages = _messages(requests, texts, by_conversation, lasts, now)
     rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(messages))
     stamp = connection.ops.adapt_datetimefield_value(now)
     params: list[object] = []
@@ -195,12 +187,45 @@ def _insert(requests: Sequence[SendRequest], texts: dict[int, str]) -> dict[int,
         ids = {(cid, seq): pk for pk, cid, seq in cursor.fetchall()}
     if len(ids) != len(messages):
         raise _Unusual()
+    _stored(requests, messages, ids)
+    return messages
+
+
+def _messages(
+    requests: Sequence[SendRequest],
+    texts: dict[int, str],
+    by_conversation: dict[int, list[int]],
+    lasts: dict[int, int],
+    now: datetime.datetime,
+) -> dict[int, Message]:
+    """The messages of `texts` (index → message), each conversation's seqs ending at its
+    entry in `lasts`, in the order of the requests."""
+    messages: dict[int, Message] = {}
+    for cid in sorted(by_conversation):
+        indexes = by_conversation[cid]
+        for seq, i in enumerate(indexes, start=lasts[cid] - len(indexes) + 1):
+            request = requests[i]
+            messages[i] = Message(
+                conversation_id=cid,
+                seq=seq,
+                sender=request.membership,
+                client_id=request.client_id,
+                body=texts[i],
+                created_at=now,
+            )
+    return messages
+
+
+def _stored(
+    requests: Sequence[SendRequest], messages: dict[int, Message], ids: dict[tuple[int, int], int]
+) -> None:
+    """Mark `messages` as the rows stored under `ids` ((conversation, seq) → id) and
+    announce each on commit (at once outside a transaction)."""
     for i, m in messages.items():
         m.pk = ids[(m.conversation_id, m.seq)]
         m._state.adding = False
         m._state.db = connection.alias
         publish_on_commit(ev.message_created(m, requests[i].sender))
-    return messages
 
 
 def _one_trip_possible() -> bool:
@@ -280,23 +305,8 @@ def _insert_in_one_trip(
         if _SHORT in str(exc):
             raise _Unusual() from None
         raise
-    messages: dict[int, Message] = {}
-    for cid in sorted(by_conversation):
-        indexes = by_conversation[cid]
-        for seq, i in enumerate(indexes, start=lasts[cid] - len(indexes) + 1):
-            request = requests[i]
-            message = messages[i] = Message(
-                pk=ids[(cid, seq)],
-                conversation_id=cid,
-                seq=seq,
-                sender=request.membership,
-                client_id=request.client_id,
-                body=texts[i],
-                created_at=now,
-            )
-            message._state.adding = False
-            message._state.db = connection.alias
-            publish_on_commit(ev.message_created(message, request.sender))  # at once
+    messages = _messages(requests, texts, by_conversation, lasts, now)
+    _stored(requests, messages, ids)
     return messages
 
 
