@@ -158,3 +158,14 @@ def test_inside_an_atomic_block_a_send_is_part_of_that_transaction(alice, bob):
 
     assert stored(conversation) == []
     assert Conversation.objects.get(pk=conversation.pk).last_seq == 0
+
+
+def test_text_that_looks_like_sql_is_stored_exactly_as_sent(alice, bob):
+    conversation = direct(alice, bob)
+    me = member(alice, conversation)
+    body = "it's; DROP TABLE chat_message; -- 100% \\ $1 %s %(x)s é 😀\nline two"
+
+    message, _ = services.message_send(membership=me, body=body, client_id="q'; --")
+
+    assert Message.objects.get(pk=message.pk).body == body
+    assert stored(conversation) == [(1, "q'; --", body)]
