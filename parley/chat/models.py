@@ -54,8 +54,11 @@ class Conversation(models.Model):
     # guarantees one direct conversation per pair, whoever creates it and however often.
     direct_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     invite_secret = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Both written by every send (take_message_seqs): no index may cover them, so that
+    # PostgreSQL updates the row in place (HOT) instead of adding an entry to each of the
+    # table's indexes per message (docs/performance.md).
     last_seq = models.BigIntegerField(default=0)
-    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -197,3 +197,20 @@ def test_a_batch_over_conversations_costs_one_update_each_and_one_insert(
 
     with django_assert_num_queries(5):  # SAVEPOINT, 2 × UPDATE, INSERT, RELEASE
         message_send_many(batch)
+
+
+def test_no_index_covers_the_columns_every_send_writes():
+    # every send sets the conversation's last_seq and last_message_at: indexed, each send
+    # would add an entry to every index of the table instead of updating the row in place
+    from django.db import connection
+
+    table = Conversation._meta.db_table
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+
+    covering = {
+        name: c["columns"]
+        for name, c in constraints.items()
+        if (c["index"] or c["unique"]) and {"last_seq", "last_message_at"} & set(c["columns"])
+    }
+    assert covering == {}

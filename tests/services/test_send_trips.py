@@ -169,3 +169,27 @@ def test_text_that_looks_like_sql_is_stored_exactly_as_sent(alice, bob):
 
     assert Message.objects.get(pk=message.pk).body == body
     assert stored(conversation) == [(1, "q'; --", body)]
+
+
+def _conversation_updates() -> tuple[int, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+    with connection.cursor() as cursor:  # a statement of its own: the stats are flushed
+        cursor.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = %s",
+            [Conversation._meta.db_table],
+        )
+        return cursor.fetchone()
+
+
+def test_sends_update_the_conversation_row_in_place(alice, bob):
+    conversation = direct(alice, bob)
+    me = member(alice, conversation)
+    updates, in_place = _conversation_updates()
+
+    for n in range(20):
+        services.message_send(membership=me, body="hi", client_id=f"h{n}")
+
+    after, after_in_place = _conversation_updates()
+    assert after - updates >= 20
+    assert after_in_place - in_place == after - updates  # HOT: no index entry per message
