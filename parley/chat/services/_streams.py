@@ -32,6 +32,13 @@ def take_conversation_seq(conversation_id: int) -> int:
     return int(row[0])
 
 
+# Parameters: how many seqs, the time of the last message, the conversation.
+TAKE_MESSAGE_SEQS = (
+    f"UPDATE {_CONVERSATION} SET last_seq = last_seq + %s, last_message_at = %s "  # noqa: S608
+    "WHERE id = %s RETURNING last_seq"
+)
+
+
 def take_message_seqs(conversation_id: int, count: int, at: datetime.datetime) -> int | None:
     """Take `count` consecutive seqs for new messages; the last of them, or None if the
     conversation is gone. The conversation's row lock is held until the transaction ends.
@@ -47,8 +54,7 @@ def take_message_seqs(conversation_id: int, count: int, at: datetime.datetime) -
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_CONVERSATION} SET last_seq = last_seq + %s, last_message_at = %s "  # noqa: S608
-            "WHERE id = %s RETURNING last_seq",
+            TAKE_MESSAGE_SEQS,
             [count, connection.ops.adapt_datetimefield_value(at), conversation_id],
         )
         row = cursor.fetchone()

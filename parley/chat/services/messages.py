@@ -14,6 +14,7 @@ from parley.chat import errors
 from parley.chat import events as ev
 from parley.chat.models import Conversation, HiddenMessage, Membership, Message
 from parley.chat.services._streams import (
+    TAKE_MESSAGE_SEQS,
     record_conversation_event,
     record_user_event,
     take_message_seqs,
@@ -29,8 +30,16 @@ from parley.realtime.publish import (
 )
 
 _MESSAGE = Message._meta.db_table
-_CONVERSATION = Conversation._meta.db_table
 _MEMBERSHIP = Membership._meta.db_table
+# What both INSERTs of a send add to their rows `v` (conversation, seq, sender, client_id,
+# body, created_at): the sender is still an active member, and a client_id already used
+# by this sender inserts nothing.
+_SENDER_ACTIVE = (
+    f"EXISTS (SELECT 1 FROM {_MEMBERSHIP} AS m WHERE m.id = v.column3 "
+    "AND m.conversation_id = v.column1 AND m.left_at IS NULL)"
+)
+_SKIP_RETRIES = "ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, conversation_id, seq"
+_CONVERSATION = Conversation._meta.db_table
 
 
 def _active(membership: Membership) -> None:
@@ -178,9 +187,7 @@ def _insert(requests: Sequence[SendRequest], texts: dict[int, str]) -> dict[int,
     sql = (
         f"INSERT INTO {_MESSAGE} (conversation_id, seq, sender_id, client_id, body, created_at) "
         "SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 "
-        f"FROM (VALUES {rows}) AS v WHERE EXISTS (SELECT 1 FROM {_MEMBERSHIP} AS m "
-        "WHERE m.id = v.column3 AND m.conversation_id = v.column1 AND m.left_at IS NULL) "
-        "ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, conversation_id, seq"
+        f"FROM (VALUES {rows}) AS v WHERE {_SENDER_ACTIVE} {_SKIP_RETRIES}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -267,10 +274,7 @@ def _insert_in_one_trip(
     statements = []
     params: list[object] = []
     for cid in sorted(by_conversation):
-        statements.append(
-            f"UPDATE {_CONVERSATION} SET last_seq = last_seq + %s, last_message_at = %s "
-            "WHERE id = %s RETURNING last_seq"
-        )
+        statements.append(TAKE_MESSAGE_SEQS)
         params += [len(by_conversation[cid]), stamp, cid]
     rows = []
     for cid in sorted(by_conversation):
@@ -285,9 +289,7 @@ def _insert_in_one_trip(
         "(conversation_id, seq, sender_id, client_id, body, created_at) "
         "SELECT v.column1, c.last_seq - v.column2, v.column3, v.column4, v.column5, v.column6 "
         f"FROM (VALUES {', '.join(rows)}) AS v JOIN {_CONVERSATION} AS c ON c.id = v.column1 "
-        f"WHERE EXISTS (SELECT 1 FROM {_MEMBERSHIP} AS m WHERE m.id = v.column3 "
-        "AND m.conversation_id = v.column1 AND m.left_at IS NULL) "
-        "ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, conversation_id, seq) "
+        f"WHERE {_SENDER_ACTIVE} {_SKIP_RETRIES}) "
         "SELECT id, conversation_id, seq FROM ins UNION ALL "
         "SELECT NULL, NULL, CAST(%s || k.n AS bigint) FROM (SELECT count(*) AS n FROM ins) AS k "
         "WHERE k.n <> %s"
