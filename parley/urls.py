@@ -1,9 +1,15 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from parley.health import healthz
+
+# The admin has no password form of its own: it sends people to the login page, which
+# applies the failed-login limits per account and per IP, locks and the confirmed
+# address (parley/accounts/signin.py); only staff get past it into the admin.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

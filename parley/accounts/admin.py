@@ -16,12 +16,12 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from parley.accounts import services
-from parley.accounts.models import User, record_verified_email
+from parley.accounts.models import User, has_confirmed_address, record_verified_email
 from parley.common.errors import InvalidInput
 
 PROFILE_FIELDS = ("display_name", "username", "about", "show_last_seen")
@@ -116,10 +116,7 @@ class UserAdmin(DjangoUserAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
-        verified = EmailAddress.objects.filter(
-            user=OuterRef("pk"), email__iexact=OuterRef("email"), verified=True
-        )
-        return super().get_queryset(request).annotate(verified=Exists(verified))
+        return super().get_queryset(request).annotate(verified=has_confirmed_address())
 
     @admin.display(description="Verified", boolean=True, ordering="verified")
     def email_verified(self, obj: User) -> bool:

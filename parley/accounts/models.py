@@ -5,12 +5,41 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 
+def has_confirmed_address(user: str = "") -> Exists:
+    """True for a user whose address (`User.email`) was confirmed: by its emailed code, or
+    by the operator who made the account (`record_verified_email`). `user` is the path to
+    the user from the query's model ("user__" from a token), empty from the user."""
+    from allauth.account.models import EmailAddress
+
+    return Exists(
+        EmailAddress.objects.filter(
+            user=OuterRef(f"{user}pk"), email__iexact=OuterRef(f"{user}email"), verified=True
+        )
+    )
+
+
+class UserQuerySet(models.QuerySet["User"]):
+    def verified(self) -> UserQuerySet:
+        """Active accounts with a confirmed address: the only ones anyone can find by
+        email or username, add to a conversation, or sign in as with a password or a
+        token. An address typed at signup proves nothing until its emailed code is
+        entered, so an account still waiting for it is nobody yet."""
+        return self.filter(has_confirmed_address(), is_active=True)
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
+
+    def get_queryset(self) -> UserQuerySet:
+        return UserQuerySet(self.model, using=self._db)
+
+    def verified(self) -> UserQuerySet:
+        return self.get_queryset().verified()
 
     def _create(self, email: str, username: str, password: str | None, **extra: object) -> User:
         if not email:

@@ -54,14 +54,18 @@ def _submitted(request: HttpRequest) -> dict[str, object]:
     return dict(request.POST.items())
 
 
-def _keys(request: HttpRequest, action: str) -> list[str]:
-    """The `key`s allauth may have used for `action` (an email address, in every case)."""
-    data = _submitted(request)
-    emails = {
-        str(data[f]).strip().lower()
-        for f in ("email", "login")
-        if isinstance(data.get(f), str) and data[f]
-    }
+def _keys(request: HttpRequest, action: str, email: str | None = None) -> list[str]:
+    """The `key`s allauth may have used for `action` (an email address, in every case):
+    the one given, or those the request submitted."""
+    if email is not None:
+        emails = {email.strip().lower()}
+    else:
+        data = _submitted(request)
+        emails = {
+            str(data[f]).strip().lower()
+            for f in ("email", "login")
+            if isinstance(data.get(f), str) and data[f]
+        }
     session = getattr(request, "session", None)
     pending = (session.get("account_email_verification_code") if session else None) or {}
     if isinstance(pending, dict) and pending.get("email"):
@@ -88,16 +92,20 @@ def _actions(request: HttpRequest) -> Iterable[str]:
     return ACTIONS_BY_URL.get(name or "", tuple(account_settings.RATE_LIMITS))
 
 
-def retry_after(request: HttpRequest) -> int:
-    """Whole seconds until the buckets that refused this request all have room (≥ 1)."""
+def retry_after(
+    request: HttpRequest, actions: Iterable[str] | None = None, email: str | None = None
+) -> int:
+    """Whole seconds until the buckets that refused this request all have room (≥ 1):
+    those of `actions` (by default, what the request's URL may have hit), keyed by
+    `email` (by default, the addresses the request submitted)."""
     waits = [0.0]
-    for action in _actions(request):
+    for action in _actions(request) if actions is None else actions:
         for rate in parse_rates(account_settings.RATE_LIMITS.get(action)):
             if rate.per == "user":
                 if request.user.is_authenticated:
                     waits.append(_wait(request, action, rate, None))
             elif rate.per == "key":
-                waits.extend(_wait(request, action, rate, k) for k in _keys(request, action))
+                waits.extend(_wait(request, action, rate, k) for k in _keys(request, action, email))
             else:
                 waits.append(_wait(request, action, rate, None))
     return max(1, math.ceil(max(waits)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate
 from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -13,15 +12,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from parley.accounts.signin import password_signin
 from parley.api.renderers import RENDERER_CLASSES
 from parley.api.v1.common import error_responses
-from parley.common.errors import DomainError
-
-
-class InvalidCredentials(DomainError):
-    code = "invalid_credentials"
-    status = 400
-    default_message = "The email address or the password is not right."
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -34,7 +27,12 @@ class TokenResponseSerializer(serializers.Serializer):
 
 
 class TokenObtainApi(APIView):
-    """Trade an email and password for an API token (send it as `Authorization: Bearer`)."""
+    """Trade an email and password for an API token (send it as `Authorization: Bearer`).
+
+    The same checks as the login page (parley/accounts/signin.py): failed guesses count
+    against the account and the client's address, a locked account is refused even
+    with the right password, and an account whose address is not confirmed gets no
+    token."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
@@ -49,19 +47,22 @@ class TokenObtainApi(APIView):
         request=TokenRequestSerializer,
         responses={
             200: TokenResponseSerializer,
-            **error_responses(e400="invalid, invalid_credentials", e429="rate_limited"),
+            **error_responses(
+                e400="invalid, invalid_credentials",
+                e403="email_not_verified",
+                e429="rate_limited (too many attempts from this address or for this "
+                "account; `details.retry_after` and `Retry-After` say when to try again)",
+            ),
         },
     )
     def post(self, request: Request) -> Response:
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(
+        user = password_signin(
             request._request,
             email=data.validated_data["email"],
             password=data.validated_data["password"],
         )
-        if user is None:
-            raise InvalidCredentials()
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

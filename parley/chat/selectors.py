@@ -209,15 +209,16 @@ def user_events_after(user_id: int, after: int, limit: int) -> list[UserEvent]:
 
 
 def user_by_id(user_id: int) -> User:
-    """An active user by primary key, or UserNotFound."""
-    user = User.objects.filter(pk=user_id, is_active=True).first() if 0 < user_id < 2**62 else None
+    """An active user with a confirmed address by primary key, or UserNotFound."""
+    user = User.objects.verified().filter(pk=user_id).first() if 0 < user_id < 2**62 else None
     if user is None:
         raise errors.UserNotFound("No such user.")
     return user
 
 
 def users_by_logins(logins: list[str]) -> list[User]:
-    """The active users with these emails or usernames (case-insensitive), in one query.
+    """The active users with a confirmed address and these emails or usernames
+    (case-insensitive), in one query.
 
     Raises UserNotFound naming the first login that matches nobody."""
     wanted = [login.strip() for login in logins if login.strip()]
@@ -226,7 +227,7 @@ def users_by_logins(logins: list[str]) -> list[User]:
     match = Q()
     for login in wanted:
         match |= Q(email__iexact=login) | Q(username__iexact=login)
-    found = list(User.objects.filter(match, is_active=True).order_by("pk"))
+    found = list(User.objects.verified().filter(match).order_by("pk"))
     by_login: dict[str, User] = {}
     for user in reversed(found):  # the lowest pk wins, as in the services
         by_login[user.email.lower()] = user

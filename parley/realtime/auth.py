@@ -110,13 +110,34 @@ def _statement(where: str, password: bool, lead: str = "", join: str = "") -> st
 
 
 @functools.cache
+def _confirmed() -> str:
+    """A token opens a socket only for an account whose address is confirmed, as
+    `User.objects.verified()` and the REST API's token check say (an account still
+    waiting for its signup code is nobody yet)."""
+    from allauth.account.models import EmailAddress
+    from django.db import connection
+
+    meta, q = EmailAddress._meta, connection.ops.quote_name
+    user, email = q(meta.get_field("user").column), q(meta.get_field("email").column)
+    verified = q(meta.get_field("verified").column)
+    email_of_user = q(_user_model()._meta.get_field("email").column)
+    return (
+        f"EXISTS (SELECT 1 FROM {meta.db_table} e WHERE e.{user} = u.id "  # noqa: S608
+        f"AND e.{verified} AND LOWER(e.{email}) = LOWER(u.{email_of_user}))"
+    )
+
+
+@functools.cache
 def _token_where() -> str:
     from django.db import connection
     from rest_framework.authtoken.models import Token
 
     meta, q = Token._meta, connection.ops.quote_name
     user, key = q(meta.get_field("user").column), q(meta.get_field("key").column)
-    return f"u.id = (SELECT {user} FROM {meta.db_table} WHERE {key} = %s)"  # noqa: S608
+    return (
+        f"u.id = (SELECT {user} FROM {meta.db_table} WHERE {key} = %s) "  # noqa: S608
+        f"AND {_confirmed()}"
+    )
 
 
 @functools.cache
@@ -164,7 +185,7 @@ def token_states(tokens: list[str]) -> dict[str, list[Any]]:
 
     join, key = _tokens_join()
     unique = list(dict.fromkeys(tokens))
-    where = f"{key} IN ({', '.join(['%s'] * len(unique))})"
+    where = f"{key} IN ({', '.join(['%s'] * len(unique))}) AND {_confirmed()}"
     with connection.cursor() as cursor:
         cursor.execute(_statement(where, False, lead=key, join=join), unique)
         rows = cursor.fetchall()

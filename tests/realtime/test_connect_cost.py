@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from allauth.account.models import EmailAddress
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connection
@@ -135,6 +136,9 @@ async def test_connects_waiting_for_the_database_are_read_in_one_call(
     keys = [await token_of(u) for u in users]
     inactive = await sync_to_async(make_user)("gone", is_active=False)
     inactive_key = await token_of(inactive)
+    unconfirmed = await sync_to_async(make_user)("pending")
+    await EmailAddress.objects.filter(user=unconfirmed).aupdate(verified=False)
+    unconfirmed_key = await token_of(unconfirmed)
     session = await sync_to_async(_login)(bob.email)
     calls = DatabaseCalls(monkeypatch)
     await calls.watch()
@@ -145,6 +149,7 @@ async def test_connects_waiting_for_the_database_are_read_in_one_call(
     bearer = [[(b"authorization", f"Bearer {k}".encode())] for k in keys]
     bearer.append([(b"authorization", b"Bearer nope")])
     bearer.append([(b"authorization", f"Bearer {inactive_key}".encode())])
+    bearer.append([(b"authorization", f"Bearer {unconfirmed_key}".encode())])
     bearer.append([(b"authorization", f"Bearer {keys[0]}".encode())])  # a second tab
     cookie = [
         (b"cookie", f"sessionid={session}".encode()),
@@ -158,14 +163,14 @@ async def test_connects_waiting_for_the_database_are_read_in_one_call(
 
     hellos = [hello for hello, _ in done]
     ids = [str(u.pk) for u in users]
-    assert [h and h["user"]["id"] for h in hellos] == [*ids, None, None, ids[0], str(bob.pk)]
-    # the blocker's hop and one for all eight connects; one statement for the tokens,
+    assert [h and h["user"]["id"] for h in hellos] == [*ids, None, None, None, ids[0], str(bob.pk)]
+    # the blocker's hop and one for all nine connects; one statement for the tokens,
     # the session's row and its statement
     assert (calls.hops, len(calls.queries)) == (2, 3), calls.queries
     # each socket follows its own conversations: a message to alice and bob's group
     # reaches both of alice's sockets and bob's, nobody else's
     comms = [comm for _, comm in done]
-    live = (*range(6), 8, 9)
+    live = (*range(6), 9, 10)
     for i in live:
         await comms[i].send_json_to({"type": "resume", "id": "r"})
         while (await comms[i].receive_json_from(2))["type"] != "resumed":
@@ -174,7 +179,7 @@ async def test_connects_waiting_for_the_database_are_read_in_one_call(
     await sender.request(
         {"type": "message.send", "conversation": shared.pk, "client_id": "c1", "body": "hi"}
     )
-    for i in (0, 1, 8, 9):
+    for i in (0, 1, 9, 10):
         while (frame := await comms[i].receive_json_from(2))["type"] != "message.created":
             pass
         assert frame["message"]["body"] == "hi"

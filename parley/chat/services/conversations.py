@@ -22,7 +22,8 @@ PUBLIC_CHAT_SLUG = "public-chat"
 def _user_by_login(login: str) -> User:
     login = login.strip()
     user = (
-        User.objects.filter(Q(email__iexact=login) | Q(username__iexact=login), is_active=True)
+        User.objects.verified()
+        .filter(Q(email__iexact=login) | Q(username__iexact=login))
         .order_by("pk")
         .first()
     )
