@@ -5,7 +5,8 @@
 3. the services suite on a real PostgreSQL and Redis (tests/services/), with several
    real server processes;
 4. the browser suite in headless Chromium (tests/e2e/), in its own pytest run because
-   Playwright's sync API and pytest-asyncio cannot share one.
+   Playwright's sync API and pytest-asyncio cannot share one;
+5. the web client's unit tests (tests/js/) with Node's built-in test runner.
 
 A missing service is reported and its suite skipped; with CI=true a missing service fails
 the run. The last line sums up every suite: "tests: N passed, N failed, N skipped".
@@ -68,6 +69,31 @@ def chromium_ok() -> tuple[bool, str]:
     return True, path
 
 
+def node_ok() -> tuple[bool, str]:
+    path = shutil.which("node")
+    if not path:
+        return False, "no node on PATH (apt-get install nodejs)"
+    return True, path
+
+
+def node_tests(node: str, results: list[Path]) -> int:
+    """tests/js/*.test.mjs with `node --test`: a readable report, and JUnit XML to count."""
+    junit = Path(tempfile.mkdtemp()) / "junit.xml"
+    results.append(junit)
+    print("\n=== web client unit tests (node --test) ===", flush=True)
+    files = sorted(str(f) for f in (ROOT / "tests" / "js").glob("*.test.mjs"))
+    cmd = [
+        node,
+        "--test",
+        "--test-reporter=spec",
+        "--test-reporter-destination=stdout",
+        "--test-reporter=junit",
+        f"--test-reporter-destination={junit}",
+        *files,
+    ]
+    return subprocess.call(cmd, cwd=ROOT)
+
+
 def pytest(label: str, args: list[str], env: dict[str, str], results: list[Path]) -> int:
     junit = Path(tempfile.mkdtemp()) / "junit.xml"
     results.append(junit)
@@ -81,7 +107,18 @@ def count(results: list[Path]) -> tuple[int, int, int]:
     for junit in results:
         if not junit.exists():
             continue
-        for suite in ET.parse(junit).getroot().iter("testsuite"):
+        root = ET.parse(junit).getroot()
+        suites = [s for s in root.iter("testsuite") if s.get("tests") is not None]
+        if not suites:  # Node's JUnit report: bare testcases, no counts
+            for case in root.iter("testcase"):
+                if case.find("failure") is not None or case.find("error") is not None:
+                    failed += 1
+                elif case.find("skipped") is not None:
+                    skipped += 1
+                else:
+                    passed += 1
+            continue
+        for suite in suites:
             tests = int(suite.get("tests", 0))
             fails = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
             skips = int(suite.get("skipped", 0))
@@ -108,7 +145,12 @@ def main() -> int:
     if subprocess.call([PY, "-m", "ruff", "check", "parley", "tests", "bench"], cwd=ROOT):
         failures.append("ruff found problems")
 
-    services = {"PostgreSQL": postgres_ok(), "Redis": redis_ok(), "Chromium": chromium_ok()}
+    services = {
+        "PostgreSQL": postgres_ok(),
+        "Redis": redis_ok(),
+        "Chromium": chromium_ok(),
+        "Node": node_ok(),
+    }
     print("\n=== services ===")
     for name, (ok, detail) in services.items():
         print(f"  {name:<10} {'found' if ok else 'MISSING'}: {detail}")
@@ -156,6 +198,12 @@ def main() -> int:
             failures.append("browser suite")
     elif not services["Chromium"][0]:
         print("\n=== browser suite skipped: Chromium is missing ===")
+
+    if services["Node"][0]:
+        if node_tests(services["Node"][1], results):
+            failures.append("web client unit tests")
+    else:
+        print("\n=== web client unit tests skipped: Node is missing ===")
 
     passed, failed, skipped = count(results)
     print()

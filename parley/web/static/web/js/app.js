@@ -15,11 +15,10 @@ import * as convView from "./view-conversation.js";
 import * as listView from "./view-list.js";
 
 const boot = JSON.parse(document.getElementById("parley-boot").textContent);
-state.me = boot.me;
+store.start(boot.me, boot.limits.unread_cap);
 setBase(boot.api);
 setGeneratedAvatarPath(boot.urls.default_avatar);
 const MAX_LENGTH = boot.limits.message_max_length;
-state.unreadCap = boot.limits.unread_cap ?? Infinity;
 
 const $ = (id) => document.getElementById(id);
 const app = $("app");
@@ -75,12 +74,9 @@ function redraw(...parts) {
 
 const conn = new Connection(boot.ws, {
   resumeState: () => store.resumeState(),
-  onHello(frame) {
-    if (state.userSeq === null) state.userSeq = frame.user_seq;
-  },
+  onHello: (frame) => store.helloReceived(frame),
   onStatus(status) {
-    state.connection = status;
-    redraw("banner");
+    store.setConnection(status);
     if (status === "ready") afterReady();
   },
   onEvent(frame) {
@@ -97,30 +93,10 @@ const conn = new Connection(boot.ws, {
 });
 
 function onResumed(frame) {
-  for (const cid of frame.reset || []) {
-    // Too much was missed to replay: start that conversation over from the server.
-    if (frame.conversations[String(cid)] !== undefined) {
-      state.positions.set(cid, frame.conversations[String(cid)]);
-    }
-    const conv = state.convs.get(cid);
-    if (conv) {
-      conv.messages.clear();
-      conv.historyLoaded = false;
-      conv.hasMore = true;
-    }
-    fetchConversation(cid, true);
-  }
-  if (frame.user_reset) {
-    state.userSeq = frame.user_seq;
-    loadConversations();
-  }
-  for (const key of Object.keys(frame.conversations || {})) {
-    const cid = Number(key);
-    if (!state.convs.has(cid)) {
-      state.positions.set(cid, frame.conversations[key]);
-      fetchConversation(cid);
-    }
-  }
+  const { reset, unknown, reloadList } = store.resumed(frame);
+  for (const cid of reset) fetchConversation(cid, true);
+  if (reloadList) loadConversations();
+  for (const cid of unknown) fetchConversation(cid);
 }
 
 function afterReady() {
@@ -175,15 +151,7 @@ function renderBanner() {
 
 async function loadConversations() {
   try {
-    const convs = await get("/conversations");
-    const seen = new Set();
-    for (const c of convs) {
-      store.upsertConv(c);
-      seen.add(c.id);
-    }
-    for (const id of [...state.convs.keys()]) if (!seen.has(id)) store.removeConv(id);
-    state.loaded = true;
-    redraw("list", "title");
+    store.conversationsLoaded(await get("/conversations"));
   } catch (err) {
     toast(err.message || "Could not load your conversations.");
     setTimeout(loadConversations, 5000);
@@ -209,39 +177,26 @@ function fetchConversation(id, reloadHistory = false) {
 }
 
 async function loadHistory(conv) {
-  conv.historyError = null;
   try {
-    const page = await get(`/conversations/${conv.id}/messages?limit=50`);
-    store.mergeMessages(conv, page.results);
-    conv.hasMore = page.has_more;
-    conv.historyLoaded = true;
+    store.historyPage(conv, await get(`/conversations/${conv.id}/messages?limit=50`));
   } catch (err) {
-    conv.historyError = `Could not load messages: ${err.message}`;
+    store.historyFailed(conv, `Could not load messages: ${err.message}`);
   }
-  if (conv.id === state.openId) {
-    convView.scrollToBottomNext();
-    redraw("messages");
-  }
+  if (conv.id === state.openId) convView.scrollToBottomNext();
 }
 
 async function loadOlder(conv) {
   if (!conv.historyLoaded || conv.loadingOlder || !conv.hasMore) return;
   const seqs = [...conv.messages.keys()];
-  if (!seqs.length) {
-    conv.hasMore = false;
-    return redraw("messages");
-  }
-  conv.loadingOlder = true;
-  redraw("messages");
+  store.loadingOlder(conv, Boolean(seqs.length));
+  if (!seqs.length) return;
   try {
     const page = await get(`/conversations/${conv.id}/messages?before=${Math.min(...seqs)}&limit=50`);
-    store.mergeMessages(conv, page.results);
-    conv.hasMore = page.has_more;
+    store.historyPage(conv, page, { older: true });
   } catch (err) {
     toast(`Could not load earlier messages: ${err.message}`);
   } finally {
-    conv.loadingOlder = false;
-    redraw("messages");
+    store.loadingOlder(conv, false);
   }
 }
 
@@ -250,7 +205,7 @@ async function loadOlder(conv) {
 function markDelivered(conv, seq) {
   if (seq <= conv.delivered_seq) return;
   if (conn.send({ type: "receipt", conversation: conv.id, kind: "delivered", seq })) {
-    conv.delivered_seq = seq;
+    store.deliveredUpTo(conv, seq);
   }
 }
 
@@ -258,12 +213,8 @@ function markRead(conv) {
   if (document.visibilityState !== "visible") return;
   const seq = Math.max(conv.last_seq, state.positions.get(conv.id) || 0);
   if (seq <= conv.read_seq && conv.unread === 0) return;
-  if (seq > conv.read_seq && conn.send({ type: "receipt", conversation: conv.id, kind: "read", seq })) {
-    conv.read_seq = seq;
-    conv.delivered_seq = Math.max(conv.delivered_seq, seq);
-  }
-  conv.unread = 0;
-  redraw("list", "title");
+  const sent = seq > conv.read_seq && conn.send({ type: "receipt", conversation: conv.id, kind: "read", seq });
+  store.readUpTo(conv, sent ? seq : null);
 }
 
 function onIncoming(conv, message) {
@@ -306,8 +257,7 @@ async function openConversation(id, { push = true } = {}) {
     stopTyping();
     conn.send({ type: "conversation.close", conversation: state.openId });
   }
-  const switching = state.openId !== id;
-  state.openId = id;
+  const switching = store.setOpen(id) !== id;
   if (push && location.pathname !== `/c/${id}/`) history.pushState({ c: id }, "", `/c/${id}/`);
   app.dataset.view = "conversation";
   $("placeholder").hidden = true;
@@ -336,8 +286,7 @@ function closeConversation({ push = true } = {}) {
     stopTyping();
     conn.send({ type: "conversation.close", conversation: state.openId });
   }
-  const was = state.openId;
-  state.openId = null;
+  const was = store.setOpen(null);
   app.dataset.view = "list";
   $("conversation").hidden = true;
   $("placeholder").hidden = false;
@@ -363,8 +312,7 @@ $("conversation-list").addEventListener("click", (e) => {
 });
 
 $("filter").addEventListener("input", (e) => {
-  state.filter = e.target.value;
-  listView.render();
+  store.setFilter(e.target.value);
 });
 
 // --- sending -----------------------------------------------------------------------------
@@ -486,15 +434,8 @@ const messageHandlers = {
 async function deleteMessage(conv, seq, scope) {
   try {
     await conn.request({ type: "message.delete", conversation: conv.id, seq, scope });
-    if (scope === "me") {
-      conv.hidden.add(seq);
-      conv.messages.delete(seq);
-    } else {
-      conv.deleted.add(seq);
-      const m = conv.messages.get(seq);
-      if (m) conv.messages.set(seq, { ...m, deleted: true, body: "" });
-    }
-    redraw("messages", "list");
+    if (scope === "me") store.hideMessage(conv, seq);
+    else store.tombstone(conv, seq);
     $("message-list").focus?.();
   } catch (err) {
     toast(err.code === "disconnected" ? "You are offline; try again when connected." : err.message);
@@ -510,12 +451,7 @@ async function clearHistory(conv) {
   if (!ok) return;
   try {
     const ack = await conn.request({ type: "history.clear", conversation: conv.id });
-    const through = ack.result?.through_seq ?? conv.last_seq;
-    for (const seq of [...conv.messages.keys()]) if (seq <= through) conv.messages.delete(seq);
-    conv.cleared_through_seq = Math.max(conv.cleared_through_seq, through);
-    if (conv.last_message && conv.last_message.seq <= through) conv.last_message = null;
-    conv.hasMore = false;
-    redraw("messages", "list");
+    store.clearHistory(conv, ack.result?.through_seq ?? conv.last_seq);
     toast("History cleared.");
   } catch (err) {
     toast(err.code === "disconnected" ? "You are offline; try again when connected." : err.message);

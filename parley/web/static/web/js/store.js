@@ -116,6 +116,12 @@ export function removeConv(id) {
   if (state.openId === id) changed("closed");
 }
 
+/** A count at the cap is "that many or more": one fewer is not known to be below it. */
+function uncount(conv, m) {
+  const countable = conv.unread > 0 && conv.unread < state.unreadCap;
+  if (countable && !isMine(m.sender) && m.seq > conv.read_seq && !m.deleted) conv.unread -= 1;
+}
+
 function clearThrough(conv, through) {
   conv.cleared_through_seq = Math.max(conv.cleared_through_seq, through);
   for (const seq of [...conv.messages.keys()]) if (seq <= through) conv.messages.delete(seq);
@@ -178,6 +184,152 @@ export function acknowledged(conv, message) {
   changed("messages", "list");
 }
 
+// --- what the app and the server change (every write to the state is in this module) ---
+
+export function start(me, unreadCap) {
+  state.me = me;
+  state.unreadCap = unreadCap ?? Infinity;
+}
+
+export function helloReceived(frame) {
+  if (state.userSeq === null) state.userSeq = frame.user_seq;
+}
+
+export function setConnection(status) {
+  state.connection = status;
+  changed("banner");
+}
+
+export function setFilter(text) {
+  state.filter = text;
+  changed("list");
+}
+
+/** The conversation shown (null: the list). Returns the one shown before. */
+export function setOpen(id) {
+  const was = state.openId;
+  state.openId = id;
+  return was;
+}
+
+/** The whole list from the REST API: what it no longer has, I am no longer in. */
+export function conversationsLoaded(list) {
+  const seen = new Set();
+  for (const data of list) {
+    upsertConv(data);
+    seen.add(data.id);
+  }
+  for (const id of [...state.convs.keys()]) if (!seen.has(id)) removeConv(id);
+  state.loaded = true;
+  changed("list", "title");
+}
+
+/**
+ * A `resumed` frame. A conversation the server could not replay (`reset`) starts over:
+ * its position moves to the server's and its messages are dropped until history is read
+ * again. Returns what the app must fetch: {reset, unknown: conversation ids, reloadList}.
+ */
+export function resumed(frame) {
+  const positions = frame.conversations || {};
+  const reset = frame.reset || [];
+  for (const cid of reset) {
+    if (positions[String(cid)] !== undefined) state.positions.set(cid, positions[String(cid)]);
+    const conv = state.convs.get(cid);
+    if (conv) {
+      conv.messages.clear();
+      conv.historyLoaded = false;
+      conv.hasMore = true;
+    }
+  }
+  if (frame.user_reset) state.userSeq = frame.user_seq;
+  const unknown = [];
+  for (const key of Object.keys(positions)) {
+    const cid = Number(key);
+    if (!state.convs.has(cid)) {
+      state.positions.set(cid, positions[key]);
+      unknown.push(cid);
+    }
+  }
+  return { reset, unknown, reloadList: Boolean(frame.user_reset) };
+}
+
+/** The newest page of history (`older`: the page before the oldest one shown). */
+export function historyPage(conv, page, { older = false } = {}) {
+  mergeMessages(conv, page.results);
+  conv.hasMore = page.has_more;
+  if (!older) {
+    conv.historyLoaded = true;
+    conv.historyError = null;
+  }
+  if (conv.id === state.openId) changed("messages");
+}
+
+export function historyFailed(conv, message) {
+  conv.historyError = message;
+  if (conv.id === state.openId) changed("messages");
+}
+
+/** Whether a page of older history is on its way (the view shows a spinner). */
+export function loadingOlder(conv, loading) {
+  conv.loadingOlder = loading;
+  if (!loading && !conv.messages.size) conv.hasMore = false;
+  if (conv.id === state.openId) changed("messages");
+}
+
+/** My delivered receipt up to `seq` went out. */
+export function deliveredUpTo(conv, seq) {
+  conv.delivered_seq = Math.max(conv.delivered_seq, seq);
+}
+
+/** I have seen the conversation: my read receipt up to `seq` went out (null: none was
+ * needed), and nothing in it is unread any more. */
+export function readUpTo(conv, seq) {
+  if (seq !== null) {
+    conv.read_seq = Math.max(conv.read_seq, seq);
+    conv.delivered_seq = Math.max(conv.delivered_seq, seq);
+  }
+  conv.unread = 0;
+  changed("list", "title");
+}
+
+/** Message `seq` deleted for everyone: a tombstone wherever it shows. Applying it twice
+ * (my own request's answer, then the event) changes nothing the second time. */
+export function tombstone(conv, seq) {
+  const first = !conv.deleted.has(seq);
+  conv.deleted.add(seq);
+  const m = conv.messages.get(seq);
+  if (m && !m.deleted) {
+    if (first) uncount(conv, m);
+    conv.messages.set(seq, { ...m, deleted: true, body: "" });
+  }
+  if (conv.last_message?.seq === seq) {
+    conv.last_message = { ...conv.last_message, deleted: true, body: "" };
+  }
+  changed("list", "title");
+  if (conv.id === state.openId) changed("messages");
+}
+
+/** Message `seq` deleted for me (on this or another of my devices): gone from my view. */
+export function hideMessage(conv, seq) {
+  const m = conv.messages.get(seq);
+  if (m && !conv.hidden.has(seq)) uncount(conv, m);
+  conv.hidden.add(seq);
+  conv.messages.delete(seq);
+  if (conv.last_message?.seq === seq) conv.last_message = newestVisible(conv);
+  changed("list", "title");
+  if (conv.id === state.openId) changed("messages");
+}
+
+/** My history cleared through `through`: nothing up to it shows, nothing is unread. */
+export function clearHistory(conv, through) {
+  clearThrough(conv, through);
+  conv.unread = 0;
+  // Everything older than what is left was cleared too: nothing more to page in.
+  if (![...conv.messages.keys()].some((seq) => seq > through)) conv.hasMore = false;
+  changed("list", "title");
+  if (conv.id === state.openId) changed("messages");
+}
+
 // --- events from the server ------------------------------------------------------------
 
 /**
@@ -223,22 +375,9 @@ function applyConversationEvent(conv, frame) {
       conv.unread += 1;
       return { incoming: { conv, message: m } };
     }
-    case "message.deleted": {
-      conv.deleted.add(frame.message_seq);
-      const m = conv.messages.get(frame.message_seq);
-      if (m) {
-        conv.messages.set(m.seq, { ...m, deleted: true, body: "" });
-        // A count at the cap is "that many or more": one fewer is not known to be below it.
-        const countable = conv.unread > 0 && conv.unread < state.unreadCap;
-        if (!isMine(m.sender) && m.seq > conv.read_seq && countable) conv.unread -= 1;
-      }
-      if (conv.last_message?.seq === frame.message_seq) {
-        conv.last_message = { ...conv.last_message, deleted: true, body: "" };
-      }
-      changed("list", "title");
-      if (conv.id === state.openId) changed("messages");
+    case "message.deleted":
+      tombstone(conv, frame.message_seq);
       return {};
-    }
     case "member.joined": {
       if (conv.members) {
         conv.members.set(String(frame.member.id), {
@@ -303,21 +442,12 @@ function applyUserEvent(frame) {
       return {};
     case "message.hidden": {
       const conv = state.convs.get(frame.conversation);
-      if (!conv) return {};
-      conv.hidden.add(frame.message_seq);
-      conv.messages.delete(frame.message_seq);
-      if (conv.last_message?.seq === frame.message_seq) conv.last_message = newestVisible(conv);
-      changed("list");
-      if (conv.id === state.openId) changed("messages");
+      if (conv) hideMessage(conv, frame.message_seq);
       return {};
     }
     case "history.cleared": {
       const conv = state.convs.get(frame.conversation);
-      if (!conv) return {};
-      clearThrough(conv, frame.through_seq);
-      conv.unread = 0;
-      changed("list", "title");
-      if (conv.id === state.openId) changed("messages");
+      if (conv) clearHistory(conv, frame.through_seq);
       return {};
     }
     default:
