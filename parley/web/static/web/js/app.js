@@ -1,16 +1,21 @@
-// Parley's web client: wires the state (store.js), the socket (socket.js), the REST API
-// (api.js) and the views. No framework, no build step.
+// Parley's web client: wires the state (store.js), the socket (socket.js), reading from
+// the server (sync.js), the composer, the actions and the views. No framework, no build
+// step. store.js is the only module that changes the state; the others ask it to.
 
-import { ApiError, get, post, setBase } from "./api.js";
+import { installActions } from "./actions.js";
+import { setBase } from "./api.js";
 import { avatar, setGeneratedAvatarPath } from "./avatar.js";
-import { h, icon } from "./dom.js";
-import { plural, unreadText } from "./format.js";
+import { createComposer } from "./composer.js";
+import { h } from "./dom.js";
+import { unreadText } from "./format.js";
 import { closeMenu, openMenu } from "./menu.js";
 import * as notify from "./notify.js";
 import { Connection } from "./socket.js";
 import * as store from "./store.js";
 import { state } from "./store.js";
+import { createSync } from "./sync.js";
 import * as theme from "./theme.js";
+import { $, toast } from "./ui.js";
 import * as convView from "./view-conversation.js";
 import * as listView from "./view-list.js";
 
@@ -18,12 +23,8 @@ const boot = JSON.parse(document.getElementById("parley-boot").textContent);
 store.start(boot.me, boot.limits.unread_cap);
 setBase(boot.api);
 setGeneratedAvatarPath(boot.urls.default_avatar);
-const MAX_LENGTH = boot.limits.message_max_length;
 
-const $ = (id) => document.getElementById(id);
 const app = $("app");
-const composer = $("composer");
-const input = $("composer-input");
 const banner = $("banner");
 const wide = window.matchMedia("(min-width: 760px)");
 
@@ -51,7 +52,7 @@ function flush() {
     convView.renderMessages(conv, messageHandlers);
     const box = $("messages");
     // Not enough history to scroll yet: fetch the next page right away.
-    if (box.scrollHeight <= box.clientHeight + 50) loadOlder(conv);
+    if (box.scrollHeight <= box.clientHeight + 50) sync.loadOlder(conv);
   }
   if (conv && (parts.has("typing") || parts.has("list"))) convView.renderTyping(conv);
   if (parts.has("title") || parts.has("list")) {
@@ -60,14 +61,6 @@ function flush() {
   }
   if (parts.has("banner")) renderBanner();
   if (parts.has("me")) renderMe();
-}
-
-function redraw(...parts) {
-  for (const p of parts) dirty.add(p);
-  if (!scheduled) {
-    scheduled = true;
-    setTimeout(flush, 0);
-  }
 }
 
 // --- the socket --------------------------------------------------------------------------
@@ -86,31 +79,37 @@ const conn = new Connection(boot.ws, {
       return;
     }
     const hints = store.apply(frame);
-    if (hints.unknown) fetchConversation(hints.unknown);
-    if (hints.refresh) fetchConversation(hints.refresh);
+    if (hints.unknown) sync.fetchConversation(hints.unknown);
+    if (hints.refresh) sync.fetchConversation(hints.refresh);
     if (hints.incoming) onIncoming(hints.incoming.conv, hints.incoming.message);
   },
+});
+const sync = createSync(conn);
+const composer = createComposer(conn, { maxLength: boot.limits.message_max_length });
+const { messageHandlers } = installActions({
+  conn,
+  sync,
+  transmit: composer.transmit,
+  openConversation: (id) => openConversation(id),
 });
 
 function onResumed(frame) {
   const { reset, unknown, reloadList } = store.resumed(frame);
-  for (const cid of reset) fetchConversation(cid, true);
-  if (reloadList) loadConversations();
-  for (const cid of unknown) fetchConversation(cid);
+  for (const cid of reset) sync.fetchConversation(cid, true);
+  if (reloadList) sync.loadConversations();
+  for (const cid of unknown) sync.fetchConversation(cid);
 }
 
 function afterReady() {
   const open = state.convs.get(state.openId);
   if (open) {
     conn.send({ type: "conversation.open", conversation: open.id });
-    fetchConversation(open.id); // who came and went while the socket was down
-    markRead(open);
+    sync.fetchConversation(open.id); // who came and went while the socket was down
+    sync.markRead(open);
   }
   for (const conv of state.convs.values()) {
-    for (const p of [...conv.pending.values()].sort((a, b) => (a.created_at < b.created_at ? -1 : 1))) {
-      if (p.status === "pending") transmit(conv, p.client_id);
-    }
-    if (conv !== open && conv.last_seq > conv.delivered_seq) markDelivered(conv, conv.last_seq);
+    composer.resendPending(conv);
+    if (conv !== open && conv.last_seq > conv.delivered_seq) sync.markDelivered(conv, conv.last_seq);
   }
 }
 
@@ -147,83 +146,15 @@ function renderBanner() {
   if (status === "offline") bannerTimer = setInterval(draw, 1000);
 }
 
-// --- loading -----------------------------------------------------------------------------
-
-async function loadConversations() {
-  try {
-    store.conversationsLoaded(await get("/conversations"));
-  } catch (err) {
-    toast(err.message || "Could not load your conversations.");
-    setTimeout(loadConversations, 5000);
-  }
-}
-
-const fetching = new Map();
-function fetchConversation(id, reloadHistory = false) {
-  if (fetching.has(id)) return fetching.get(id);
-  const promise = get(`/conversations/${id}`)
-    .then((data) => {
-      const conv = store.upsertConv(data);
-      if (reloadHistory && conv.id === state.openId) loadHistory(conv);
-      return conv;
-    })
-    .catch((err) => {
-      if (err instanceof ApiError && err.status === 404) store.removeConv(id);
-      return null;
-    })
-    .finally(() => fetching.delete(id));
-  fetching.set(id, promise);
-  return promise;
-}
-
-async function loadHistory(conv) {
-  try {
-    store.historyPage(conv, await get(`/conversations/${conv.id}/messages?limit=50`));
-  } catch (err) {
-    store.historyFailed(conv, `Could not load messages: ${err.message}`);
-  }
-  if (conv.id === state.openId) convView.scrollToBottomNext();
-}
-
-async function loadOlder(conv) {
-  if (!conv.historyLoaded || conv.loadingOlder || !conv.hasMore) return;
-  const seqs = [...conv.messages.keys()];
-  store.loadingOlder(conv, Boolean(seqs.length));
-  if (!seqs.length) return;
-  try {
-    const page = await get(`/conversations/${conv.id}/messages?before=${Math.min(...seqs)}&limit=50`);
-    store.historyPage(conv, page, { older: true });
-  } catch (err) {
-    toast(`Could not load earlier messages: ${err.message}`);
-  } finally {
-    store.loadingOlder(conv, false);
-  }
-}
-
-// --- receipts, notifications ----------------------------------------------------------------
-
-function markDelivered(conv, seq) {
-  if (seq <= conv.delivered_seq) return;
-  if (conn.send({ type: "receipt", conversation: conv.id, kind: "delivered", seq })) {
-    store.deliveredUpTo(conv, seq);
-  }
-}
-
-function markRead(conv) {
-  if (document.visibilityState !== "visible") return;
-  const seq = Math.max(conv.last_seq, state.positions.get(conv.id) || 0);
-  if (seq <= conv.read_seq && conv.unread === 0) return;
-  const sent = seq > conv.read_seq && conn.send({ type: "receipt", conversation: conv.id, kind: "read", seq });
-  store.readUpTo(conv, sent ? seq : null);
-}
+// --- notifications -------------------------------------------------------------------------
 
 function onIncoming(conv, message) {
   const onScreen = conv.id === state.openId && document.visibilityState === "visible";
   if (onScreen) {
-    markRead(conv);
+    sync.markRead(conv);
     return;
   }
-  markDelivered(conv, message.seq);
+  sync.markDelivered(conv, message.seq);
   if (!message.deleted) {
     notify.show({
       title: conv.kind === "direct" ? message.sender.name : `${message.sender.name} · ${conv.title}`,
@@ -237,7 +168,7 @@ function onIncoming(conv, message) {
 
 document.addEventListener("visibilitychange", () => {
   const conv = state.convs.get(state.openId);
-  if (conv && document.visibilityState === "visible") markRead(conv);
+  if (conv && document.visibilityState === "visible") sync.markRead(conv);
 });
 
 // --- opening and closing a conversation ------------------------------------------------
@@ -246,7 +177,7 @@ async function openConversation(id, { push = true } = {}) {
   closeMenu(false);
   let conv = state.convs.get(id);
   if (!conv) {
-    conv = await fetchConversation(id);
+    conv = await sync.fetchConversation(id);
     if (!conv) {
       toast("That conversation does not exist or you are not in it.");
       if (push) history.replaceState(null, "", "/");
@@ -254,7 +185,7 @@ async function openConversation(id, { push = true } = {}) {
     }
   }
   if (state.openId && state.openId !== id) {
-    stopTyping();
+    composer.stopTyping();
     conn.send({ type: "conversation.close", conversation: state.openId });
   }
   const switching = store.setOpen(id) !== id;
@@ -264,26 +195,25 @@ async function openConversation(id, { push = true } = {}) {
   $("conversation").hidden = false;
   if (switching) {
     convView.clear();
-    input.value = drafts.get(id) || "";
-    autosize();
+    composer.showDraft(id);
   }
   convView.scrollToBottomNext();
   convView.renderHeader(conv);
   convView.renderMessages(conv, messageHandlers);
   convView.renderTyping(conv);
   listView.render();
-  if (!conv.historyLoaded) loadHistory(conv);
+  if (!conv.historyLoaded) sync.loadHistory(conv);
   // Open first, then read the members: a group's presence comes only while it is open.
   conn.send({ type: "conversation.open", conversation: id });
-  fetchConversation(id);
-  markRead(conv);
-  if (wide.matches) input.focus();
+  sync.fetchConversation(id);
+  sync.markRead(conv);
+  if (wide.matches) composer.focus();
   else $("back-btn").focus();
 }
 
 function closeConversation({ push = true } = {}) {
   if (state.openId) {
-    stopTyping();
+    composer.stopTyping();
     conn.send({ type: "conversation.close", conversation: state.openId });
   }
   const was = store.setOpen(null);
@@ -311,185 +241,7 @@ $("conversation-list").addEventListener("click", (e) => {
   openConversation(Number(a.dataset.conversation));
 });
 
-$("filter").addEventListener("input", (e) => {
-  store.setFilter(e.target.value);
-});
-
-// --- sending -----------------------------------------------------------------------------
-
-function newClientId() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function transmit(conv, clientId) {
-  const p = conv.pending.get(clientId);
-  if (!p) return;
-  store.pendingStatus(conv, clientId, "pending");
-  if (!conn.ready) return; // sent after the next `resumed`
-  conn
-    .request({ type: "message.send", conversation: conv.id, client_id: clientId, body: p.body })
-    .then((ack) => store.acknowledged(conv, ack.message))
-    .catch((err) => {
-      if (err.code === "disconnected") return; // still pending: resent on reconnect
-      store.pendingStatus(conv, clientId, "failed", err.message);
-    });
-}
-
-const drafts = new Map();
-
-function sendFromComposer() {
-  const conv = state.convs.get(state.openId);
-  if (!conv) return;
-  const body = input.value;
-  if (!body.trim()) return;
-  if (body.length > MAX_LENGTH) {
-    toast(`A message may be at most ${MAX_LENGTH} characters (this one has ${body.length}).`);
-    return;
-  }
-  input.value = "";
-  drafts.delete(conv.id);
-  autosize();
-  stopTyping();
-  const clientId = newClientId();
-  store.addPending(conv, body, clientId);
-  convView.scrollToBottomNext();
-  transmit(conv, clientId);
-}
-
-composer.addEventListener("submit", (e) => {
-  e.preventDefault();
-  sendFromComposer();
-  input.focus();
-});
-
-input.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
-    e.preventDefault();
-    sendFromComposer();
-  }
-});
-
-function autosize() {
-  input.style.height = "auto";
-  input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
-}
-
-// Typing: `active` when typing starts and every 3 s while it goes on; `false` after 4 s quiet.
-let typingSentAt = 0;
-let typingIdle = null;
-let typingConv = null;
-
-input.addEventListener("input", () => {
-  autosize();
-  const conv = state.convs.get(state.openId);
-  if (!conv) return;
-  drafts.set(conv.id, input.value);
-  if (!input.value.trim()) return stopTyping();
-  const now = Date.now();
-  if (now - typingSentAt > 3000 || typingConv !== conv.id) {
-    if (conn.send({ type: "typing", conversation: conv.id, active: true })) {
-      typingSentAt = now;
-      typingConv = conv.id;
-    }
-  }
-  clearTimeout(typingIdle);
-  typingIdle = setTimeout(stopTyping, 4000);
-});
-
-function stopTyping() {
-  clearTimeout(typingIdle);
-  if (typingConv !== null) {
-    conn.send({ type: "typing", conversation: typingConv, active: false });
-  }
-  typingConv = null;
-  typingSentAt = 0;
-}
-
-// --- message actions ---------------------------------------------------------------------
-
-const messageHandlers = {
-  retry(clientId) {
-    const conv = state.convs.get(state.openId);
-    if (conv) transmit(conv, clientId);
-  },
-  messageMenu(button, m) {
-    const conv = state.convs.get(state.openId);
-    if (!conv) return;
-    const mine = store.isMine(m.sender);
-    const moderator = conv.kind !== "direct" && (conv.role === "owner" || conv.role === "admin");
-    const items = [];
-    if (!m.deleted) {
-      items.push({ label: "Copy text", action: () => copy(m.body, "Copied.") });
-    }
-    items.push({ label: "Delete for me", action: () => deleteMessage(conv, m.seq, "me") });
-    if (!m.deleted && (mine || moderator)) {
-      items.push({ label: "Delete for everyone", danger: true, action: () => deleteMessage(conv, m.seq, "everyone") });
-    }
-    openMenu(button, items, "Message actions");
-  },
-};
-
-async function deleteMessage(conv, seq, scope) {
-  try {
-    await conn.request({ type: "message.delete", conversation: conv.id, seq, scope });
-    if (scope === "me") store.hideMessage(conv, seq);
-    else store.tombstone(conv, seq);
-    $("message-list").focus?.();
-  } catch (err) {
-    toast(err.code === "disconnected" ? "You are offline; try again when connected." : err.message);
-  }
-}
-
-async function clearHistory(conv) {
-  const ok = await confirmDialog({
-    title: "Clear history?",
-    text: `Every message in “${conv.title}” up to now disappears for you. The others keep theirs.`,
-    ok: "Clear history",
-  });
-  if (!ok) return;
-  try {
-    const ack = await conn.request({ type: "history.clear", conversation: conv.id });
-    store.clearHistory(conv, ack.result?.through_seq ?? conv.last_seq);
-    toast("History cleared.");
-  } catch (err) {
-    toast(err.code === "disconnected" ? "You are offline; try again when connected." : err.message);
-  }
-}
-
-async function leave(conv) {
-  const what = conv.kind === "public" ? "room" : "group";
-  const ok = await confirmDialog({
-    title: `Leave ${what}?`,
-    text: `You will stop receiving messages from “${conv.title}”.`,
-    ok: `Leave ${what}`,
-  });
-  if (!ok) return;
-  try {
-    await post(`/conversations/${conv.id}/leave`);
-    store.removeConv(conv.id);
-  } catch (err) {
-    toast(err.message);
-  }
-}
-
-$("conv-menu-btn").addEventListener("click", (e) => {
-  const conv = state.convs.get(state.openId);
-  if (!conv) return;
-  const items = [];
-  if (conv.kind === "group" || conv.kind === "public") {
-    items.push({ label: "Members", action: () => showMembers(conv) });
-  }
-  if (conv.kind === "group" && conv.invite_url) {
-    items.push({ label: "Invite link", action: () => showInvite(conv.invite_url) });
-  }
-  items.push({ label: "Clear history…", danger: true, action: () => clearHistory(conv) });
-  if (conv.kind === "group" || conv.kind === "public") {
-    items.push({ label: conv.kind === "public" ? "Leave room…" : "Leave group…", danger: true, action: () => leave(conv) });
-  }
-  openMenu(e.currentTarget, items, "Conversation menu");
-});
+$("filter").addEventListener("input", (e) => store.setFilter(e.target.value));
 
 // --- the main menu -----------------------------------------------------------------------
 
@@ -521,205 +273,7 @@ function renderMe() {
   );
 }
 
-// --- dialogs -----------------------------------------------------------------------------
-
-function openDialog(dialog) {
-  const opener = document.activeElement;
-  dialog.addEventListener("close", () => opener?.isConnected && opener.focus(), { once: true });
-  dialog.showModal();
-}
-
-for (const dialog of document.querySelectorAll("dialog")) {
-  dialog.addEventListener("click", (e) => {
-    if (e.target.closest("[data-close]")) dialog.close();
-    else if (e.target === dialog) dialog.close(); // a click on the backdrop
-  });
-}
-
-function formError(el, message) {
-  el.textContent = message || "";
-  el.hidden = !message;
-}
-
-function confirmDialog({ title, text, ok }) {
-  const dialog = $("confirm-dialog");
-  $("confirm-title").textContent = title;
-  $("confirm-text").textContent = text;
-  $("confirm-ok").textContent = ok;
-  dialog.returnValue = "";
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
-    openDialog(dialog);
-    $("confirm-ok").focus();
-  });
-}
-
-function openNewChat() {
-  const dialog = $("new-chat-dialog");
-  $("new-chat-form").reset();
-  formError($("new-chat-error"), "");
-  openDialog(dialog);
-  $("new-chat-user").focus();
-}
-
-$("new-chat-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const who = $("new-chat-user").value.trim();
-  const error = $("new-chat-error");
-  if (!who) return formError(error, "Type an email address or a username.");
-  formError(error, "");
-  try {
-    const data = await post("/conversations/direct", { user: who });
-    store.upsertConv(data);
-    $("new-chat-dialog").close();
-    openConversation(data.id);
-  } catch (err) {
-    const message =
-      err.code === "user_not_found"
-        ? `Nobody on Parley has the email or username “${who}”.`
-        : err.message;
-    formError(error, message);
-    $("new-chat-user").focus();
-  }
-});
-
-function openNewGroup() {
-  $("new-group-form").reset();
-  formError($("new-group-error"), "");
-  openDialog($("new-group-dialog"));
-  $("new-group-name").focus();
-}
-
-$("new-group-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const title = $("new-group-name").value.trim();
-  const members = $("new-group-members").value.split(/[\s,;]+/).filter(Boolean);
-  const error = $("new-group-error");
-  if (!title) return formError(error, "Give the group a name.");
-  try {
-    const data = await post("/conversations/groups", { title, members });
-    store.upsertConv(data);
-    $("new-group-dialog").close();
-    await openConversation(data.id);
-    if (data.invite_url) showInvite(data.invite_url);
-  } catch (err) {
-    const who = err.details?.login;
-    formError(error, err.code === "user_not_found" && who ? `Nobody on Parley has the email or username “${who}”.` : err.message);
-  }
-});
-
-function showInvite(url) {
-  const absolute = new URL(url, location.origin).href;
-  $("invite-url").value = absolute;
-  $("invite-copied").textContent = "";
-  openDialog($("invite-dialog"));
-  $("invite-copy").focus();
-}
-
-$("invite-copy").addEventListener("click", async () => {
-  const ok = await copy($("invite-url").value);
-  $("invite-copied").textContent = ok ? "Link copied." : "Select the link and copy it.";
-  if (!ok) $("invite-url").select();
-});
-
-async function copy(text, done) {
-  try {
-    await navigator.clipboard.writeText(text);
-    if (done) toast(done);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function openRooms() {
-  const ul = $("room-list");
-  ul.replaceChildren(h("li", { class: "muted", text: "Loading…" }));
-  ul.setAttribute("aria-busy", "true");
-  openDialog($("rooms-dialog"));
-  try {
-    const rooms = await get("/rooms");
-    ul.replaceChildren(
-      ...rooms.map((room) =>
-        h(
-          "li",
-          { class: "room", dataset: { slug: room.slug } },
-          avatar({ name: room.title, seed: `c${room.id}` }),
-          h(
-            "div",
-            { class: "room-text" },
-            h("strong", { text: room.title }),
-            room.about ? h("span", { class: "muted", text: room.about }) : null,
-            h("span", { class: "room-counts" },
-              h("span", { text: plural(room.member_count, "member", "members") }),
-              " · ",
-              h("span", { class: "online-count", text: `${room.online_count} online` }),
-            ),
-          ),
-          h("button", {
-            type: "button",
-            class: `btn${room.joined ? "" : " primary"}`,
-            text: room.joined ? "Open" : "Join",
-            "aria-label": `${room.joined ? "Open" : "Join"} ${room.title}`,
-            onclick: () => openRoom(room.slug),
-          }),
-        ),
-      ),
-    );
-    if (!rooms.length) ul.replaceChildren(h("li", { class: "muted", text: "No public rooms yet." }));
-  } catch (err) {
-    ul.replaceChildren(h("li", { class: "form-error", text: err.message }));
-  }
-  ul.setAttribute("aria-busy", "false");
-}
-
-async function openRoom(slug) {
-  try {
-    const data = await post(`/rooms/${encodeURIComponent(slug)}/open`);
-    store.upsertConv(data);
-    $("rooms-dialog").close();
-    openConversation(data.id);
-  } catch (err) {
-    toast(err.message);
-  }
-}
-
-async function showMembers(conv) {
-  const ul = $("member-list");
-  await fetchConversation(conv.id);
-  const members = [...(conv.members?.values() || [])].sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name));
-  $("members-title").textContent = `Members of ${conv.title} (${members.length})`;
-  ul.replaceChildren(
-    ...members.map((m) =>
-      h(
-        "li",
-        { class: "member" },
-        avatar({ name: m.name, avatar: m.avatar, seed: `u${m.id}`, online: m.online }),
-        h("span", { class: `member-name${m.online ? " online" : ""}`, text: m.name }),
-        h("span", { class: "muted", text: [m.role !== "member" ? m.role : "", m.online ? "online" : ""].filter(Boolean).join(" · ") }),
-      ),
-    ),
-  );
-  openDialog($("members-dialog"));
-}
-
-$("new-chat-btn").addEventListener("click", openNewChat);
-$("new-group-btn").addEventListener("click", openNewGroup);
-$("rooms-btn").addEventListener("click", openRooms);
-document.querySelector('[data-action="new-chat"]').addEventListener("click", openNewChat);
-document.querySelector('[data-action="rooms"]').addEventListener("click", openRooms);
-
-// --- toasts ------------------------------------------------------------------------------
-
-const toastBox = h("div", { class: "toasts", role: "status", "aria-live": "polite" });
-document.body.append(toastBox);
-function toast(text) {
-  const el = h("div", { class: "toast", text });
-  toastBox.append(el);
-  setTimeout(() => el.remove(), 4000);
-}
-
-// --- keyboard ----------------------------------------------------------------------------
+// --- keyboard, touch, scrolling ------------------------------------------------------------
 
 document.addEventListener("keydown", (e) => {
   if (e.key === "Escape" && !document.querySelector("dialog[open]") && !document.querySelector(".menu")) {
@@ -744,13 +298,13 @@ $("message-list").addEventListener("click", (e) => {
 
 $("messages").addEventListener("scroll", () => {
   const conv = state.convs.get(state.openId);
-  if (conv && $("messages").scrollTop < 300) loadOlder(conv);
+  if (conv && $("messages").scrollTop < 300) sync.loadOlder(conv);
 });
 
 // --- start -------------------------------------------------------------------------------
 
 renderMe();
 listView.render();
-await loadConversations();
+await sync.loadConversations();
 conn.connect();
 if (boot.open) openConversation(boot.open, { push: false });
