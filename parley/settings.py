@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "parley.accounts",
     "parley.chat",
+    "parley.support",
     "parley.realtime",
     "parley.api",
     "parley.web",
@@ -281,6 +282,7 @@ SPECTACULAR_SETTINGS = {
         "ParticipantKindEnum": ["user", "visitor"],
         "RoleEnum": "parley.chat.models.Membership.Role",
         "AssignableRoleEnum": ["admin", "member"],
+        "PrechatFieldEnum": "parley.support.models.Widget.Field",
     },
 }
 

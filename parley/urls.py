@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("parley.api.urls")),
+    path("widget/", include("parley.support.urls")),
     path("accounts/", include("parley.accounts.urls")),
     path("accounts/", include("allauth.urls")),
     # allauth's JSON login with "remember me" (parley/accounts/headless.py), then the rest.

@@ -4,7 +4,7 @@ from django.urls import path, re_path
 
 from parley.accounts.api import MeApi
 from parley.api import views
-from parley.api.v1 import conversations, messages, rooms
+from parley.api.v1 import conversations, messages, rooms, widgets
 
 app_name = "api"
 
@@ -65,6 +65,16 @@ urlpatterns = [
     # Public rooms
     path("rooms", rooms.RoomListApi.as_view(), name="rooms"),
     path("rooms/<slug:slug>/open", rooms.RoomOpenApi.as_view(), name="room-open"),
+    # Support widgets
+    path("widgets", widgets.WidgetListCreateApi.as_view(), name="widgets"),
+    path("widgets/<int:widget_id>", widgets.WidgetDetailApi.as_view(), name="widget"),
+    path("widgets/<int:widget_id>/secret", widgets.WidgetSecretApi.as_view(), name="widget-secret"),
+    path("widgets/<int:widget_id>/agents", widgets.AgentAddApi.as_view(), name="widget-agents"),
+    path(
+        "widgets/<int:widget_id>/agents/<int:user_id>",
+        widgets.AgentRemoveApi.as_view(),
+        name="widget-agent",
+    ),
     # Anything else under /api/v1/ is a JSON 404 with a code, like every other API error.
     re_path(r"^.*$", views.not_found, name="not-found"),
 ]

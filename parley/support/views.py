@@ -1,0 +1,45 @@
+"""What a page that embeds a widget may read without an account: its public settings."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from parley.support import selectors
+from parley.support.models import Widget
+from parley.support.origins import origin_allowed
+
+# The fields a visitor's browser gets: what the widget shows, never who answers, its
+# allowed origins or its secret.
+PUBLIC_FIELDS = (
+    "title",
+    "greeting",
+    "welcome_message",
+    "accent_color",
+    "position",
+    "ask_name",
+    "ask_email",
+    "require_identity",
+)
+
+
+def public_config(widget: Widget) -> dict[str, object]:
+    return {"key": widget.public_key, **{f: getattr(widget, f) for f in PUBLIC_FIELDS}}
+
+
+@require_GET
+def widget_config(request: HttpRequest, key: str) -> JsonResponse:
+    """`GET /widget/<key>/config`: the public settings, readable by scripts of the
+    widget's allowed origins (CORS) and by Parley's own pages; 404 `widget_not_found`."""
+    widget = selectors.widget_by_key(key)
+    if widget is None:
+        return JsonResponse(
+            {"code": "widget_not_found", "message": "No widget has this key."}, status=404
+        )
+    response = JsonResponse(public_config(widget))
+    origin = request.headers.get("Origin")
+    if origin_allowed(origin, widget.allowed_origins):
+        response["Access-Control-Allow-Origin"] = origin  # type: ignore[assignment]
+    response["Vary"] = "Origin"
+    response["Cache-Control"] = "no-cache"
+    return response
