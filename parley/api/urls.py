@@ -4,7 +4,7 @@ from django.urls import path, re_path
 
 from parley.accounts.api import MeApi
 from parley.api import views
-from parley.api.v1 import conversations, messages, rooms, widgets
+from parley.api.v1 import conversations, inbox, messages, rooms, widgets
 
 app_name = "api"
 
@@ -75,6 +75,10 @@ urlpatterns = [
         widgets.AgentRemoveApi.as_view(),
         name="widget-agent",
     ),
+    # The team's inbox of visitors' conversations
+    path("inbox", inbox.InboxApi.as_view(), name="inbox"),
+    path("inbox/<int:conversation_id>", inbox.InboxItemApi.as_view(), name="inbox-item"),
+    path("inbox/<int:conversation_id>/notes", inbox.NotesApi.as_view(), name="inbox-notes"),
     # Anything else under /api/v1/ is a JSON 404 with a code, like every other API error.
     re_path(r"^.*$", views.not_found, name="not-found"),
 ]

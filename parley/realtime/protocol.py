@@ -282,6 +282,17 @@ class ConversationUpdated(Frame):
     title: str
 
 
+class SupportUpdated(Frame):
+    """A support conversation's status or assignee changed (docs/widget.md)."""
+
+    type: Literal["support.updated"] = "support.updated"
+    conversation: int
+    seq: int
+    status: Literal["open", "resolved", "snoozed"]
+    snoozed_until: str | None = None
+    assignee: Sender | None = None
+
+
 class ConversationSummary(Frame):
     id: int
     kind: str
@@ -395,6 +406,7 @@ SERVER_EVENTS: tuple[type[Frame], ...] = (
     MemberLeft,
     MemberUpdated,
     ConversationUpdated,
+    SupportUpdated,
     ConversationJoined,
     ConversationLeft,
     MessageHidden,
@@ -424,6 +436,7 @@ DURABLE_CONVERSATION_EVENTS = frozenset(
         "member.left",
         "member.updated",
         "conversation.updated",
+        "support.updated",
     }
 )
 DURABLE_USER_EVENTS = frozenset(

@@ -17,3 +17,15 @@ class OwnerOnly(PermissionDenied):
 
 class TooMany(InvalidInput):
     code = "limit_reached"
+
+
+class SupportConversationNotFound(NotFound):
+    """Also what someone outside the widget's team gets."""
+
+    code = "conversation_not_found"
+    default_message = "No such support conversation, or you are not on its team."
+
+
+class NotOnTeam(InvalidInput):
+    code = "not_on_team"
+    default_message = "Conversations are assigned to the widget's owner or its agents."

@@ -82,3 +82,65 @@ class WidgetAgent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} answers {self.widget}"
+
+
+class SupportConversation(models.Model):
+    """What the team knows of one visitor's conversation with a widget, beside the chat
+    conversation itself (kind `support`, where the messages are)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+        SNOOZED = "snoozed", "Snoozed"
+
+    conversation = models.OneToOneField(
+        "chat.Conversation", primary_key=True, on_delete=models.CASCADE, related_name="support"
+    )
+    widget = models.ForeignKey(Widget, on_delete=models.CASCADE, related_name="conversations")
+    visitor = models.ForeignKey(
+        "chat.Visitor", on_delete=models.CASCADE, related_name="support_conversations"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    snoozed_until = models.DateTimeField(
+        null=True, blank=True, help_text="Snoozed without a time: until the visitor writes."
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_support",
+    )
+    # Who the visitor is, as far as they or the site said (docs/widget.md, "The inbox").
+    email = models.EmailField(blank=True)
+    verified_id = models.CharField(
+        max_length=128, blank=True, help_text="The site's user id, when the site vouched."
+    )
+    page_url = models.URLField(max_length=500, blank=True)
+    referrer = models.URLField(max_length=500, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["widget", "visitor"], name="support_one_per_visitor"),
+        ]
+        indexes = [models.Index(fields=["widget", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.visitor} on {self.widget}"
+
+
+class SupportNote(models.Model):
+    """A private note of the team on a support conversation: the visitor never sees it."""
+
+    support = models.ForeignKey(SupportConversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]

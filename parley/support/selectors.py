@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 
 from parley.accounts.models import User
 from parley.support import errors
-from parley.support.models import Widget
+from parley.support.models import SupportConversation, Widget
 
 MAX_ID = 2**62
 
@@ -32,8 +32,48 @@ def widget_for(user: User, widget_id: int) -> Widget:
     return widget
 
 
+def team_of(widget: Widget) -> list[User]:
+    """Who answers the widget's visitors: the owner, then the agents."""
+    return [widget.owner, *widget.agents.exclude(pk=widget.owner_id).order_by("pk")]
+
+
 def widget_by_key(public_key: str) -> Widget | None:
     """The widget an embed tag names, for visitors: no team filter (the key is public)."""
     if not 0 < len(public_key) <= 40:
         return None
     return Widget.objects.filter(public_key=public_key).first()
+
+
+def inbox(
+    user: User,
+    *,
+    status: str | None = None,
+    widget_id: int | None = None,
+    assignee: int | str | None = None,
+) -> QuerySet[SupportConversation]:
+    """The support conversations of `user`'s widgets, newest activity first. `assignee`
+    is a user id, "me", or "none" (unassigned)."""
+    rows = SupportConversation.objects.filter(widget__in=widgets_of(user)).select_related(
+        "conversation", "visitor", "assignee", "widget"
+    )
+    if status:
+        rows = rows.filter(status=status)
+    if widget_id is not None:
+        rows = rows.filter(widget_id=widget_id)
+    if assignee == "none":
+        rows = rows.filter(assignee__isnull=True)
+    elif assignee == "me":
+        rows = rows.filter(assignee=user)
+    elif assignee is not None:
+        rows = rows.filter(assignee_id=assignee)
+    return rows.order_by("-conversation__last_message_at", "-pk")
+
+
+def support_for(user: User, conversation_id: int) -> SupportConversation:
+    """A support conversation of one of `user`'s widgets, or SupportConversationNotFound."""
+    if not 0 < conversation_id <= MAX_ID:
+        raise errors.SupportConversationNotFound()
+    found = inbox(user).filter(pk=conversation_id).first()
+    if found is None:
+        raise errors.SupportConversationNotFound()
+    return found

@@ -27,6 +27,19 @@ EVERY_ENDPOINT = [
     ("post", "conversations/1/read"),
     ("get", "rooms"),
     ("post", "rooms/public-chat/open"),
+    ("get", "widgets"),
+    ("post", "widgets"),
+    ("get", "widgets/1"),
+    ("patch", "widgets/1"),
+    ("delete", "widgets/1"),
+    ("post", "widgets/1/secret"),
+    ("post", "widgets/1/agents"),
+    ("delete", "widgets/1/agents/1"),
+    ("get", "inbox"),
+    ("get", "inbox/1"),
+    ("patch", "inbox/1"),
+    ("get", "inbox/1/notes"),
+    ("post", "inbox/1/notes"),
 ]
 
 

@@ -40,7 +40,13 @@ def test_origins_are_stored_in_one_canonical_form(typed, stored):
 
 @pytest.mark.parametrize(
     "typed",
-    ["shop.example.com", "ftp://x.example", "https://x.example/path", "https://", "https://a:99999"],
+    [
+        "shop.example.com",
+        "ftp://x.example",
+        "https://x.example/path",
+        "https://",
+        "https://a:99999",
+    ],
 )
 def test_what_is_not_an_origin_is_refused(typed):
     with pytest.raises(InvalidOrigin):

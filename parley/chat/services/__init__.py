@@ -7,6 +7,7 @@ says what it raises, locks and publishes.
 from parley.chat.services.conversations import (
     PUBLIC_CHAT_SLUG,
     conversation_create_group,
+    conversation_event_add,
     conversation_get_or_create_direct,
     conversation_leave,
     group_add_members,
@@ -17,6 +18,9 @@ from parley.chat.services.conversations import (
     group_set_role,
     public_room_create,
     public_room_join,
+    support_conversation_create,
+    support_team_join,
+    support_team_leave,
 )
 from parley.chat.services.messages import (
     history_clear,
@@ -29,6 +33,7 @@ from parley.chat.services.messages import (
 __all__ = [
     "PUBLIC_CHAT_SLUG",
     "conversation_create_group",
+    "conversation_event_add",
     "conversation_get_or_create_direct",
     "conversation_leave",
     "group_add_members",
@@ -44,4 +49,7 @@ __all__ = [
     "public_room_create",
     "public_room_join",
     "receipt_mark",
+    "support_conversation_create",
+    "support_team_join",
+    "support_team_leave",
 ]

@@ -11,7 +11,7 @@ from django.utils import timezone
 from parley.accounts.models import User
 from parley.chat import errors
 from parley.chat import events as ev
-from parley.chat.models import Conversation, Membership, new_invite_secret
+from parley.chat.models import Conversation, Membership, Visitor, new_invite_secret
 from parley.chat.services._streams import record_conversation_event, record_user_event
 from parley.chat.text import clean_line
 from parley.realtime.publish import Outgoing, publish_on_commit
@@ -360,3 +360,55 @@ def public_room_join(*, user: User, conversation: Conversation) -> Membership:
     with transaction.atomic():
         membership, _ = _add_member(conversation, user)
     return membership
+
+
+def support_conversation_create(
+    *, title: str, visitor: Visitor, owner: User, agents: Iterable[User] = ()
+) -> tuple[Conversation, Membership]:
+    """A support conversation: the visitor, and the widget's team (its owner as owner,
+    its agents as admins, so any of them may delete a message for everyone). Returns the
+    conversation and the visitor's membership. Publishes conversation.joined to every
+    team member: the conversation appears in their lists at once. The caller's
+    transaction holds the support row that goes with it (parley/support/services.py)."""
+    clean = clean_line(title)[:120] or "Visitor"
+    conversation = Conversation.objects.create(kind=Conversation.Kind.SUPPORT, title=clean)
+    mine = Membership.objects.create(
+        conversation=conversation, visitor=visitor, role=Membership.Role.MEMBER
+    )
+    team = {owner.pk: (owner, Membership.Role.OWNER)}
+    team.update({u.pk: (u, Membership.Role.ADMIN) for u in agents if u.pk != owner.pk})
+    outs = []
+    for pk in sorted(team):
+        user, role = team[pk]
+        membership = Membership.objects.create(conversation=conversation, user=user, role=role)
+        outs.append(_joined_event(membership, clean))
+    publish_on_commit(*outs)
+    return conversation, mine
+
+
+def support_team_join(*, conversation: Conversation, user: User) -> bool:
+    """A new agent joins a support conversation (a durable member.joined). False when
+    they were in it already."""
+    if conversation.kind != Conversation.Kind.SUPPORT:
+        raise errors.NotAllowed("Only support conversations have a team.")
+    with transaction.atomic():
+        return _add_member(conversation, user, role=Membership.Role.ADMIN)[1]
+
+
+def support_team_leave(*, conversation: Conversation, user: User) -> None:
+    """An agent taken off a widget's team leaves its conversations."""
+    with transaction.atomic():
+        membership = Membership.objects.filter(
+            conversation=conversation, user=user, left_at__isnull=True
+        ).first()
+        if membership is not None:
+            _remove(conversation, membership, None)
+
+
+def conversation_event_add(*, conversation_id: int, type_: str, payload: dict[str, object]) -> int:
+    """Record a durable event of another domain in a conversation's stream (it takes the
+    next seq, so a resume replays it in order) and publish it after commit. Returns its
+    seq. `type_` must be a server event of the protocol (parley/realtime/protocol.py)."""
+    event = record_conversation_event(conversation_id, type_, payload)
+    publish_on_commit(ev.conversation_event_out(event))
+    return event.seq

@@ -14,11 +14,14 @@ from django.conf import settings
 from django.db import transaction
 
 from parley.accounts.models import User
+from parley.chat import services as chat
+from parley.chat.models import Conversation, Membership, Message, Visitor
 from parley.chat.text import clean_line, clean_text
 from parley.common.errors import InvalidInput
 from parley.support import errors
-from parley.support.models import Widget, WidgetAgent, new_widget_secret
+from parley.support.models import SupportConversation, Widget, WidgetAgent, new_widget_secret
 from parley.support.origins import InvalidOrigin, normalize_origin
+from parley.support.services.conversations import unassign
 
 # Limits (docs/widget.md, "Limits").
 WIDGETS_PER_OWNER = 20
@@ -129,8 +132,24 @@ def widget_update(*, actor: User, widget: Widget, **fields: Any) -> Widget:
 
 
 def widget_delete(*, actor: User, widget: Widget) -> None:
+    """Delete the widget and its visitors' conversations: the team is told they left
+    each one (so it leaves their lists at once), then every row goes."""
     owner_check(actor=actor, widget=widget)
-    widget.delete()
+    with transaction.atomic():
+        conversations = list(
+            Conversation.objects.filter(support__widget=widget).select_for_update()
+        )
+        for conversation in conversations:
+            for membership in Membership.objects.filter(
+                conversation=conversation, user__isnull=False, left_at__isnull=True
+            ).select_related("user"):
+                chat.support_team_leave(conversation=conversation, user=membership.user)
+        ids = [c.pk for c in conversations]
+        # Messages first: they hold on to their senders' memberships (PROTECT).
+        Message.objects.filter(conversation_id__in=ids).delete()
+        Visitor.objects.filter(support_conversations__widget=widget).delete()
+        Conversation.objects.filter(pk__in=ids).delete()
+        widget.delete()
 
 
 def widget_rotate_secret(*, actor: User, widget: Widget) -> str:
@@ -153,9 +172,29 @@ def agent_add(*, actor: User, widget: Widget, user: User) -> bool:
         if WidgetAgent.objects.filter(widget=widget).count() >= AGENTS_PER_WIDGET:
             raise errors.TooMany(f"A widget has at most {AGENTS_PER_WIDGET} agents.")
         WidgetAgent.objects.create(widget=widget, user=user)
+        # The widget's conversations that are not resolved: the new agent can answer them
+        # (resolved ones come back to them when they reopen).
+        for conversation in _live_conversations(widget):
+            chat.support_team_join(conversation=conversation, user=user)
     return True
 
 
 def agent_remove(*, actor: User, widget: Widget, user: User) -> None:
+    """Take `user` off the team: they leave every conversation of the widget, and its
+    conversations assigned to them are unassigned."""
     owner_check(actor=actor, widget=widget)
-    WidgetAgent.objects.filter(widget=widget, user=user).delete()
+    with transaction.atomic():
+        if not WidgetAgent.objects.filter(widget=widget, user=user).delete()[0]:
+            return
+        for support in SupportConversation.objects.filter(widget=widget, assignee=user):
+            unassign(support)
+        for conversation in Conversation.objects.filter(support__widget=widget):
+            chat.support_team_leave(conversation=conversation, user=user)
+
+
+def _live_conversations(widget: Widget) -> list[Conversation]:
+    return list(
+        Conversation.objects.filter(support__widget=widget).exclude(
+            support__status=SupportConversation.Status.RESOLVED
+        )
+    )

@@ -1,0 +1,41 @@
+"""Every write of the support domain: widgets and their team, visitors' conversations."""
+
+from parley.support.services.conversations import (
+    NOTE_MAX_LENGTH,
+    VisitorContext,
+    conversation_assign,
+    conversation_set_status,
+    note_add,
+    visitor_message_send,
+)
+from parley.support.services.widgets import (
+    AGENTS_PER_WIDGET,
+    ORIGINS_PER_WIDGET,
+    WIDGETS_PER_OWNER,
+    agent_add,
+    agent_remove,
+    owner_check,
+    widget_create,
+    widget_delete,
+    widget_rotate_secret,
+    widget_update,
+)
+
+__all__ = [
+    "AGENTS_PER_WIDGET",
+    "NOTE_MAX_LENGTH",
+    "ORIGINS_PER_WIDGET",
+    "WIDGETS_PER_OWNER",
+    "VisitorContext",
+    "agent_add",
+    "agent_remove",
+    "conversation_assign",
+    "conversation_set_status",
+    "note_add",
+    "owner_check",
+    "visitor_message_send",
+    "widget_create",
+    "widget_delete",
+    "widget_rotate_secret",
+    "widget_update",
+]

@@ -1,0 +1,187 @@
+"""Visitors' conversations with a widget's team: the visitor's messages, status,
+assignment and the team's private notes. The messages themselves go through the chat
+services like every other message (parley/chat/services/messages.py)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from parley.accounts.models import User
+from parley.chat import events as ev
+from parley.chat import services as chat
+from parley.chat.models import Membership, Message, Visitor
+from parley.chat.text import clean_line, clean_text
+from parley.common.errors import InvalidInput
+from parley.support import errors
+from parley.support.models import SupportConversation, SupportNote, Widget
+from parley.support.selectors import team_of
+
+# --- visitors' conversations ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorContext:
+    """What the widget tells the team about a visitor when they first write."""
+
+    name: str = ""
+    email: str = ""
+    page_url: str = ""
+    referrer: str = ""
+    user_agent: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+def _start(widget: Widget, visitor: Visitor, context: VisitorContext) -> SupportConversation:
+    conversation, _ = chat.support_conversation_create(
+        title=visitor.display_name,
+        visitor=visitor,
+        owner=widget.owner,
+        agents=list(widget.agents.all()),
+    )
+    return SupportConversation.objects.create(
+        conversation=conversation,
+        widget=widget,
+        visitor=visitor,
+        email=context.email[:254],
+        page_url=context.page_url[:500],
+        referrer=context.referrer[:500],
+        user_agent=context.user_agent[:300],
+        attributes=dict(context.attributes),
+    )
+
+
+def visitor_message_send(
+    *,
+    widget: Widget,
+    visitor_id: uuid.UUID,
+    body: str,
+    client_id: str,
+    context: VisitorContext | None = None,
+) -> tuple[Message, bool]:
+    """A visitor's message to the widget's team: (the stored message, created?).
+
+    The first one makes the visitor's conversation, in the same transaction: a visitor
+    who never writes costs no row, and a first message that is refused (empty, too long)
+    leaves none behind. A retry with the same `client_id` returns the stored message, as
+    every send does. A resolved conversation, or one snoozed until the visitor writes,
+    opens again."""
+    context = context or VisitorContext()
+    with transaction.atomic():
+        visitor, _ = Visitor.objects.get_or_create(
+            pk=visitor_id, defaults={"display_name": clean_line(context.name)[:80] or "Visitor"}
+        )
+        support = SupportConversation.objects.filter(widget=widget, visitor=visitor).first()
+        if support is None:
+            try:
+                with transaction.atomic():
+                    support = _start(widget, visitor, context)
+            except IntegrityError:  # the same visitor's first message from another tab
+                support = SupportConversation.objects.get(widget=widget, visitor=visitor)
+        membership = Membership.objects.select_related("visitor").get(
+            conversation_id=support.pk, visitor=visitor, left_at__isnull=True
+        )
+        message, created = chat.message_send(membership=membership, body=body, client_id=client_id)
+        if created and _wakes(support):
+            _set(support, status=SupportConversation.Status.OPEN, snoozed_until=None)
+    return message, created
+
+
+def _wakes(support: SupportConversation) -> bool:
+    Status = SupportConversation.Status
+    return support.status == Status.RESOLVED or (
+        support.status == Status.SNOOZED and support.snoozed_until is None
+    )
+
+
+# --- what the team does ----------------------------------------------------------------------
+
+_UNSET = object()
+
+
+def _set(
+    support: SupportConversation,
+    *,
+    status: str | object = _UNSET,
+    snoozed_until: datetime.datetime | None | object = _UNSET,
+    assignee: User | None | object = _UNSET,
+) -> SupportConversation:
+    """Change status and assignee and announce it (support.updated, a durable event of the
+    conversation: the team and the visitor see it, and a resume replays it)."""
+    changed = []
+    for name, value in (
+        ("status", status),
+        ("snoozed_until", snoozed_until),
+        ("assignee", assignee),
+    ):
+        if value is not _UNSET and getattr(support, name) != value:
+            setattr(support, name, value)
+            changed.append(name)
+    if not changed:
+        return support
+    support.save(update_fields=changed)
+    chat.conversation_event_add(
+        conversation_id=support.pk,
+        type_="support.updated",
+        payload={
+            "status": support.status,
+            "snoozed_until": support.snoozed_until.isoformat() if support.snoozed_until else None,
+            "assignee": ev.user_sender(support.assignee).model_dump() if support.assignee else None,
+        },
+    )
+    return support
+
+
+def conversation_set_status(
+    *,
+    support: SupportConversation,
+    status: str,
+    snoozed_until: datetime.datetime | None = None,
+) -> SupportConversation:
+    """Open, resolve or snooze (until a time, or until the visitor writes when no time is
+    given). The caller is on the widget's team (selectors.support_for)."""
+    Status = SupportConversation.Status
+    if status not in Status.values:
+        raise InvalidInput("The status is open, resolved or snoozed.", status=[status])
+    if status != Status.SNOOZED:
+        snoozed_until = None
+    elif snoozed_until is not None and snoozed_until <= timezone.now():
+        raise InvalidInput("Snooze until a time in the future.", snoozed_until=["In the past."])
+    with transaction.atomic():
+        locked = SupportConversation.objects.select_for_update().get(pk=support.pk)
+        return _set(locked, status=status, snoozed_until=snoozed_until)
+
+
+def conversation_assign(
+    *, support: SupportConversation, assignee: User | None
+) -> SupportConversation:
+    """Give the conversation to one of the widget's team, or to nobody."""
+    if assignee is not None and assignee not in team_of(support.widget):
+        raise errors.NotOnTeam()
+    with transaction.atomic():
+        locked = SupportConversation.objects.select_for_update().get(pk=support.pk)
+        if assignee is not None:
+            # They answer it now: in it even if they joined the team after it was resolved.
+            chat.support_team_join(conversation=locked.conversation, user=assignee)
+        return _set(locked, assignee=assignee)
+
+
+NOTE_MAX_LENGTH = 4000
+
+
+def note_add(*, actor: User, support: SupportConversation, body: str) -> SupportNote:
+    """A private note for the team; the visitor never sees it."""
+    text = clean_text(body).strip()
+    if not text:
+        raise InvalidInput("A note needs some text.", body=["Required."])
+    if len(text) > NOTE_MAX_LENGTH:
+        raise InvalidInput(f"A note has at most {NOTE_MAX_LENGTH} characters.", body=["Too long."])
+    return SupportNote.objects.create(support=support, author=actor, body=text)
+
+
+def unassign(support: SupportConversation) -> SupportConversation:
+    return _set(support, assignee=None)
