@@ -19,6 +19,7 @@ state.me = boot.me;
 setBase(boot.api);
 setGeneratedAvatarPath(boot.urls.default_avatar);
 const MAX_LENGTH = boot.limits.message_max_length;
+const MAX_GROUP_MEMBERS = boot.limits.group_max_members;
 state.unreadCap = boot.limits.unread_cap ?? Infinity;
 
 const $ = (id) => document.getElementById(id);
@@ -660,6 +661,9 @@ $("new-group-form").addEventListener("submit", async (e) => {
   const members = $("new-group-members").value.split(/[\s,;]+/).filter(Boolean);
   const error = $("new-group-error");
   if (!title) return formError(error, "Give the group a name.");
+  if (members.length > MAX_GROUP_MEMBERS) {
+    return formError(error, `A new group names at most ${MAX_GROUP_MEMBERS} people; add more later or share its invite link.`);
+  }
   try {
     const data = await post("/conversations/groups", { title, members });
     store.upsertConv(data);
