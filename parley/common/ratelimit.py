@@ -1,13 +1,16 @@
 """Per-user limits on actions any signed-in user can repeat, counted in the cache.
 
-Each limit in PARLEY["RATE_LIMITS"] is "amount/period": at most `amount` in each period,
-the periods counted from the epoch (fixed windows), so a key is one integer per user per
-period. In production the cache is Redis, shared by every server process, and a count is
-one INCR there: concurrent requests cannot slip past a limit by all reading the same
-count (a read-then-write sliding log, as DRF's throttles keep, can). Without Redis each
-process counts alone, which is what development runs. A fixed window lets someone spend
-one window's allowance at its end and the next one's at once: at most twice `amount` in a
-short span, then `amount` per period.
+Each limit in PARLEY["RATE_LIMITS"] is "amount/period". The count is one integer per user
+per period (periods counted from the epoch), and an action passes while this period's
+count plus the previous period's, weighted by how much of the previous period is still
+within the last `period` seconds, stays within `amount`: a sliding window estimated from
+two fixed ones. So a period's end is no moment to spend two allowances at once; someone
+who spends a whole allowance in a burst gets about `amount` per period from then on.
+
+In production the cache is Redis, shared by every server process, and adding to a count is
+one INCR there, whose answer includes every concurrent request's: parallel requests cannot
+slip past a limit by all reading the same count (as a read-then-write log, DRF's
+throttles, can). Without Redis each process counts alone, which is what development runs.
 
 The websocket's per-socket frame bucket (parley/realtime/consumers.py, `take_frame`) lives
 in the socket's own memory; allauth's account limits are its own. This module is for the
@@ -45,22 +48,34 @@ def limit_of(action: str) -> tuple[int, int] | None:
     return parse_rate(settings.PARLEY["RATE_LIMITS"].get(action))
 
 
-def _count(key: str, cost: int, period: int) -> int:
-    """Add `cost` to the count at `key` (made for one period) and return the new count."""
-    if cache.add(key, cost, timeout=period):
+def _count(key: str, cost: int, timeout: int) -> int:
+    """Add `cost` to the count at `key` and return the new count."""
+    if cache.add(key, cost, timeout=timeout):
         return cost
     try:
         return cache.incr(key, cost)
-    except ValueError:  # it expired between the two calls: the window is over
-        cache.set(key, cost, timeout=period)
+    except ValueError:  # it expired between the two calls
+        cache.set(key, cost, timeout=timeout)
         return cost
+
+
+def _wait(amount: int, cost: int, count: int, previous: int, elapsed: float, period: int) -> float:
+    """Seconds until `cost` more fits beside `count` (this period's, without it) and
+    `previous` (the last period's), `elapsed` seconds into this period."""
+    if count + cost <= amount:  # the previous period must weigh less
+        needed = 1 - (amount - count - cost) / previous
+        return needed * period - elapsed
+    if cost > amount:  # never fits: the next period, at least
+        return 2 * period - elapsed
+    # In the next period, this one's count takes the previous one's place.
+    return period - elapsed + (1 - (amount - cost) / count) * period
 
 
 def take(ident: object, **costs: int) -> None:
     """Count `costs` (action -> how many) against `ident`'s limits.
 
-    Raises RateLimited (with the seconds until every refusing window is over) and counts
-    nothing when any of them would go over its amount.
+    Raises RateLimited (with the seconds until all of them would pass) and counts nothing
+    when any of them would go over its amount.
     """
     now = time.time()
     counted: list[tuple[str, int]] = []
@@ -70,11 +85,13 @@ def take(ident: object, **costs: int) -> None:
         if limit is None or cost <= 0:
             continue
         amount, period = limit
-        window = int(now // period)
-        key = f"rl:{action}:{ident}:{window}"
+        window, elapsed = divmod(now, period)
+        key = f"rl:{action}:{ident}:{int(window)}"
+        count = _count(key, cost, 2 * period)  # read as the previous one in the next period
         counted.append((key, cost))
-        if _count(key, cost, period) > amount:
-            wait = max(wait, (window + 1) * period - now)
+        previous = cache.get(f"rl:{action}:{ident}:{int(window) - 1}", 0)
+        if count + previous * (1 - elapsed / period) > amount:
+            wait = max(wait, _wait(amount, cost, count - cost, previous, elapsed, period))
     if wait:
         for key, cost in counted:
             try:

@@ -17,7 +17,7 @@ def assert_rate_limited(api_client, status, body) -> None:
     assert status == 429, body
     assert body["code"] == "rate_limited"
     wait = body["details"]["retry_after"]
-    assert 1 <= wait <= 3600
+    assert 1 <= wait <= 2 * 3600
     assert api_client.last["Retry-After"] == str(wait)
 
 
@@ -103,7 +103,9 @@ def test_the_limits_are_settings(api, alice, bob, settings):
     assert me.post("conversations/direct", {"user": bob.email})[0] == 201
     status, body = me.post("conversations/direct", {"user": bob.email})
     assert_rate_limited(me, status, body)
-    assert body["details"]["retry_after"] <= 300
+    # 2 in this 5-minute window: the third fits once the window is over and half of
+    # it has slid out of the last 5 minutes.
+    assert body["details"]["retry_after"] <= 450
     for i in range(12):  # no group limit
         assert me.post("conversations/groups", {"title": f"G{i}"})[0] == 201
 
