@@ -33,14 +33,15 @@ _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
 
 
 def parse_rate(rate: str | None) -> tuple[int, int] | None:
-    """ "100/h" -> (100, 3600), "10/5m" -> (10, 300); empty or None: no limit."""
+    """(amount, seconds) of a rate: "100/h" is (100, 3600), "10/5m" (10, 300); empty or
+    None: no limit."""
     if not rate:
         return None
     match = _RATE.match(rate)
-    if match is None or match.group(3) not in _UNITS:
+    period = int(match.group(2) or 1) * _UNITS.get(match.group(3), 0) if match else 0
+    if match is None or period <= 0:
         raise ImproperlyConfigured(f"A rate is amount/period like 100/h or 10/5m, not {rate!r}")
-    amount, count, unit = match.groups()
-    return int(amount), int(count or 1) * _UNITS[unit]
+    return int(match.group(1)), period
 
 
 def limit_of(action: str) -> tuple[int, int] | None:

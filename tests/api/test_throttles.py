@@ -131,7 +131,7 @@ def test_a_rate_is_an_amount_per_period(rate, parsed):
     assert parse_rate(rate) == parsed
 
 
-@pytest.mark.parametrize("rate", ["100", "100/hr", "ten/h", "-1/h"])
+@pytest.mark.parametrize("rate", ["100", "100/hr", "ten/h", "-1/h", "5/0m"])
 def test_a_mistyped_rate_is_an_error(rate):
     with pytest.raises(ImproperlyConfigured):
         parse_rate(rate)
