@@ -290,6 +290,19 @@ SPECTACULAR_SETTINGS = {
 PARLEY = {
     "MESSAGE_MAX_LENGTH": 4000,
     "FRAME_MAX_BYTES": 16 * 1024,
+    # Per-user limits on REST actions any signed-in user can repeat (429 `rate_limited`,
+    # parley/common/ratelimit.py): "amount/period", the period s, m, h or d with an
+    # optional count ("10/5m"); empty: no limit. docs/accounts.md, "Looking people up".
+    "RATE_LIMITS": {
+        # People looked up by email or username: each distinct address of a direct chat, a
+        # new group's member list or a member add counts one. What an address probe costs;
+        # keep it at or above the 50 members a group create may name.
+        "lookups": env.str("PARLEY_RATE_LOOKUPS", default="100/h"),
+        # Groups created, and people added to existing groups: each puts others in a
+        # conversation (and announces it to them).
+        "groups": env.str("PARLEY_RATE_GROUPS", default="10/h"),
+        "member_adds": env.str("PARLEY_RATE_MEMBER_ADDS", default="60/h"),
+    },
     # Token bucket per socket: sustained frames per second and burst size.
     "FRAME_RATE": env.float("PARLEY_FRAME_RATE", default=20.0),
     "FRAME_BURST": env.int("PARLEY_FRAME_BURST", default=60),

@@ -18,12 +18,7 @@ from parley.chat.models import Conversation, Membership
 from parley.chat.text import clean_line, clean_text
 from parley.common.errors import InvalidInput
 from parley.realtime import protocol as p
-from parley.realtime.publish import (
-    conversation_group,
-    outgoing,
-    publish_on_commit,
-    user_group,
-)
+from parley.realtime.publish import Outgoing, outgoing, publish_on_commit, user_group
 
 if TYPE_CHECKING:
     from django.core.files import File
@@ -130,16 +125,35 @@ def profile_update(
 
 
 def _profile_events(user: User) -> list[Any]:
-    event = p.ProfileUpdated(
-        user=ev.user_sender(user), about=user.about, show_last_seen=user.show_last_seen
+    """One `profile.updated` for each person who shares a direct, group or support
+    conversation with `user`, and for `user` (their other tabs), on each one's own stream.
+
+    Sent to the people, not to the rooms: a socket follows each of its conversations, so an
+    event published to every shared conversation would reach it once per conversation the
+    two share (30 shared groups: 30 copies of every edit). Each socket follows its user's
+    stream exactly once, so this is one frame per socket per change, the people found in
+    one query. Public rooms are left out: there names only label messages.
+    """
+    text = p.encode(
+        p.ProfileUpdated(
+            user=ev.user_sender(user), about=user.about, show_last_seen=user.show_last_seen
+        )
     )
-    conversation_ids = (
+    shared = (
         Membership.objects.filter(user=user, left_at__isnull=True)
         .exclude(conversation__kind=Conversation.Kind.PUBLIC)
-        .values_list("conversation_id", flat=True)
+        .values("conversation_id")
     )
-    groups = [user_group(user.pk)] + [conversation_group(cid) for cid in conversation_ids]
-    return [outgoing(group, event) for group in groups]
+    people = set(
+        Membership.objects.filter(
+            conversation_id__in=shared, left_at__isnull=True, user__isnull=False
+        )
+        .order_by()
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    people.add(user.pk)
+    return [Outgoing(user_group(pk), text) for pk in sorted(people)]
 
 
 def sockets_close(*, user_id: int, session_key: str | None = None) -> None:

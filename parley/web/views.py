@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
 
+from parley.api.v1.conversations import MAX_GROUP_MEMBERS
 from parley.chat import events as ev
 from parley.chat import selectors, services
 from parley.chat.errors import InvalidSecret
@@ -37,6 +38,7 @@ def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpRespon
         "limits": {
             "message_max_length": settings.PARLEY["MESSAGE_MAX_LENGTH"],
             "unread_cap": selectors.unread_cap(),
+            "group_max_members": MAX_GROUP_MEMBERS,
         },
         "urls": {
             "profile": _first_url("profile", "accounts:profile", "account_profile"),

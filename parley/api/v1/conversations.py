@@ -19,24 +19,43 @@ from parley.api.v1.shapes import (
     render_member,
 )
 from parley.chat import selectors, services
+from parley.common import ratelimit
 
 TAG = ["conversations"]
+
+# The most people a group create may name: each is looked up (and counted against the
+# caller's `lookups` limit); more can be added afterwards or join by the invite link.
+MAX_GROUP_MEMBERS = 50
+
+
+def _count(request: Request, logins: list[str], **actions: int) -> None:
+    """Count the caller's request against their limits before anything is looked up:
+    `actions`, and each distinct email or username as one of `lookups` (an answer, found or
+    `user_not_found`, tells whether an address has an account). Raises RateLimited."""
+    distinct = {login.strip().lower() for login in logins if login.strip()}
+    ratelimit.take(request.user.pk, lookups=len(distinct), **actions)
 
 
 # --- Requests ------------------------------------------------------------------------------
 
 
 class DirectCreateSerializer(serializers.Serializer):
-    user = serializers.CharField(max_length=254, help_text="The other person's email or username.")
+    user = serializers.CharField(
+        max_length=254,
+        help_text="The other person's email or username (counts against my `lookups` limit).",
+    )
 
 
 class GroupCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     members = serializers.ListField(
         child=serializers.CharField(max_length=254),
-        max_length=200,
+        max_length=MAX_GROUP_MEMBERS,
         default=list,
-        help_text="Emails or usernames of the people to add besides me.",
+        help_text=(
+            f"Emails or usernames of the people to add besides me (at most {MAX_GROUP_MEMBERS});"
+            " each distinct one counts against my `lookups` limit."
+        ),
     )
 
 
@@ -55,7 +74,10 @@ class ConversationUpdateSerializer(serializers.Serializer):
 
 
 class MemberAddSerializer(serializers.Serializer):
-    user = serializers.CharField(max_length=254, help_text="Their email or username.")
+    user = serializers.CharField(
+        max_length=254,
+        help_text="Their email or username (counts against my `lookups` limit).",
+    )
 
 
 class MemberUpdateSerializer(serializers.Serializer):
@@ -130,15 +152,24 @@ class DirectCreateApi(ApiView):
         tags=TAG,
         operation_id="direct_get_or_create",
         summary="Get or create my direct chat with someone",
+        description=(
+            "Only people with a confirmed address are found. Each request counts one "
+            'against my `lookups` limit (PARLEY["RATE_LIMITS"], 100 an hour by default).'
+        ),
         request=DirectCreateSerializer,
         responses={
             200: OpenApiResponse(ConversationDetailSerializer, description="It existed."),
             201: OpenApiResponse(ConversationDetailSerializer, description="Created."),
-            **error_responses(e400="invalid, cannot_chat_with_self", e404="user_not_found"),
+            **error_responses(
+                e400="invalid, cannot_chat_with_self",
+                e404="user_not_found",
+                e429="rate_limited (`Retry-After`, `details.retry_after`)",
+            ),
         },
     )
     def post(self, request: Request) -> Response:
         data = _parse(DirectCreateSerializer, request)
+        _count(request, [data["user"]])
         conversation, created = services.conversation_get_or_create_direct(
             user=request.user, other=data["user"]
         )
@@ -154,14 +185,26 @@ class GroupCreateApi(ApiView):
         tags=TAG,
         operation_id="group_create",
         summary="Create a group that I own",
+        description=(
+            "Counts one against my `groups` limit and each distinct member named against my "
+            '`lookups` limit (PARLEY["RATE_LIMITS"]: 10 groups and 100 lookups an hour by '
+            "default), found or not; a refused request counts nothing. Only people with a "
+            "confirmed address are found; one who is not found makes nothing and is named "
+            "in `details.login`."
+        ),
         request=GroupCreateSerializer,
         responses={
             201: ConversationDetailSerializer,
-            **error_responses(e400="invalid, invalid_title", e404="user_not_found"),
+            **error_responses(
+                e400="invalid, invalid_title",
+                e404="user_not_found",
+                e429="rate_limited (`Retry-After`, `details.retry_after`)",
+            ),
         },
     )
     def post(self, request: Request) -> Response:
         data = _parse(GroupCreateSerializer, request)
+        _count(request, data["members"], groups=1)
         members = selectors.users_by_logins(data["members"])
         conversation = services.conversation_create_group(
             creator=request.user, title=data["title"], members=members
@@ -212,6 +255,11 @@ class MemberAddApi(ApiView):
         tags=TAG,
         operation_id="member_add",
         summary="Add someone to a group (owner, admins)",
+        description=(
+            "Counts one against my `lookups` limit and one against my `member_adds` limit "
+            '(PARLEY["RATE_LIMITS"]: 100 and 60 an hour by default). Only people with a '
+            "confirmed address are found."
+        ),
         request=MemberAddSerializer,
         responses={
             200: OpenApiResponse(MemberSerializer, description="Already a member."),
@@ -220,12 +268,14 @@ class MemberAddApi(ApiView):
                 e400="invalid",
                 e403="not_allowed",
                 e404="conversation_not_found, user_not_found",
+                e429="rate_limited (`Retry-After`, `details.retry_after`)",
             ),
         },
     )
     def post(self, request: Request, conversation_id: int) -> Response:
         membership = my_membership(request, conversation_id)
         data = _parse(MemberAddSerializer, request)
+        _count(request, [data["user"]], member_adds=1)
         (user,) = selectors.users_by_logins([data["user"]])
         added = services.group_add_members(
             actor=request.user, conversation=membership.conversation, users=[user]

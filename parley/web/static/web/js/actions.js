@@ -11,8 +11,9 @@ import * as store from "./store.js";
 import { state } from "./store.js";
 import { $, confirmDialog, copy, failed, formError, openDialog, toast } from "./ui.js";
 
-/** `openConversation(id)` shows a conversation; `transmit` resends a failed message. */
-export function installActions({ conn, sync, transmit, openConversation }) {
+/** `openConversation(id)` shows a conversation; `transmit` resends a failed message;
+ * `maxGroupMembers` is how many people a new group may name (the server's limit). */
+export function installActions({ conn, sync, transmit, openConversation, maxGroupMembers }) {
   // --- messages -------------------------------------------------------------------------
 
   const messageHandlers = {
@@ -172,6 +173,9 @@ export function installActions({ conn, sync, transmit, openConversation }) {
     const members = $("new-group-members").value.split(/[\s,;]+/).filter(Boolean);
     const error = $("new-group-error");
     if (!title) return formError(error, "Give the group a name.");
+    if (members.length > maxGroupMembers) {
+      return formError(error, `A new group names at most ${maxGroupMembers} people; add more later or share its invite link.`);
+    }
     try {
       const data = await post("/conversations/groups", { title, members });
       store.upsertConv(data);

@@ -91,6 +91,7 @@ const { messageHandlers } = installActions({
   sync,
   transmit: composer.transmit,
   openConversation: (id) => openConversation(id),
+  maxGroupMembers: boot.limits.group_max_members,
 });
 
 function onResumed(frame) {
