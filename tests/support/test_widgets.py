@@ -248,3 +248,17 @@ def test_only_allowed_sites_may_read_the_public_settings_from_a_script(alice):
     for refused in (other_port, foreign, null):
         assert "Access-Control-Allow-Origin" not in refused
     assert api().get("/widget/pw_nope/config").json()["code"] == "widget_not_found"
+
+
+def test_adding_agents_counts_against_the_lookup_limit(alice, settings):
+    settings.PARLEY = {**settings.PARLEY, "RATE_LIMITS": {"lookups": "3/h"}}
+    owner = api(alice)
+    widget = create(owner).json()
+
+    codes = [
+        owner.post(f"/api/v1/widgets/{widget['id']}/agents", {"user": f"x{i}@example.com"})
+        for i in range(4)
+    ]
+
+    assert [r.status_code for r in codes] == [404, 404, 404, 429]
+    assert codes[3].json()["code"] == "rate_limited"

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from parley.accounts.models import User
 from parley.api.v1.common import ApiView, error_responses
 from parley.chat import selectors as chat_selectors
+from parley.common import ratelimit
 from parley.support import selectors, services
 from parley.support.models import Widget
 
@@ -226,6 +227,8 @@ class AgentAddApi(ApiView):
                 e400="invalid, limit_reached",
                 e403="not_allowed",
                 e404="widget_not_found, user_not_found",
+                e429="rate_limited (each call counts against my `lookups` limit, "
+                'PARLEY["RATE_LIMITS"])',
             ),
         },
     )
@@ -234,6 +237,8 @@ class AgentAddApi(ApiView):
         incoming = AgentAddSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         services.owner_check(actor=request.user, widget=widget)  # type: ignore[arg-type]
+        # A look-up by address like any other: it counts against my `lookups` limit.
+        ratelimit.take(request.user.pk, lookups=1)
         (user,) = chat_selectors.users_by_logins([incoming.validated_data["user"]])
         added = services.agent_add(actor=request.user, widget=widget, user=user)  # type: ignore[arg-type]
         return Response(
