@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A JSON body too large, too deep or not JSON: 400 `invalid_json` before any view.
+    "parley.common.jsonbody.JsonBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -274,6 +276,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "parley.api.schema.document_invalid_json",  # 400 `invalid_json` on JSON bodies
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Several fields are named "kind" and "role": one enum name per set of choices.
     "ENUM_NAME_OVERRIDES": {
@@ -284,8 +290,18 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Request bodies ------------------------------------------------------------------------
+# A body that is not a file (form fields, JSON) is read into memory: at most this many
+# bytes, else 400. Uploaded files (avatars) are not counted; they have their own limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
 # --- Parley ------------------------------------------------------------------------------
 PARLEY = {
+    # Every JSON request body (parley/common/jsonbody.py): at most this many bytes and
+    # this deep, else 400 `invalid_json`. The largest body the API takes is a message of
+    # 20,000 characters (6 bytes each when escaped); nothing it takes nests beyond 2.
+    "JSON_MAX_BYTES": 256 * 1024,
+    "JSON_MAX_DEPTH": 32,
     "MESSAGE_MAX_LENGTH": 4000,
     "FRAME_MAX_BYTES": 16 * 1024,
     # Token bucket per socket: sustained frames per second and burst size.
