@@ -302,6 +302,9 @@ PARLEY = {
     # 20,000 characters (6 bytes each when escaped); nothing it takes nests beyond 2.
     "JSON_MAX_BYTES": 256 * 1024,
     "JSON_MAX_DEPTH": 32,
+    # Profile changes per user (page and API; the admin is exempt): this many per this
+    # many seconds, then 429 `rate_limited` with Retry-After. An avatar costs a decode.
+    "PROFILE_EDIT_LIMIT": (10, 600),
     "MESSAGE_MAX_LENGTH": 4000,
     "FRAME_MAX_BYTES": 16 * 1024,
     # Token bucket per socket: sustained frames per second and burst size.
