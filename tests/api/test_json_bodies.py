@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.test import Client
+from django.test import AsyncClient, Client
 from django.urls import get_resolver
 from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
@@ -53,6 +54,17 @@ def test_nested_body_on_the_token_endpoint_is_invalid_json():
     body = response.json()
     assert body["code"] == "invalid_json"
     assert body["details"] == {"max_depth": settings.PARLEY["JSON_MAX_DEPTH"]}
+
+
+async def test_the_asgi_stack_refuses_before_anything_else_runs():
+    """Under ASGI (uvicorn) the middleware runs in its async form, before sessions and the
+    database (this test may not touch the database)."""
+    response = await AsyncClient(raise_request_exception=False).post(
+        "/_allauth/app/v1/auth/login", NESTED, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid_json"
 
 
 @pytest.mark.django_db
@@ -121,11 +133,32 @@ def test_brackets_inside_strings_do_not_count_and_normal_bodies_pass(alice):
     assert ok.status_code == 200, ok.content
 
 
-def test_depth_scan():
-    assert json_depth(b"1", stop_above=32) == 0
-    assert json_depth(b'{"a": [1, {"b": "]]]"}], "c": []}', stop_above=32) == 3
-    assert json_depth(b'["\\\\", ["[[["]]', stop_above=32) == 2
-    assert json_depth(b"[" * 1000, stop_above=32) == 33
+def test_depth_walk():
+    assert json_depth(1, stop_above=32) == 0
+    assert json_depth({"a": [1, {"b": "]]]"}], "c": []}, stop_above=32) == 3
+    nested: list = []
+    for _ in range(1000):
+        nested = [nested]
+    assert json_depth(nested, stop_above=32) == 33
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 40 + b'"\\"' * 60_000 + b"]" * 40,  # escapes and quotes, just under 256 KiB
+        b'["' + b'\\"' * 80_000 + b"]",  # one unterminated string of escapes
+        b"[" + b'"",' * 80_000 + b'""]',
+    ],
+    ids=["escapes", "unterminated", "many-strings"],
+)
+def test_checking_a_body_costs_little_whatever_its_shape(body):
+    started = time.thread_time()  # this thread's CPU: the machine's load does not count
+    response = _client().post("/api/v1/auth/token", body, content_type="application/json")
+    cpu = time.thread_time() - started
+
+    assert response.status_code == 400
+    assert cpu < 1.0, cpu  # a regex scan of strings was quadratic here: minutes
 
 
 _json = st.recursive(
