@@ -43,7 +43,7 @@ class MeUpdateSerializer(serializers.Serializer):
         allow_null=True,
         required=False,
         help_text="multipart/form-data: a JPEG, PNG, GIF or WebP of at most 2 MB and "
-        "2048×2048 pixels (a JPEG photo: 24 megapixels), stored as a 128 px square. "
+        "2048×2048 pixels (a JPEG photo: 25 megapixels), stored as a 128 px square. "
         "JSON `null` (or an empty form value) removes the picture.",
     )
 

@@ -51,7 +51,7 @@ _decoding = threading.BoundedSemaphore(1)
 
 def _too_many_pixels() -> ValidationError:
     return ValidationError(
-        "The image has too many pixels: at most 2048×2048 (a JPEG photo: 24 megapixels).",
+        "The image has too many pixels: at most 2048×2048 (a JPEG photo: 25 megapixels).",
         code="too_large",
     )
 

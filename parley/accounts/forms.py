@@ -45,7 +45,7 @@ class ProfileForm(forms.Form):
         required=False,
         help_text=(
             f"JPEG, PNG, GIF or WebP, at most {avatars.MAX_BYTES // (1024 * 1024)} MB and "
-            "2048×2048 pixels (a JPEG photo: 24 megapixels); "
+            "2048×2048 pixels (a JPEG photo: 25 megapixels); "
             f"cropped to a {avatars.SIZE} px square."
         ),
         widget=forms.ClearableFileInput(
