@@ -161,9 +161,13 @@ def test_checking_a_body_costs_little_whatever_its_shape(body):
     assert cpu < 1.0, cpu  # a regex scan of strings was quadratic here: minutes
 
 
+def _nested(children: st.SearchStrategy) -> st.SearchStrategy:
+    return st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+
+
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    _nested,
     max_leaves=30,
 )
 _bodies = (
