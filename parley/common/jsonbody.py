@@ -145,7 +145,7 @@ def _refused(request: HttpRequest) -> HttpResponse | None:
 def JsonBodyLimitMiddleware(get_response: Callable[..., Any]) -> Callable[..., Any]:
     """Refuses a JSON body that is too large, too deep or not JSON before any view reads
     it. Under ASGI the body has been received in full before the middleware runs, so
-    reading it does not block; the checks cost about a millisecond at the size limit."""
+    reading it does not block; the checks cost a few milliseconds at the size limit."""
     if iscoroutinefunction(get_response):
 
         async def async_middleware(request: HttpRequest) -> Any:
