@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A JSON body too large, too deep or not JSON: 400 `invalid_json` before any view.
+    "parley.common.jsonbody.JsonBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -221,6 +223,12 @@ ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="
 # --- Email ---------------------------------------------------------------------------------
 # One EMAIL_URL: smtp+tls://user:password@host:587 in production; the console by default.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Seconds each step of talking to the mail server may take (connect, greeting, each
+# command). Mail is sent inside the request that asks for it (a signup's code): without a
+# timeout, a mail server that never answers holds that request's thread for good, and a few
+# of them hold all of a process's threads. A mail that fails is logged and the person may
+# ask for a new code (parley/accounts/adapter.py).
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=5.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <parley@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -275,6 +283,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "parley.api.schema.document_invalid_json",  # 400 `invalid_json` on JSON bodies
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     # Several fields are named "kind" and "role": one enum name per set of choices.
     "ENUM_NAME_OVERRIDES": {
@@ -286,8 +298,18 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Request bodies ------------------------------------------------------------------------
+# A body that is not a file (form fields, JSON) is read into memory: at most this many
+# bytes, else 400. Uploaded files (avatars) are not counted; they have their own limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
 # --- Parley ------------------------------------------------------------------------------
 PARLEY = {
+    # Every JSON request body (parley/common/jsonbody.py): at most this many bytes and
+    # this deep, else 400 `invalid_json`. The largest body the API takes is a message of
+    # 20,000 characters (6 bytes each when escaped); nothing it takes nests beyond 2.
+    "JSON_MAX_BYTES": 256 * 1024,
+    "JSON_MAX_DEPTH": 32,
     "MESSAGE_MAX_LENGTH": 4000,
     "FRAME_MAX_BYTES": 16 * 1024,
     # Per-user limits on REST actions any signed-in user can repeat (429 `rate_limited`,
@@ -302,6 +324,9 @@ PARLEY = {
         # conversation (and announces it to them).
         "groups": env.str("PARLEY_RATE_GROUPS", default="10/h"),
         "member_adds": env.str("PARLEY_RATE_MEMBER_ADDS", default="60/h"),
+        # Profile changes (page and API; the admin is exempt), refused ones too: an avatar
+        # costs a decode either way.
+        "profile_edits": env.str("PARLEY_RATE_PROFILE_EDITS", default="10/10m"),
     },
     # Token bucket per socket: sustained frames per second and burst size.
     "FRAME_RATE": env.float("PARLEY_FRAME_RATE", default=20.0),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.error
 import urllib.request
 
 import pytest
@@ -83,6 +84,35 @@ def test_two_people_chat_over_real_websockets(server_kind):
         assert ack["type"] == "ack" and ack["message"]["seq"] == 1
         assert got["message"]["body"] == f"hello over {server_kind}"
         assert got["message"]["sender"]["username"] == "ann"
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()
+
+
+def _post(server: LiveServer, path: str, body: bytes) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        server.url + path, data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_a_deeply_nested_body_is_a_400_under_uvicorn():
+    """The JSON body check in its async form, in the real server (docs/accounts.md)."""
+    server = LiveServer(server="uvicorn").start()
+    try:
+        nested = b"[" * 100_000 + b"]" * 100_000
+        api = _post(server, "/api/v1/auth/token", nested)
+        headless = _post(server, "/_allauth/app/v1/auth/login", nested)
+        with urllib.request.urlopen(server.url + "/healthz", timeout=10) as health:
+            healthy = health.status
+
+        assert api == (400, api[1]) and api[1]["code"] == "invalid_json"
+        assert headless[0] == 400 and headless[1]["errors"][0]["code"] == "invalid_json"
+        assert healthy == 200
         assert "Traceback" not in server.log()
     finally:
         server.stop()

@@ -149,7 +149,7 @@ class UserAdmin(DjangoUserAdmin):
             record_verified_email(obj)
         if profile:
             try:
-                services.profile_update(user=obj, **profile)
+                services.profile_update(user=obj, limited=False, **profile)
             except InvalidInput as exc:
                 for field, problems in exc.details.items():
                     messages.error(request, f"{field}: {' '.join(problems)}")  # type: ignore[arg-type]

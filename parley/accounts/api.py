@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -41,8 +42,9 @@ class MeUpdateSerializer(serializers.Serializer):
     avatar = serializers.ImageField(
         allow_null=True,
         required=False,
-        help_text="multipart/form-data: a JPEG, PNG, GIF or WebP of at most 2 MB, stored as "
-        "a 128 px square. JSON `null` (or an empty form value) removes the picture.",
+        help_text="multipart/form-data: a JPEG, PNG, GIF or WebP of at most 2 MB and "
+        "2048×2048 pixels (a JPEG photo: 25 megapixels), stored as a 128 px square. "
+        "JSON `null` (or an empty form value) removes the picture.",
     )
 
     def to_internal_value(self, data: Any) -> Any:
@@ -69,15 +71,25 @@ def me_data(user: User) -> dict[str, Any]:
     }
 
 
-_ERRORS = {
-    400: OpenApiResponse(description="`code`: `invalid`; `details` names each refused field."),
-    401: OpenApiResponse(description="`code`: `not_authenticated`."),
+_ERRORS = {401: OpenApiResponse(description="`code`: `not_authenticated`.")}
+_UPDATE_ERRORS = {
+    400: OpenApiResponse(
+        description="`code`: `invalid`, `details` names each refused field (a picture: too "
+        "large, too many pixels, not an image, or the server busy with other pictures)"
+    ),
+    **_ERRORS,
+    429: OpenApiResponse(
+        description="`code`: `rate_limited`: more than {} profile changes "
+        '(PARLEY["RATE_LIMITS"]["profile_edits"]); `details.retry_after` and `Retry-After` '
+        "say when to try again.".format(settings.PARLEY["RATE_LIMITS"]["profile_edits"])
+    ),
 }
 
 
 class MeApi(APIView):
     """My profile: what the people I chat with see. A change reaches them live
-    (`profile.updated` on the websocket)."""
+    (`profile.updated` on the websocket). Changes are limited per user
+    (PARLEY["RATE_LIMITS"]["profile_edits"], shared with the profile page)."""
 
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -92,7 +104,7 @@ class MeApi(APIView):
             "application/json": MeUpdateSerializer,
             "multipart/form-data": MeUpdateSerializer,
         },
-        responses={200: MeSerializer, **_ERRORS},
+        responses={200: MeSerializer, **_UPDATE_ERRORS},
         examples=[
             OpenApiExample(
                 "rename",

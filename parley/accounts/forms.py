@@ -44,7 +44,8 @@ class ProfileForm(forms.Form):
         label="Picture",
         required=False,
         help_text=(
-            f"JPEG, PNG, GIF or WebP, at most {avatars.MAX_BYTES // (1024 * 1024)} MB; "
+            f"JPEG, PNG, GIF or WebP, at most {avatars.MAX_BYTES // (1024 * 1024)} MB and "
+            "2048×2048 pixels (a JPEG photo: 25 megapixels); "
             f"cropped to a {avatars.SIZE} px square."
         ),
         widget=forms.ClearableFileInput(

@@ -16,6 +16,7 @@ from parley.accounts.models import User
 from parley.chat import events as ev
 from parley.chat.models import Conversation, Membership
 from parley.chat.text import clean_line, clean_text
+from parley.common import ratelimit
 from parley.common.errors import InvalidInput
 from parley.realtime import protocol as p
 from parley.realtime.publish import Outgoing, outgoing, publish_on_commit, user_group
@@ -68,14 +69,20 @@ def profile_update(
     about: str = UNCHANGED,
     show_last_seen: bool = UNCHANGED,
     avatar: File | None = UNCHANGED,
+    limited: bool = True,
 ) -> User:
     """Change what others see of `user`. `avatar=None` removes the picture.
 
     Raises InvalidInput (code `invalid`, details by field) and changes nothing then.
+    Raises RateLimited past the `profile_edits` limit (PARLEY["RATE_LIMITS"]; every call
+    counts, refused ones too: an avatar costs its decoding either way), unless `limited`
+    is False (the admin, where staff edit other people's profiles).
     Locks the user's row. Publishes profile.updated after commit to the user's other tabs
     and to every direct, group and support conversation they are in (not to public rooms,
     where a name is only shown next to messages).
     """
+    if limited:
+        ratelimit.take(user.pk, what="profile changes", profile_edits=1)
     given = {
         "display_name": display_name,
         "username": username,

@@ -12,13 +12,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from parley.accounts import avatars, services
 from parley.accounts.forms import ProfileForm
-from parley.common.errors import InvalidInput
+from parley.common.errors import InvalidInput, RateLimited
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
+    retry_after: int | None = None  # the profile changes limit refused this one
     if request.method == "POST":
         form = ProfileForm(request.POST, request.FILES)
         if form.is_valid():
@@ -41,6 +42,9 @@ def profile(request: HttpRequest) -> HttpResponse:
                 for field, problems in exc.details.items():
                     for problem in problems:  # type: ignore[attr-defined]
                         form.add_error(field if field in form.fields else None, problem)
+            except RateLimited as exc:
+                form.add_error(None, exc.message)
+                retry_after = exc.retry_after
             else:
                 messages.success(request, "Your profile is saved.")
                 return redirect("account_profile")
@@ -53,7 +57,11 @@ def profile(request: HttpRequest) -> HttpResponse:
                 "show_last_seen": user.show_last_seen,
             }
         )
-    return render(request, "accounts/profile.html", {"form": form})
+    if retry_after is None:
+        return render(request, "accounts/profile.html", {"form": form})
+    response = render(request, "accounts/profile.html", {"form": form}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_GET

@@ -19,6 +19,7 @@ REST actions of the chat (docs/accounts.md, "Looking people up").
 
 from __future__ import annotations
 
+import math
 import re
 import time
 
@@ -72,11 +73,11 @@ def _wait(amount: int, cost: int, count: int, previous: int, elapsed: float, per
     return period - elapsed + (1 - (amount - cost) / count) * period
 
 
-def take(ident: object, **costs: int) -> None:
+def take(ident: object, what: str = "requests", **costs: int) -> None:
     """Count `costs` (action -> how many) against `ident`'s limits.
 
-    Raises RateLimited (with the seconds until all of them would pass) and counts nothing
-    when any of them would go over its amount.
+    Raises RateLimited ("Too many {what}; try again in N s.", N the seconds until all of
+    them would pass) and counts nothing when any of them would go over its amount.
     """
     now = time.time()
     counted: list[tuple[str, int]] = []
@@ -99,4 +100,5 @@ def take(ident: object, **costs: int) -> None:
                 cache.decr(key, cost)
             except ValueError:  # expired meanwhile: nothing left to take back
                 pass
-        raise RateLimited(wait)
+        seconds = max(1, math.ceil(wait))
+        raise RateLimited(seconds, f"Too many {what}; try again in {seconds} s.")

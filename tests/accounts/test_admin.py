@@ -75,6 +75,25 @@ def test_a_profile_change_in_the_admin_goes_through_the_service(client, staff, a
     assert alice.display_name == "A. Renamed"
 
 
+def test_staff_edits_are_not_counted_against_the_profile_change_limit(
+    client, staff, alice, settings
+):
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "RATE_LIMITS": {**settings.PARLEY["RATE_LIMITS"], "profile_edits": "1/10m"},
+    }
+    form = {"email": alice.email, "username": "alice", "about": "", "is_active": "on"}
+
+    for name in ("One", "Two", "Three"):
+        client.post(f"/admin/accounts/user/{alice.pk}/change/", {**form, "display_name": name})
+    client.force_login(alice)
+    own = client.patch("/api/v1/me", {"about": "mine"}, content_type="application/json")
+
+    alice.refresh_from_db()
+    assert alice.display_name == "Three"
+    assert own.status_code == 200
+
+
 def test_an_email_changed_by_staff_is_the_login(client, staff, alice):
     client.post(
         f"/admin/accounts/user/{alice.pk}/change/",

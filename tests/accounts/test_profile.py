@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import time
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from PIL import Image
@@ -152,6 +154,112 @@ def test_a_too_big_avatar_is_refused(client, alice, monkeypatch):
 
     assert response.status_code == 400
     assert "at most" in response.json()["details"]["avatar"][0]
+
+
+def tiny_huge_png(size=(6000, 6000)) -> bytes:
+    """A few KB on disk, 36 million pixels once decoded (about a CPU second and 100+ MB
+    to decode, convert and shrink)."""
+    out = io.BytesIO()
+    Image.new("1", size).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_tiny_file_with_too_many_pixels_is_refused_without_decoding(client, alice):
+    data = tiny_huge_png()
+    assert len(data) < 10_000
+    client.force_login(alice)
+
+    started = time.thread_time()  # this thread's CPU: the machine's load does not count
+    with pytest.raises(ValidationError) as refused:
+        avatars.process_upload(upload(data))
+    cpu = time.thread_time() - started
+    response = client.generic("PATCH", "/api/v1/me", *multipart({"avatar": upload(data)}))
+
+    assert refused.value.code == "too_large"
+    assert cpu < 0.25, cpu  # decoding it costs seconds; reading its header, microseconds
+    alice.refresh_from_db()
+    assert response.status_code == 400
+    assert "too many pixels" in response.json()["details"]["avatar"][0]
+    assert not alice.avatar
+
+
+def test_a_header_past_pillows_own_bomb_limit_is_too_large_not_a_500(client, alice):
+    """Pillow raises DecompressionBombError past 2 × its MAX_IMAGE_PIXELS (the profile
+    page's file field hands the upload to the service as it is)."""
+    client.force_login(alice)
+    bomb = tiny_huge_png((14000, 13000))
+
+    page = client.post(
+        "/accounts/profile/",
+        {"display_name": "Al", "username": "alice", "avatar": upload(bomb)},
+    )
+
+    assert page.status_code == 200
+    assert "The image has too many pixels" in page.content.decode()
+
+
+def test_a_phone_photo_is_decoded_at_a_reduced_scale_and_accepted(alice):
+    photo = image_file(fmt="JPEG", size=(4032, 3024))
+
+    stored = Image.open(avatars.process_upload(upload(photo, "me.jpg", "image/jpeg")))
+
+    assert stored.size == (avatars.SIZE, avatars.SIZE)
+
+
+def test_one_picture_is_decoded_at_a_time_and_a_long_wait_is_refused(alice, monkeypatch):
+    monkeypatch.setattr(avatars, "DECODE_WAIT", 0.2)
+    assert avatars._decoding.acquire(timeout=5)  # another upload is being decoded
+    try:
+        with pytest.raises(ValidationError) as refused:
+            avatars.process_upload(upload(image_file()))
+    finally:
+        avatars._decoding.release()
+
+    assert refused.value.code == "busy"
+    assert avatars.process_upload(upload(image_file())).name.endswith(".webp")
+
+
+def test_profile_changes_are_limited_per_user_on_the_api(client, alice, bob, settings):
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "RATE_LIMITS": {**settings.PARLEY["RATE_LIMITS"], "profile_edits": "3/10m"},
+    }
+    client.force_login(alice)
+
+    statuses = [
+        client.patch("/api/v1/me", {"about": f"#{n}"}, content_type="application/json")
+        for n in range(4)
+    ]
+    client.force_login(bob)
+    other = client.patch("/api/v1/me", {"about": "mine"}, content_type="application/json")
+
+    assert [r.status_code for r in statuses] == [200, 200, 200, 429]
+    refused = statuses[-1]
+    assert refused.json()["code"] == "rate_limited"
+    assert 500 <= int(refused["Retry-After"]) <= 600
+    assert refused.json()["details"]["retry_after"] == int(refused["Retry-After"])
+    alice.refresh_from_db()
+    assert alice.about == "#2"
+    assert other.status_code == 200  # per user
+
+
+def test_the_profile_page_and_the_api_share_the_limit(client, alice, settings):
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "RATE_LIMITS": {**settings.PARLEY["RATE_LIMITS"], "profile_edits": "2/10m"},
+    }
+    client.force_login(alice)
+    client.patch("/api/v1/me", {"about": "api"}, content_type="application/json")
+    client.post("/accounts/profile/", {"display_name": "Al", "username": "alice"})
+
+    page = client.post("/accounts/profile/", {"display_name": "Ally", "username": "alice"})
+
+    alice.refresh_from_db()
+    assert page.status_code == 429
+    assert int(page["Retry-After"]) > 0
+    assert "Too many profile changes; try again in" in page.content.decode()
+    assert 'id="profile-form"' in page.content.decode()  # the form, with what was typed
+    assert alice.display_name == "Al"
 
 
 def test_the_default_avatar_is_an_svg_with_the_initials(client, alice):

@@ -82,3 +82,17 @@ def test_every_unread_field_says_it_stops_at_the_cap():
     assert set(described) >= {"Conversation", "ConversationDetail", "Read"}
     for name, description in described.items():
         assert "UNREAD_CAP" in description and "or more" in description, name
+
+
+def test_every_json_body_documents_invalid_json():
+    paths = APIClient().get("/api/schema/", {"format": "json"}).json()["paths"]
+    taking_json = [
+        (path, method, operation)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if "application/json" in (operation.get("requestBody") or {}).get("content", {})
+    ]
+
+    assert len(taking_json) >= 10
+    for path, method, operation in taking_json:
+        assert "`invalid_json`" in operation["responses"]["400"]["description"], (path, method)

@@ -92,6 +92,28 @@ async def test_a_bad_frame_gets_a_typed_error_and_the_socket_stays_usable(alice,
     await a.close()
 
 
+async def test_deeply_nested_frames_get_typed_errors_and_the_socket_stays_usable(alice, bob):
+    """orjson stops at 1,024 levels (invalid_json) and nothing deeper than the frame's own
+    fields is walked (invalid_frame): neither recurses into a RecursionError."""
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    nested = "[" * 8000 + "]" * 8000  # just under FRAME_MAX_BYTES
+    inner = '{"a":' * 1000 + "1" + "}" * 1000
+
+    await a.send_raw(nested)
+    too_deep = await a.expect("error")
+    await a.send_raw('{"type": "resume", "conversations": ' + inner + "}")
+    deep_field = await a.expect("error")
+    ack = await a.request(
+        {"type": "message.send", "conversation": conversation.pk, "client_id": "x", "body": "ok"}
+    )
+
+    assert too_deep["code"] == "invalid_json"
+    assert deep_field["code"] == "invalid_frame"
+    assert ack["type"] == "ack"
+    await a.close()
+
+
 async def test_a_new_direct_chat_appears_live_for_both_people(alice, bob):
     a = await Client(alice).connect(resume={})
     b = await Client(bob).connect(resume={})
