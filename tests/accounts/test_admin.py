@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from parley.accounts.models import ApiToken
+from parley.accounts.tokens import token_create
 from parley.chat import services
 from parley.chat.models import Conversation, ConversationEvent, Membership, UserEvent
 
@@ -90,7 +91,7 @@ def test_an_email_changed_by_staff_is_the_login(client, staff, alice):
 
 
 def test_a_password_set_in_the_admin_revokes_api_tokens(client, staff, alice):
-    Token.objects.create(user=alice)
+    token_create(user=alice)
 
     response = client.post(
         f"/admin/accounts/user/{alice.pk}/password/",
@@ -100,7 +101,7 @@ def test_a_password_set_in_the_admin_revokes_api_tokens(client, staff, alice):
     alice.refresh_from_db()
     assert response.status_code == 302
     assert alice.check_password("a-new-secret-77")
-    assert not Token.objects.filter(user=alice).exists()
+    assert not ApiToken.objects.filter(user=alice).exists()
 
 
 def test_staff_create_a_group_with_members(client, staff, alice, bob, carol):
