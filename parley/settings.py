@@ -323,6 +323,9 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# Every record is made with credentials blanked (a token put in a URL by mistake, as
+# servers log URLs): parley/common/logs.py, docs/deployment.md "Logs".
+LOGGING_CONFIG = "parley.common.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
