@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from parley.accounts import services, tokens
 from parley.accounts.models import ApiToken, User
-from parley.api.v1.common import MAX_ID, ApiView, error_responses
+from parley.api.v1.common import ApiView, error_responses
 
 
 class MeSerializer(serializers.Serializer):
@@ -233,7 +233,5 @@ class TokenRevokeApi(ApiView):
         responses={204: None, **error_responses(e404="token_not_found")},
     )
     def delete(self, request: Request, token_id: int) -> Response:
-        if token_id > MAX_ID:
-            raise tokens.TokenNotFound()
         tokens.token_revoke(user=request.user, token_id=token_id)  # type: ignore[arg-type]
         return Response(status=204)

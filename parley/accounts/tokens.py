@@ -42,6 +42,7 @@ MAX_LIFETIME = timedelta(days=5 * 366)
 # costs one UPDATE a minute, not one per request (a write per request would turn every
 # API read into a write, and serialise a script's parallel requests on the token's row).
 LAST_USED_EVERY = timedelta(minutes=1)
+MAX_ID = 2**62
 
 
 class TokenNotFound(DomainError):
@@ -147,6 +148,8 @@ def token_revoke(*, user: User, token_id: int) -> None:
     Raises TokenNotFound for an id that is not one of theirs."""
     from parley.accounts.services import sockets_close
 
+    if not 0 < token_id <= MAX_ID:  # beyond what the database can compare
+        raise TokenNotFound()
     with transaction.atomic():
         deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
         if not deleted:
