@@ -263,3 +263,19 @@ def test_admin_pages_render(client, staff, group, bob):
     ]
 
     assert {p: client.get(p).status_code for p in pages} == dict.fromkeys(pages, 200)
+
+
+def test_staff_see_api_tokens_without_keys_and_revoke_them(client, staff, alice):
+    token, key = token_create(user=alice, name="deploy bot")
+    kept, _ = token_create(user=alice, name="laptop")
+
+    listing = client.get("/admin/accounts/apitoken/").content.decode()
+    response = client.post(
+        "/admin/accounts/apitoken/",
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+
+    assert "deploy bot" in listing and token.prefix in listing
+    assert key not in listing and token.key_hash not in listing
+    assert response.status_code == 302
+    assert list(ApiToken.objects.values_list("pk", flat=True)) == [kept.pk]

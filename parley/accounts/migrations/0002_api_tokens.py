@@ -29,4 +29,7 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['user', 'created_at'], name='apitoken_user_created')],
             },
         ),
+        # DRF's tokens (one per user, kept in clear) are replaced by these: their table
+        # goes, so no old key lies in the database or its backups.
+        migrations.RunSQL("DROP TABLE IF EXISTS authtoken_token", migrations.RunSQL.noop),
     ]
