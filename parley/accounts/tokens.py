@@ -38,6 +38,7 @@ NAME_MAX_LENGTH = 80
 DEFAULT_NAME = "API token"
 MIN_LIFETIME = timedelta(minutes=1)
 MAX_LIFETIME = timedelta(days=5 * 366)
+OUT_OF_RANGE = "A token expires between a minute and five years from now."
 # `last_used_at` is written when the stored value is older than this, so a busy token
 # costs one UPDATE a minute, not one per request (a write per request would turn every
 # API read into a write, and serialise a script's parallel requests on the token's row).
@@ -89,6 +90,11 @@ def expiry(*, expires_in: int | None = None, expires_at: datetime | None = None)
     field = "expires_at"
     if expires_in is not None:
         field = "expires_in"
+        if not MIN_LIFETIME.total_seconds() <= expires_in <= MAX_LIFETIME.total_seconds():
+            raise InvalidInput(
+                "The expiry is out of range.",
+                expires_in=[OUT_OF_RANGE],
+            )
         expires_at = now + timedelta(seconds=expires_in)
     if expires_at is None:
         return None
@@ -97,7 +103,7 @@ def expiry(*, expires_in: int | None = None, expires_at: datetime | None = None)
     if not now + MIN_LIFETIME <= expires_at <= now + MAX_LIFETIME:
         raise InvalidInput(
             "The expiry is out of range.",
-            **{field: ["A token expires between a minute and five years from now."]},
+            **{field: [OUT_OF_RANGE]},
         )
     return expires_at
 
