@@ -3,7 +3,7 @@
 Runs against the database in DATABASE_URL (migrating it first). The spec is
 {"users": N, "rooms": {name: [user index, ...]}}. Users are inserted in bulk with one
 password hash (hashing 10,000 passwords would take minutes and measures nothing); their
-DRF tokens are the ones `POST /api/v1/auth/token` hands out. Each room is a group made by
+API tokens are made like those `POST /api/v1/auth/token` hands out. Each room is a group made by
 `conversation_create_group`, the service the API and admin use; the events it publishes
 are captured and dropped (no server is listening yet).
 """
