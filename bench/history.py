@@ -33,9 +33,9 @@ django.setup()
 import numpy as np  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 
 from parley.accounts.models import User  # noqa: E402
+from parley.accounts.tokens import token_create  # noqa: E402
 from parley.chat import selectors, services  # noqa: E402
 from parley.chat.models import Conversation, Message  # noqa: E402
 from parley.realtime.publish import capture  # noqa: E402
@@ -139,7 +139,7 @@ def main() -> None:
         )
     reader = selectors.membership_for(alice, conversation.pk)
     writer = selectors.membership_for(bob, conversation.pk)
-    token = Token.objects.create(user=alice).key
+    token = token_create(user=alice, name="bench")[1]
     rest = Rest(args.url, token) if args.url else None
     base_path = f"/api/v1/conversations/{conversation.pk}/messages"
     rng = random.Random(5)

@@ -3,7 +3,7 @@
 Runs against the database in DATABASE_URL (migrating it first). The spec is
 {"users": N, "rooms": {name: [user index, ...]}}. Users are inserted in bulk with one
 password hash (hashing 10,000 passwords would take minutes and measures nothing); their
-DRF tokens are the ones `POST /api/v1/auth/token` hands out. Each room is a group made by
+API tokens are made like those `POST /api/v1/auth/token` hands out. Each room is a group made by
 `conversation_create_group`, the service the API and admin use; the events it publishes
 are captured and dropped (no server is listening yet).
 """
@@ -24,9 +24,9 @@ from allauth.account.models import EmailAddress  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 
-from parley.accounts.models import User  # noqa: E402
+from parley.accounts import tokens as api_tokens  # noqa: E402
+from parley.accounts.models import ApiToken, User  # noqa: E402
 from parley.chat import services  # noqa: E402
 from parley.realtime.publish import capture  # noqa: E402
 
@@ -60,10 +60,11 @@ def main(spec_path: str, out_path: str) -> None:
             [EmailAddress(user=u, email=u.email, verified=True, primary=True) for u in ordered],
             batch_size=2000,
         )
-        Token.objects.bulk_create(
-            [Token(user=u, key=Token.generate_key()) for u in ordered], batch_size=2000
+        # Only a hash of each key is stored: the keys are kept here, as they are made.
+        tokens = {u.pk: api_tokens.new_key() for u in ordered}
+        ApiToken.objects.bulk_create(
+            [api_tokens.unsaved(u, tokens[u.pk], "bench") for u in ordered], batch_size=2000
         )
-    tokens = dict(Token.objects.filter(user__in=ordered).values_list("user_id", "key"))
     rooms = {}
     for name, members in spec["rooms"].items():
         with capture(), transaction.atomic():

@@ -42,7 +42,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "parley.accounts",
     "parley.chat",
@@ -364,6 +363,9 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# Every record is made with credentials blanked (a token put in a URL by mistake, as
+# servers log URLs): parley/common/logs.py, docs/deployment.md "Logs".
+LOGGING_CONFIG = "parley.common.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

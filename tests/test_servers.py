@@ -13,6 +13,7 @@ import urllib.request
 
 import pytest
 import websockets
+from websockets.exceptions import InvalidStatus
 
 from parley.web.liveserver import LiveServer
 
@@ -114,5 +115,32 @@ def test_a_deeply_nested_body_is_a_400_under_uvicorn():
         assert headless[0] == 400 and headless[1]["errors"][0]["code"] == "invalid_json"
         assert healthy == 200
         assert "Traceback" not in server.log()
+    finally:
+        server.stop()
+
+
+def test_a_token_put_in_a_url_is_not_in_the_server_log():
+    """uvicorn logs each websocket handshake with its query string (also with
+    --no-access-log): a key sent as `?token=` by mistake opens nothing and is blanked."""
+    server = LiveServer().start()
+    try:
+        server.create_users(("ann", "Ann"), password=PASSWORD)
+        key = token(server, "ann@example.com")
+
+        async def handshake() -> None:
+            url = server.url.replace("http://", "ws://") + f"/ws/?token={key}"
+            with pytest.raises(InvalidStatus):
+                async with websockets.connect(url):
+                    pass
+
+        asyncio.run(handshake())
+        request = urllib.request.Request(server.url + f"/api/v1/conversations?token={key}")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+
+        assert refused.value.code == 401
+        log = server.log()
+        assert '"WebSocket /ws/?token=[redacted]" 403' in log
+        assert key not in log
     finally:
         server.stop()

@@ -3,7 +3,8 @@
 What others see (name, username, picture, about, last-seen choice) is changed through
 `services.profile_update`, so people chatting with the user see it live; a password set
 here ends the user's sessions' sockets and API tokens like any password change. Accounts
-added here start with a verified address: staff vouch for it (docs/accounts.md).
+added here start with a verified address: staff vouch for it (docs/accounts.md). API
+tokens are listed read-only and revoked through `tokens.token_revoke`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from parley.accounts import services
-from parley.accounts.models import User, has_confirmed_address, record_verified_email
+from parley.accounts import services, tokens
+from parley.accounts.models import (
+    ApiToken,
+    User,
+    has_confirmed_address,
+    record_verified_email,
+)
 from parley.common.errors import InvalidInput
 
 PROFILE_FIELDS = ("display_name", "username", "about", "show_last_seen")
@@ -153,3 +159,39 @@ class UserAdmin(DjangoUserAdmin):
             except InvalidInput as exc:
                 for field, problems in exc.details.items():
                     messages.error(request, f"{field}: {' '.join(problems)}")  # type: ignore[arg-type]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Users' API tokens, read-only: staff see what exists (never a key: only its hash is
+    stored) and revoke through `tokens.token_revoke`, which also closes the token's
+    websockets. Tokens are made by their owners (the profile page or the API)."""
+
+    list_display = ("name", "prefix", "user", "created_at", "expires_at", "last_used_at")
+    list_select_related = ("user",)
+    search_fields = ("name", "prefix", "user__email", "user__username")
+    list_filter = ("created_at", "expires_at")
+    ordering = ("-created_at",)
+    fields = ("user", "name", "prefix", "created_at", "expires_at", "last_used_at")
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected tokens (their websockets close)")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        revoked = 0
+        for token in queryset.select_related("user"):
+            try:
+                tokens.token_revoke(user=token.user, token_id=token.pk)
+            except tokens.TokenNotFound:
+                continue  # revoked meanwhile
+            revoked += 1
+        messages.success(request, f"{revoked} token(s) revoked.")

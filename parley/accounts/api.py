@@ -1,4 +1,5 @@
-"""`GET/PATCH /api/v1/me`: my profile. Sign-in flows are allauth's headless API (/_allauth/)."""
+"""`GET/PATCH /api/v1/me`: my profile; `/api/v1/me/tokens`: my API tokens. Sign-in flows
+are allauth's headless API (/_allauth/)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from parley.accounts import services
-from parley.accounts.models import User
+from parley.accounts import services, tokens
+from parley.accounts.models import ApiToken, User
+from parley.api.v1.common import ApiView, error_responses
 
 
 class MeSerializer(serializers.Serializer):
@@ -118,3 +120,130 @@ class MeApi(APIView):
         incoming.is_valid(raise_exception=True)
         user = services.profile_update(user=request.user, **incoming.validated_data)  # type: ignore[arg-type]
         return Response(me_data(user))
+
+
+class TokenSerializer(serializers.Serializer):
+    """One API token as its owner sees it in a list: never the key."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The key's first characters, to recognise it.")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="null: never expires.")
+    last_used_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Updated at most once a minute (a socket's use a few seconds after it "
+        "connects); null: never used.",
+    )
+
+
+class TokenCreatedSerializer(TokenSerializer):
+    token = serializers.CharField(
+        help_text="The key, shown this once: send it as `Authorization: Bearer <token>`. "
+        "Only a hash of it is stored."
+    )
+
+
+class TokenOptionsSerializer(serializers.Serializer):
+    """What a new token can be given: a name and an optional expiry."""
+
+    name = serializers.CharField(
+        max_length=tokens.NAME_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        help_text=f'What it is for. Default: "{tokens.DEFAULT_NAME}".',
+    )
+    expires_in = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Seconds from now until it stops working (60 to five years). Without "
+        "expires_in or expires_at it never expires.",
+    )
+    expires_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When it stops working (ISO 8601 with a time zone); not with expires_in.",
+    )
+
+    def expiry(self) -> Any:
+        data = self.validated_data
+        return tokens.expiry(expires_in=data.get("expires_in"), expires_at=data.get("expires_at"))
+
+
+class TokenCreateSerializer(TokenOptionsSerializer):
+    password = serializers.CharField(
+        trim_whitespace=False,
+        max_length=512,
+        help_text="Your password again: a session or token cannot make another token alone.",
+    )
+
+
+def token_data(token: ApiToken, key: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": token.pk,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": token.created_at.isoformat(),
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+    }
+    if key is not None:
+        data["token"] = key
+    return data
+
+
+class TokenListCreateApi(ApiView):
+    """My API tokens, for scripts and bots. Each is a credential of its own: logging out
+    of the web page leaves it working; revoke it here, or change the password to revoke
+    them all."""
+
+    @extend_schema(
+        tags=["me"],
+        operation_id="tokens_list",
+        summary="My API tokens",
+        responses={200: TokenSerializer(many=True), **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        return Response([token_data(t) for t in tokens.tokens_of(request.user)])  # type: ignore[arg-type]
+
+    @extend_schema(
+        tags=["me"],
+        operation_id="tokens_create",
+        summary="Make an API token (needs my password)",
+        request=TokenCreateSerializer,
+        responses={
+            201: TokenCreatedSerializer,
+            **error_responses(
+                e400="invalid (a field, or the expiry out of range), invalid_credentials "
+                "(the password is not right)",
+                e409=f"too_many_tokens (at most {tokens.MAX_TOKENS} per user)",
+                e429="rate_limited (too many wrong passwords: the login page's limits)",
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = TokenCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        expires_at = data.expiry()
+        token, key = tokens.password_confirmed_token_create(
+            request._request,
+            user=request.user,  # type: ignore[arg-type]
+            password=data.validated_data["password"],
+            name=data.validated_data.get("name", ""),
+            expires_at=expires_at,
+        )
+        return Response(token_data(token, key), status=201)
+
+
+class TokenRevokeApi(ApiView):
+    @extend_schema(
+        tags=["me"],
+        operation_id="tokens_revoke",
+        summary="Revoke one of my API tokens",
+        description="It stops working at once, and the websockets it opened are closed "
+        "(code 4403).",
+        responses={204: None, **error_responses(e404="token_not_found")},
+    )
+    def delete(self, request: Request, token_id: int) -> Response:
+        tokens.token_revoke(user=request.user, token_id=token_id)  # type: ignore[arg-type]
+        return Response(status=204)

@@ -10,7 +10,7 @@ from allauth.core.ratelimit import respond_429
 from django import forms
 from django.core.exceptions import ValidationError
 
-from parley.accounts import avatars
+from parley.accounts import avatars, tokens
 
 
 class LoginForm(AllauthLoginForm):
@@ -53,3 +53,36 @@ class ProfileForm(forms.Form):
         ),
     )
     remove_avatar = forms.BooleanField(label="Remove my picture", required=False)
+
+
+class TokenCreateForm(forms.Form):
+    """A new API token on the profile page: a name, a lifetime, and the password again
+    (parley/accounts/tokens.py says why)."""
+
+    LIFETIMES = [
+        ("", "Never"),
+        ("7", "In 7 days"),
+        ("30", "In 30 days"),
+        ("90", "In 90 days"),
+        ("365", "In a year"),
+    ]
+
+    name = forms.CharField(
+        label="Name",
+        max_length=tokens.NAME_MAX_LENGTH,
+        required=False,
+        help_text="What it is for, e.g. “backup script”.",
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        choices=LIFETIMES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        max_length=512,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

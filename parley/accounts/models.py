@@ -134,3 +134,29 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name
+
+
+class ApiToken(models.Model):
+    """A named API token of one user, for scripts and bots (`Authorization: Bearer`).
+
+    Only a SHA-256 of the key is stored: someone who reads the table (a backup, a leaked
+    dump) holds no working token. The key is 256 random bits, so a plain fast hash is
+    enough (nothing to guess, no need for a slow salted one) and a lookup stays one index
+    probe. `prefix` (the key's first characters) lets its owner recognise it in a list.
+    Revoking deletes the row. parley/accounts/tokens.py makes and checks them.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Written at most once a minute per token (tokens.LAST_USED_EVERY), never per request.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"], name="apitoken_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,7 +1,8 @@
 """Writes of the accounts domain that are Parley's own (allauth runs the sign-in flows).
 
 The profile page, `PATCH /api/v1/me` and the admin change a profile through
-`profile_update`; logout and password changes end websockets through `sockets_close`.
+`profile_update`; logout, password changes and a revoked API token end websockets through
+`sockets_close`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from parley.accounts import avatars
-from parley.accounts.models import User
+from parley.accounts.models import ApiToken, User
 from parley.chat import events as ev
 from parley.chat.models import Conversation, Membership
 from parley.chat.text import clean_line, clean_text
@@ -163,20 +164,24 @@ def _profile_events(user: User) -> list[Any]:
     return [Outgoing(user_group(pk), text) for pk in sorted(people)]
 
 
-def sockets_close(*, user_id: int, session_key: str | None = None) -> None:
-    """Close the user's open websockets: those of one session, or all of them (code 4403).
+def sockets_close(
+    *, user_id: int, session_key: str | None = None, token_id: int | None = None
+) -> None:
+    """Close the user's open websockets: those of one session, those one API token opened,
+    or all of them (code 4403).
 
     Sent after the current transaction commits, within a second on every server process.
     """
+    from parley.accounts.tokens import socket_credential
+
+    credential = socket_credential(token_id) if token_id is not None else session_key
     frame = p.Error(code="session_ended", message="Signed out.")
-    publish_on_commit(outgoing(user_group(user_id), frame, control="close", session=session_key))
+    publish_on_commit(outgoing(user_group(user_id), frame, control="close", session=credential))
 
 
 def password_changed(*, user: User) -> None:
     """After a password change or reset: every other session already stopped working
     (Django checks a hash of the password); also revoke API tokens and close every socket,
     whichever session or token opened it. The tab that made the change reconnects."""
-    from rest_framework.authtoken.models import Token
-
-    Token.objects.filter(user=user).delete()
+    ApiToken.objects.filter(user=user).delete()
     sockets_close(user_id=user.pk)

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from parley.accounts.api import MeApi
+from parley.accounts.api import MeApi, TokenListCreateApi, TokenRevokeApi
 from parley.api import views
 from parley.api.v1 import conversations, inbox, messages, rooms, widgets
 
@@ -11,6 +11,8 @@ app_name = "api"
 urlpatterns = [
     path("auth/token", views.TokenObtainApi.as_view(), name="token"),
     path("me", MeApi.as_view(), name="me"),
+    path("me/tokens", TokenListCreateApi.as_view(), name="tokens"),
+    path("me/tokens/<int:token_id>", TokenRevokeApi.as_view(), name="token-revoke"),
     # Conversations
     path("conversations", conversations.ConversationListApi.as_view(), name="conversations"),
     path("conversations/direct", conversations.DirectCreateApi.as_view(), name="direct-create"),

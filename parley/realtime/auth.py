@@ -4,7 +4,9 @@ A browser sends its cookies with a websocket handshake to any site, so a session
 authenticated socket must come from a page of ours: its Origin must be one of
 ALLOWED_HOSTS (what Channels' AllowedHostsOriginValidator checks). A script or bot sends
 `Authorization: Bearer <token>` (a browser cannot set that header on a websocket, so
-token sockets need no origin check). Tokens never travel in the URL, where proxies log them.
+token sockets need no origin check). Tokens never travel in the URL, where proxies log
+them: a `?token=` is not read (and parley/common/logs.py blanks it in the logs). An
+expired or revoked token opens nothing; a token's socket closes when it expires.
 
 Nothing is looked up before the consumer runs: it resolves the handshake's credentials
 with `connect_state` inside its one database call at connect, together with the
@@ -128,28 +130,40 @@ def _confirmed() -> str:
 
 
 @functools.cache
-def _token_where() -> str:
+def _token_sql() -> tuple[str, str, str]:
+    """What the connect statement for token handshakes adds: the token table joined to
+    the user; before the user's columns, the token's key hash (which handshake a row
+    answers), its id, whether its `last_used_at` is due (older than the `%s` cutoff) and
+    its expiry; and the condition on the hashes (`{}` for their placeholders) and the
+    expiry (`%s`: now)."""
     from django.db import connection
-    from rest_framework.authtoken.models import Token
 
-    meta, q = Token._meta, connection.ops.quote_name
-    user, key = q(meta.get_field("user").column), q(meta.get_field("key").column)
-    return (
-        f"u.id = (SELECT {user} FROM {meta.db_table} WHERE {key} = %s) "  # noqa: S608
-        f"AND {_confirmed()}"
+    from parley.accounts.models import ApiToken
+
+    meta, q = ApiToken._meta, connection.ops.quote_name
+    user, key = q(meta.get_field("user").column), q(meta.get_field("key_hash").column)
+    used, expires = q(meta.get_field("last_used_at").column), q(meta.get_field("expires_at").column)
+    join = f"JOIN {meta.db_table} t ON t.{user} = u.id "
+    lead = (
+        f"t.{key}, t.id, CASE WHEN t.{used} IS NULL OR t.{used} <= %s THEN 1 ELSE 0 END, "
+        f"t.{expires}"
     )
+    where = f"t.{key} IN ({{}}) AND (t.{expires} IS NULL OR t.{expires} > %s) AND {_confirmed()}"
+    return join, lead, where
 
 
-@functools.cache
-def _tokens_join() -> tuple[str, str]:
-    """The token table joined to the user, and its key column: what the statement for
-    many token connects adds (a row says whose token it answers)."""
-    from django.db import connection
-    from rest_framework.authtoken.models import Token
+def _aware(value: Any) -> Any:
+    """A datetime column read by a raw cursor: aware on PostgreSQL, naive UTC (or text)
+    on SQLite."""
+    from datetime import UTC
 
-    meta, q = Token._meta, connection.ops.quote_name
-    user, key = q(meta.get_field("user").column), q(meta.get_field("key").column)
-    return f"JOIN {meta.db_table} t ON t.{user} = u.id ", f"t.{key}"
+    from django.utils.dateparse import parse_datetime
+
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
 
 
 def _state_of(rows: list[Any], password: bool) -> Any:
@@ -178,27 +192,48 @@ def socket_state(where: str, param: Any, *, password: bool = False) -> Any:
     return _state_of(rows, password) if rows else None
 
 
-def token_states(tokens: list[str]) -> dict[str, list[Any]]:
-    """The connect statement for many bearer tokens at once: each token's rows, by token
-    (a token of no active user has none). Still one snapshot, one statement."""
+def token_states(tokens: list[str], used: list[int] | None = None) -> dict[str, Any]:
+    """The connect statement for many bearer tokens at once: by token, what makes its
+    connect state (`_token_state`). A revoked, expired or unknown token, or one of an
+    inactive or unconfirmed user, has nothing. Still one snapshot, one statement. The ids
+    of tokens whose `last_used_at` is due go to `used` (written later, together:
+    connecting.py)."""
     from django.db import connection
+    from django.utils import timezone
 
-    join, key = _tokens_join()
-    unique = list(dict.fromkeys(tokens))
-    where = f"{key} IN ({', '.join(['%s'] * len(unique))}) AND {_confirmed()}"
+    from parley.accounts.tokens import LAST_USED_EVERY, hash_key
+
+    join, lead, where = _token_sql()
+    by_hash = {hash_key(token): token for token in tokens}
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = _statement(where.format(", ".join(["%s"] * len(by_hash))), False, lead=lead, join=join)
     with connection.cursor() as cursor:
-        cursor.execute(_statement(where, False, lead=key, join=join), unique)
+        cursor.execute(sql, [adapt(now - LAST_USED_EVERY), *by_hash, adapt(now)])
         rows = cursor.fetchall()
     found: dict[str, list[Any]] = {}
     for row in rows:
-        found.setdefault(row[0], []).append(row[1:])
+        found.setdefault(by_hash[row[0]], []).append(row[1:])
+    if used is not None:
+        used.extend(token_rows[0][0] for token_rows in found.values() if token_rows[0][1])
     return found
 
 
-def connect_states(scopes: list[dict[str, Any]]) -> list[Any]:
+def _token_state(rows: list[Any]) -> Any:
+    """(user, socket credential, [(Member, seq), ...], expiry) from a token's rows; each
+    call makes its own objects (a socket changes its Members)."""
+    from parley.accounts.tokens import socket_credential
+
+    token_id, _, expires_at = rows[0][:3]
+    user, _, members = _state_of([row[3:] for row in rows], False)
+    return user, socket_credential(token_id), members, _aware(expires_at)
+
+
+def connect_states(scopes: list[dict[str, Any]], used: list[int] | None = None) -> list[Any]:
     """`connect_state` for many handshakes in one database call: the token handshakes in
     one statement, the others one by one. Each gets its state, None, or the exception its
-    own lookup raised (nobody else's connect fails with it)."""
+    own lookup raised (nobody else's connect fails with it). The tokens whose use is due
+    to be written go to `used`."""
     results: list[Any] = [None] * len(scopes)
     tokens: dict[int, str] = {}
     for i, scope in enumerate(scopes):
@@ -212,7 +247,7 @@ def connect_states(scopes: list[dict[str, Any]]) -> list[Any]:
             results[i] = exc
     if tokens:
         try:
-            found = token_states(list(tokens.values()))
+            found = token_states(list(tokens.values()), used)
         except Exception as exc:
             found = None
             for i in tokens:
@@ -220,9 +255,8 @@ def connect_states(scopes: list[dict[str, Any]]) -> list[Any]:
         if found is not None:
             for i, token in tokens.items():
                 rows = found.get(token)
-                if rows:  # each socket its own objects: a socket changes its Members
-                    user, _, members = _state_of(rows, False)
-                    results[i] = (user, None, members)
+                if rows:
+                    results[i] = _token_state(rows)
     return results
 
 
@@ -265,13 +299,16 @@ def _session_state(session_key: str) -> Any:
     if not (session_hash and constant_time_compare(session_hash, expected)):
         session.flush()
         return None
-    return user, session_key, members
+    return user, session_key, members, None
 
 
 def connect_state(scope: dict[str, Any]) -> Any:
-    """Who is on this socket, their session key, and what they follow: (user, session
-    key, [(Member, conversation seq), ...]) or None. Synchronous: the consumer's one
-    database call at connect, one statement (two for a session: the session's row).
+    """Who is on this socket, what it is known by, what they follow and until when:
+    (user, credential, [(Member, conversation seq), ...], expiry or None) or None.
+    The credential is the session key or the API token's `tokens.socket_credential`
+    (what `services.sockets_close` closes by); the expiry is the token's. Synchronous:
+    the consumer's one database call at connect, one statement (two for a session: the
+    session's row).
 
     The user has USER_FIELDS only (the others deferred); its `last_event_seq` is where
     the socket's user stream starts. A user already in the scope (set by a test or
@@ -283,11 +320,11 @@ def connect_state(scope: dict[str, Any]) -> Any:
             return None
         state = socket_state("u.id = %s", present.pk)
         session = getattr(scope.get("session"), "session_key", None)
-        return (state[0], session, state[2]) if state is not None else None
+        return (state[0], session, state[2], None) if state is not None else None
     token = _bearer(scope)
     if token is not None:
-        state = socket_state(_token_where(), token)
-        return (state[0], None, state[2]) if state is not None else None
+        rows = token_states([token]).get(token)
+        return _token_state(rows) if rows else None
     session_key = _session_cookie(scope)
     if session_key and _origin_allowed(scope):
         return _session_state(session_key)

@@ -216,7 +216,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if state is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        user, self.session_key, members = state
+        # what `services.sockets_close` closes by: the session key or the API token
+        user, self.credential, members, expires_at = state
+        if expires_at is not None:  # a token's socket ends with the token
+            self.expiry = asyncio.get_running_loop().call_later(
+                max(0.0, (expires_at - timezone.now()).total_seconds()), self._expired
+            )
         self.user = user
         self.key = user_key(user.pk)
         delivery = self.delivery = Delivery(self, user.pk)
@@ -266,8 +271,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if came_online:
             await self._announce_presence(True, None)
 
+    def _expired(self) -> None:
+        self.delivery.closed = True
+        asyncio.get_running_loop().create_task(self.close(code=CLOSE_SESSION_ENDED))
+
     async def disconnect(self, code: int) -> None:
         self._gone()
+        expiry = getattr(self, "expiry", None)
+        if expiry is not None:
+            expiry.cancel()
         if not getattr(self, "connected", False):
             return
         self.connected = False
@@ -294,8 +306,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         elif message.get("s") is not None:
             self.delivery.push(("c", message["c"], message["s"], message["t"]))
         elif control == "close":
-            session = message.get("sk")
-            if session is None or session == self.session_key:
+            credential = message.get("sk")
+            if credential is None or credential == self.credential:
                 self.delivery.closed = True
                 asyncio.get_running_loop().create_task(self.close(code=CLOSE_SESSION_ENDED))
         elif control == VIEWERS:

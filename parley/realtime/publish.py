@@ -54,7 +54,8 @@ class Outgoing:
     seq: int | None = None
     user_seq: int | None = None  # set for durable user-stream events
     control: str | None = None  # gateway instructions: "joined", "left", VIEWERS, "close"
-    session: str | None = None  # with "close": only sockets of this session key
+    # with "close": only the sockets of this session key or token (tokens.socket_credential)
+    session: str | None = None
 
     def as_layer_message(self) -> dict[str, Any]:
         return {

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from parley.accounts.models import ApiToken
+from parley.accounts.tokens import token_create
 from parley.chat import services
 from parley.chat.models import Conversation, ConversationEvent, Membership, UserEvent
 
@@ -109,7 +110,7 @@ def test_an_email_changed_by_staff_is_the_login(client, staff, alice):
 
 
 def test_a_password_set_in_the_admin_revokes_api_tokens(client, staff, alice):
-    Token.objects.create(user=alice)
+    token_create(user=alice)
 
     response = client.post(
         f"/admin/accounts/user/{alice.pk}/password/",
@@ -119,7 +120,7 @@ def test_a_password_set_in_the_admin_revokes_api_tokens(client, staff, alice):
     alice.refresh_from_db()
     assert response.status_code == 302
     assert alice.check_password("a-new-secret-77")
-    assert not Token.objects.filter(user=alice).exists()
+    assert not ApiToken.objects.filter(user=alice).exists()
 
 
 def test_staff_create_a_group_with_members(client, staff, alice, bob, carol):
@@ -281,3 +282,19 @@ def test_admin_pages_render(client, staff, group, bob):
     ]
 
     assert {p: client.get(p).status_code for p in pages} == dict.fromkeys(pages, 200)
+
+
+def test_staff_see_api_tokens_without_keys_and_revoke_them(client, staff, alice):
+    token, key = token_create(user=alice, name="deploy bot")
+    kept, _ = token_create(user=alice, name="laptop")
+
+    listing = client.get("/admin/accounts/apitoken/").content.decode()
+    response = client.post(
+        "/admin/accounts/apitoken/",
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+
+    assert "deploy bot" in listing and token.prefix in listing
+    assert key not in listing and token.key_hash not in listing
+    assert response.status_code == 302
+    assert list(ApiToken.objects.values_list("pk", flat=True)) == [kept.pk]

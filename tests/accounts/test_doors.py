@@ -9,10 +9,10 @@ import pytest
 from allauth.account.models import EmailAddress
 from channels.testing import WebsocketCommunicator
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from parley.accounts.models import User
+from parley.accounts.models import ApiToken, User
+from parley.accounts.tokens import hash_key, token_create
 from parley.realtime.routing import websocket_urlpatterns
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,13 +51,13 @@ def test_an_unconfirmed_signup_gets_no_token():
 
     assert response.status_code == 403
     assert response.json()["code"] == "email_not_verified"
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_a_token_of_an_unconfirmed_account_opens_neither_rest_nor_a_socket():
     headless_signup("victim@example.com")
     user = User.objects.get(email="victim@example.com")
-    key = Token.objects.create(user=user).key  # one issued before the door was closed
+    key = token_create(user=user)[1]  # one issued before the door was closed
 
     rest = APIClient(HTTP_AUTHORIZATION=f"Bearer {key}").get("/api/v1/conversations")
 
@@ -109,7 +109,7 @@ def test_once_confirmed_the_same_account_gets_its_token(alice):
     response = token_request("victim@example.com", ATTACKER_PASSWORD)
 
     assert response.status_code == 200
-    assert Token.objects.filter(key=response.json()["token"]).exists()
+    assert ApiToken.objects.filter(key_hash=hash_key(response.json()["token"])).exists()
 
 
 # --- 2. one lock for every door ----------------------------------------------------------
@@ -128,7 +128,7 @@ def test_the_token_endpoint_counts_failures_per_account_and_locks_out_the_right_
     assert right.status_code == 429
     assert right.json()["code"] == "rate_limited"
     assert int(right["Retry-After"]) == right.json()["details"]["retry_after"] > 60
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_failures_on_the_login_page_lock_the_token_endpoint_too(alice):
@@ -139,7 +139,7 @@ def test_failures_on_the_login_page_lock_the_token_endpoint_too(alice):
     right = token_request(alice.email, PASSWORD)
 
     assert right.status_code == 429
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_failures_on_the_token_endpoint_lock_the_login_page_too(alice):

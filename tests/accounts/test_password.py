@@ -9,7 +9,8 @@ from allauth.account.models import EmailAddress
 from django.core import mail
 from django.core.cache import cache
 
-from parley.accounts.models import User
+from parley.accounts.models import ApiToken, User
+from parley.accounts.tokens import token_create
 from tests.accounts.conftest import last_code
 
 pytestmark = pytest.mark.django_db
@@ -108,16 +109,15 @@ def test_change_password_keeps_me_signed_in_and_tells_the_address(client, alice)
 
 
 def test_a_password_change_revokes_api_tokens(client, alice):
-    from rest_framework.authtoken.models import Token
 
-    Token.objects.create(user=alice)
+    token_create(user=alice)
     client.post("/accounts/login/", {"login": alice.email, "password": OLD})
 
     client.post(
         "/accounts/password/change/", {"oldpassword": OLD, "password1": NEW, "password2": NEW}
     )
 
-    assert not Token.objects.filter(user=alice).exists()
+    assert not ApiToken.objects.filter(user=alice).exists()
 
 
 def test_change_email_is_confirmed_by_a_code_sent_to_the_new_address(client, alice):

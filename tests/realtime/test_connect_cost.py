@@ -15,9 +15,9 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.test import Client as HttpClient
-from rest_framework.authtoken.models import Token
 
-from parley.accounts.models import User
+from parley.accounts.models import ApiToken, User
+from parley.accounts.tokens import hash_key, token_create
 from parley.chat import selectors, services
 from parley.realtime.db import GatewayHop, database_sync_to_async
 from parley.realtime.hub import Hub, get_hub
@@ -74,7 +74,7 @@ def groups(owner, *others, n=3):
 
 @database_sync_to_async
 def token_of(user):
-    return Token.objects.get_or_create(user=user)[0].key
+    return token_create(user=user)[1]
 
 
 def _login(email):
@@ -195,7 +195,7 @@ async def test_an_unknown_revoked_or_inactive_token_is_turned_away(alice, make_u
     hello, comm = await handshake([(b"authorization", b"Bearer nope")])
     assert hello is None
 
-    await sync_to_async(Token.objects.filter(key=key).delete)()
+    await sync_to_async(ApiToken.objects.filter(key_hash=hash_key(key)).delete)()
     hello, comm = await handshake([(b"authorization", f"Bearer {key}".encode())])
     assert hello is None
 

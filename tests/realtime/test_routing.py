@@ -7,8 +7,8 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.testing import ApplicationCommunicator, HttpCommunicator, WebsocketCommunicator
-from rest_framework.authtoken.models import Token
 
+from parley.accounts.tokens import token_create
 from parley.asgi import application
 from parley.realtime.routing import websocket_urlpatterns
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @database_sync_to_async
 def token_of(user):
-    return Token.objects.get_or_create(user=user)[0].key
+    return token_create(user=user)[1]
 
 
 @pytest.mark.parametrize(("path", "root_path"), [("/ws/", ""), ("/chat/ws/", "/chat")])

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 
+from parley.accounts.tokens import token_create
 from parley.chat import services
 from parley.chat.models import Message
 from tests.realtime.test_fuzz import Case, bad_frames, check
@@ -33,7 +33,7 @@ def world(servers, make_user):
     ]
     state = {
         "server": server,
-        "token": Token.objects.create(user=alice).key,
+        "token": token_create(user=alice)[1],
         "own": own.pk,
         "foreign": foreign,
         "sent": 0,

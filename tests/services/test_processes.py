@@ -14,8 +14,8 @@ import time
 
 import pytest
 import websockets
-from rest_framework.authtoken.models import Token
 
+from parley.accounts.tokens import token_create
 from parley.chat import services
 from parley.chat.models import Conversation, Message
 from tests.services.conftest import WS_IMPL
@@ -33,7 +33,7 @@ _n = itertools.count(1)
 async def people(make_user, n: int, prefix: str = "p"):
     def make():
         users = [make_user(f"{prefix}{next(_n)}") for _ in range(n)]
-        return users, [Token.objects.create(user=u).key for u in users]
+        return users, [token_create(user=u)[1] for u in users]
 
     return await db(make)
 

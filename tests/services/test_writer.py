@@ -19,8 +19,8 @@ from collections import Counter
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 
+from parley.accounts.tokens import token_create
 from parley.chat import services
 from parley.chat.models import Membership, Message
 from tests.services.peers import Peer
@@ -46,7 +46,7 @@ async def room(make_user, n: int) -> tuple[int, list[Peer]]:
     def make():
         users = [make_user(f"w{next(_n)}") for _ in range(n)]
         cid = services.conversation_create_group(creator=users[0], title="W", members=users).pk
-        return cid, [Peer(Token.objects.create(user=u).key, u.username) for u in users]
+        return cid, [Peer(token_create(user=u)[1], u.username) for u in users]
 
     return await db(make)
 
