@@ -236,7 +236,9 @@ def test_profile_changes_are_limited_per_user_on_the_api(client, alice, bob, set
     assert [r.status_code for r in statuses] == [200, 200, 200, 429]
     refused = statuses[-1]
     assert refused.json()["code"] == "rate_limited"
-    assert 500 <= int(refused["Retry-After"]) <= 600
+    # a sliding window estimated from two fixed ones (parley/common/ratelimit.py): the
+    # wait depends on where in its 10 minutes the burst fell, never past two windows
+    assert 1 <= int(refused["Retry-After"]) <= 1200
     assert refused.json()["details"]["retry_after"] == int(refused["Retry-After"])
     alice.refresh_from_db()
     assert alice.about == "#2"
