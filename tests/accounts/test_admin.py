@@ -262,3 +262,27 @@ def test_admin_pages_render(client, staff, group, bob):
     ]
 
     assert {p: client.get(p).status_code for p in pages} == dict.fromkeys(pages, 200)
+
+
+def test_staff_let_a_group_show_its_history_to_new_members_on_the_change_page(
+    client, staff, group
+):
+    response = client.post(
+        f"/admin/chat/conversation/{group.pk}/change/",
+        {
+            "title": "Team",
+            "about": "",
+            "history_visible_to_new_members": "on",
+            "add_members": "",
+            "members-TOTAL_FORMS": "0",
+            "members-INITIAL_FORMS": "2",
+            "members-MIN_NUM_FORMS": "0",
+            "members-MAX_NUM_FORMS": "0",
+        },
+    )
+
+    group.refresh_from_db()
+    event = ConversationEvent.objects.get(conversation=group, type="conversation.updated")
+    assert response.status_code == 302
+    assert group.history_visible_to_new_members is True
+    assert event.payload == {"title": "Team", "history_visible_to_new_members": True}
