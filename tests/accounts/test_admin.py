@@ -264,9 +264,7 @@ def test_admin_pages_render(client, staff, group, bob):
     assert {p: client.get(p).status_code for p in pages} == dict.fromkeys(pages, 200)
 
 
-def test_staff_let_a_group_show_its_history_to_new_members_on_the_change_page(
-    client, staff, group
-):
+def test_staff_let_a_group_show_its_history_to_new_members_on_the_change_page(client, staff, group):
     response = client.post(
         f"/admin/chat/conversation/{group.pk}/change/",
         {
