@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
+    "csp",
     "parley.accounts",
     "parley.chat",
     "parley.support",
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "parley.common.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A JSON body too large, too deep or not JSON: 400 `invalid_json` before any view.
     "parley.common.jsonbody.JsonBodyLimitMiddleware",
@@ -211,6 +214,9 @@ ACCOUNT_RATE_LIMITS = {
 }
 HEADLESS_CLIENTS = ("browser", "app")
 HEADLESS_SERVE_SPECIFICATION = True  # /_allauth/openapi.json, .yaml and .html
+# allauth's own page loads Redoc from a CDN: ours shows the same schema in the vendored
+# Swagger UI of /api/docs/.
+HEADLESS_SPECIFICATION_TEMPLATE_NAME = "api/allauth_openapi.html"
 # Client IPs for rate limits: X-Forwarded-For is read only behind a trusted proxy.
 # BEHIND_PROXY alone trusts one proxy (the last X-Forwarded-For entry is the client).
 TRUSTED_PROXY_COUNT = env.int(
@@ -252,6 +258,28 @@ STORAGES = {
     },
 }
 
+# --- Content-Security-Policy (django-csp, parley/common/csp.py) --------------------------
+# Everything from this origin only, and no inline script or style anywhere: the web UI,
+# the account pages, the admin and the API docs all load their code from static files.
+# Images may be data: URLs (Swagger UI's icons are). A view that needs more (a page to
+# be framed by a customer's site) replaces a directive with csp.decorators.csp_replace.
+# docs/deployment.md, "Content-Security-Policy".
+_SELF, _NONE = "'self'", "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF],
+        "style-src": [_SELF],
+        "img-src": [_SELF, "data:"],
+        "font-src": [_SELF],
+        "connect-src": [_SELF],  # and the websocket origins of this host, added per request
+        "frame-ancestors": [_NONE],
+        "base-uri": [_NONE],
+        "form-action": [_SELF],
+        "object-src": [_NONE],
+    }
+}
+
 # --- REST API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -286,6 +314,12 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "parley.api.schema.document_invalid_json",  # 400 `invalid_json` on JSON bodies
     ],
+    # /api/docs/ loads Swagger UI from drf-spectacular-sidecar's static files, pinned
+    # with the rest, instead of the latest from a CDN (blank offline, and a third party
+    # in the page): the Content-Security-Policy allows scripts from this origin only.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several fields are named "kind" and "role": one enum name per set of choices.
     "ENUM_NAME_OVERRIDES": {

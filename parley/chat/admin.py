@@ -6,7 +6,8 @@ same locks and announce themselves to connected sockets:
 
 * "Add conversation" creates a group (`conversation_create_group`, with its owner and
   members) or a public room (`public_room_create`);
-* a group's title is changed with `group_rename`, people are added with
+* a group's title and history setting are changed with `conversation_update`, people are
+  added with
   `group_add_members`, its invite secret is made or replaced with `group_rotate_secret`;
 * memberships: remove from a group, make admin or member (`group_remove_member`,
   `group_set_role`); messages: delete for everyone (`message_delete_for_everyone`).
@@ -74,7 +75,7 @@ class ConversationAddForm(forms.ModelForm):
 
     class Meta:
         model = Conversation
-        fields = ("title", "slug", "about")
+        fields = ("title", "slug", "about", "history_visible_to_new_members")
         help_texts = {"slug": "Public rooms only: the room's address, e.g. <code>help</code>."}
 
     def clean_title(self) -> str:
@@ -105,7 +106,7 @@ class ConversationChangeForm(forms.ModelForm):
 
     class Meta:
         model = Conversation
-        fields = ("title", "about")
+        fields = ("title", "about", "history_visible_to_new_members")
 
     def clean_title(self) -> str:
         if self.instance.kind == Conversation.Kind.DIRECT:
@@ -218,8 +219,27 @@ class ConversationAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None):
         if obj is None:
-            return [(None, {"fields": ("kind", "title", "slug", "about", "owner", "members")})]
-        editable = ["title", "about"] if obj.kind != Conversation.Kind.DIRECT else []
+            return [
+                (
+                    None,
+                    {
+                        "fields": (
+                            "kind",
+                            "title",
+                            "slug",
+                            "about",
+                            "history_visible_to_new_members",
+                            "owner",
+                            "members",
+                        )
+                    },
+                )
+            ]
+        editable = (
+            ["title", "about", "history_visible_to_new_members"]
+            if obj.kind != Conversation.Kind.DIRECT
+            else []
+        )
         if obj.kind == Conversation.Kind.GROUP:
             editable.append("add_members")
         return [(None, {"fields": (*editable, *self.change_readonly)})]
@@ -228,7 +248,7 @@ class ConversationAdmin(admin.ModelAdmin):
         if obj is None:
             return ()
         if obj.kind == Conversation.Kind.DIRECT:
-            return ("title", "about", *self.change_readonly)
+            return ("title", "about", "history_visible_to_new_members", *self.change_readonly)
         return self.change_readonly
 
     def get_inlines(self, request: HttpRequest, obj: Any):
@@ -253,6 +273,7 @@ class ConversationAdmin(admin.ModelAdmin):
                     title=data["title"],
                     members=data["members"],
                     about=data.get("about", ""),
+                    history_visible_to_new_members=data["history_visible_to_new_members"],
                 )
             # The admin goes on with `obj` (to log and redirect): make it the created row.
             for field in Conversation._meta.concrete_fields:
@@ -262,11 +283,17 @@ class ConversationAdmin(admin.ModelAdmin):
             return
         current = Conversation.objects.get(pk=obj.pk)
         try:
-            if "title" in form.changed_data and obj.kind != Conversation.Kind.DIRECT:
-                services.group_rename(
+            changed = {"title", "history_visible_to_new_members"} & set(form.changed_data)
+            if changed and obj.kind != Conversation.Kind.DIRECT:
+                services.conversation_update(
                     actor=request.user,  # type: ignore[arg-type]
                     conversation=current,
-                    title=data["title"],
+                    title=data["title"] if "title" in changed else None,
+                    history_visible_to_new_members=(
+                        data["history_visible_to_new_members"]
+                        if "history_visible_to_new_members" in changed
+                        else None
+                    ),
                 )
             if "about" in form.changed_data and obj.kind != Conversation.Kind.DIRECT:
                 current.about = clean_line(data["about"])[:280]

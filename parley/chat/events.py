@@ -80,6 +80,7 @@ def summary(conversation: Conversation, membership: Membership) -> p.Conversatio
         title=conversation.title,
         last_seq=conversation.last_seq,
         role=membership.role,
+        cleared_through_seq=membership.cleared_through_seq,
     )
 
 

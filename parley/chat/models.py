@@ -54,6 +54,14 @@ class Conversation(models.Model):
     # guarantees one direct conversation per pair, whoever creates it and however often.
     direct_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     invite_secret = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Read when someone joins, never afterwards: it sets the joiner's history floor
+    # (Membership.cleared_through_seq), so changing it never shows or hides anything to
+    # people already in the conversation (docs/architecture.md, "History and joining").
+    history_visible_to_new_members = models.BooleanField(
+        default=False,
+        help_text="Whether someone who joins (or rejoins) sees the messages from before they "
+        "joined. Groups hide them unless their admins choose otherwise; public rooms show them.",
+    )
     # Both written by every send (take_message_seqs): no index may cover them, so that
     # PostgreSQL updates the row in place (HOT) instead of adding an entry to each of the
     # table's indexes per message (docs/performance.md).
@@ -101,6 +109,9 @@ class Membership(models.Model):
     joined_seq = models.BigIntegerField(default=0, help_text="Conversation seq when they joined.")
     last_delivered_seq = models.BigIntegerField(default=0)
     last_read_seq = models.BigIntegerField(default=0)
+    # The member's history floor: they see no message and no event at or below it. Only
+    # ever raised: by clearing history, and by joining a conversation that does not show
+    # new members its earlier history.
     cleared_through_seq = models.BigIntegerField(default=0)
     muted = models.BooleanField(default=False)
     joined_at = models.DateTimeField(auto_now_add=True)

@@ -187,12 +187,18 @@ def conversation_list(user: User) -> list[ConversationRow]:
 
 def events_after(membership: Membership, after: int, limit: int) -> list[tuple[int, str]]:
     """The durable events of a conversation after `after`, in order, as encoded frames,
-    as this member may see them. At most `limit` of them."""
+    as this member may see them: messages above their history floor, other events since
+    they joined. At most `limit` of them."""
     messages = list(visible_messages(membership).filter(seq__gt=after).order_by("seq")[:limit])
+    # Events from before their latest join happened while they were not a member (for a
+    # rejoin: while they were out). Nobody needs them: what they changed is in the
+    # conversation's current state. The same subquery reads the join for every caller,
+    # also for a socket's partial membership, which does not carry `joined_seq`.
+    joined = Membership.objects.filter(pk=membership.pk).values("joined_seq")
     events = list(
-        ConversationEvent.objects.filter(
-            conversation_id=membership.conversation_id, seq__gt=after
-        ).order_by("seq")[:limit]
+        ConversationEvent.objects.filter(conversation_id=membership.conversation_id, seq__gt=after)
+        .filter(seq__gt=Subquery(joined))
+        .order_by("seq")[:limit]
     )
     out: list[tuple[int, str]] = [(m.seq, ev.message_created(m).text) for m in messages] + [
         (e.seq, encode(ev.conversation_event(e))) for e in events

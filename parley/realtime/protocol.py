@@ -280,6 +280,8 @@ class ConversationUpdated(Frame):
     conversation: int
     seq: int
     title: str
+    # The setting as it is from this event on; absent from events recorded before it existed.
+    history_visible_to_new_members: bool | None = None
 
 
 class SupportUpdated(Frame):
@@ -299,6 +301,8 @@ class ConversationSummary(Frame):
     title: str
     last_seq: int
     role: str
+    # My history floor: I see no message or event at or below this seq (0: none).
+    cleared_through_seq: int = 0
 
 
 class ConversationJoined(Frame):

@@ -298,3 +298,25 @@ def test_staff_see_api_tokens_without_keys_and_revoke_them(client, staff, alice)
     assert key not in listing and token.key_hash not in listing
     assert response.status_code == 302
     assert list(ApiToken.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_staff_let_a_group_show_its_history_to_new_members_on_the_change_page(client, staff, group):
+    response = client.post(
+        f"/admin/chat/conversation/{group.pk}/change/",
+        {
+            "title": "Team",
+            "about": "",
+            "history_visible_to_new_members": "on",
+            "add_members": "",
+            "members-TOTAL_FORMS": "0",
+            "members-INITIAL_FORMS": "2",
+            "members-MIN_NUM_FORMS": "0",
+            "members-MAX_NUM_FORMS": "0",
+        },
+    )
+
+    group.refresh_from_db()
+    event = ConversationEvent.objects.get(conversation=group, type="conversation.updated")
+    assert response.status_code == 302
+    assert group.history_visible_to_new_members is True
+    assert event.payload == {"title": "Team", "history_visible_to_new_members": True}

@@ -36,6 +36,13 @@ def _count(request: Request, logins: list[str], **actions: int) -> None:
     ratelimit.take(request.user.pk, lookups=len(distinct), **actions)
 
 
+HISTORY_HELP = (
+    "Whether people who join from now on (and members who rejoin) see the messages from "
+    "before they joined. Off: they see only what is said from their joining on. It is read "
+    "at each join: changing it shows or hides nothing to people already in."
+)
+
+
 # --- Requests ------------------------------------------------------------------------------
 
 
@@ -57,6 +64,7 @@ class GroupCreateSerializer(serializers.Serializer):
             " each distinct one counts against my `lookups` limit."
         ),
     )
+    history_visible_to_new_members = serializers.BooleanField(default=False, help_text=HISTORY_HELP)
 
 
 class GroupJoinSerializer(serializers.Serializer):
@@ -70,7 +78,17 @@ class GroupJoinSerializer(serializers.Serializer):
 
 
 class ConversationUpdateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=200, required=False)
+    history_visible_to_new_members = serializers.BooleanField(
+        required=False, help_text=HISTORY_HELP
+    )
+
+    def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
+        if not attrs:
+            raise serializers.ValidationError(
+                "Give a title or history_visible_to_new_members (or both)."
+            )
+        return attrs
 
 
 class MemberAddSerializer(serializers.Serializer):
@@ -125,8 +143,10 @@ class ConversationDetailApi(ApiView):
 
     @extend_schema(
         tags=TAG,
-        operation_id="conversation_rename",
-        summary="Rename a group or public room (owner, admins)",
+        operation_id="conversation_update",
+        summary="Change a group's or public room's title or history setting (owner, admins)",
+        description="Either field or both. `history_visible_to_new_members` decides what "
+        "people who join or rejoin from now on see of the earlier history.",
         request=ConversationUpdateSerializer,
         responses={
             200: ConversationDetailSerializer,
@@ -140,8 +160,11 @@ class ConversationDetailApi(ApiView):
     def patch(self, request: Request, conversation_id: int) -> Response:
         membership = my_membership(request, conversation_id)
         data = _parse(ConversationUpdateSerializer, request)
-        services.group_rename(
-            actor=request.user, conversation=membership.conversation, title=data["title"]
+        services.conversation_update(
+            actor=request.user,
+            conversation=membership.conversation,
+            title=data.get("title"),
+            history_visible_to_new_members=data.get("history_visible_to_new_members"),
         )
         fresh = selectors.membership_for(request.user, conversation_id)
         return Response(render_conversation(fresh, request))
@@ -207,7 +230,10 @@ class GroupCreateApi(ApiView):
         _count(request, data["members"], groups=1)
         members = selectors.users_by_logins(data["members"])
         conversation = services.conversation_create_group(
-            creator=request.user, title=data["title"], members=members
+            creator=request.user,
+            title=data["title"],
+            members=members,
+            history_visible_to_new_members=data["history_visible_to_new_members"],
         )
         membership = selectors.membership_for(request.user, conversation.pk)
         return Response(render_conversation(membership, request), status=status.HTTP_201_CREATED)

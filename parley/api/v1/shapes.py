@@ -54,7 +54,14 @@ class ConversationSerializer(serializers.Serializer):
     unread = serializers.IntegerField(help_text=UNREAD_HELP)
     read_seq = serializers.IntegerField()
     delivered_seq = serializers.IntegerField()
-    cleared_through_seq = serializers.IntegerField()
+    cleared_through_seq = serializers.IntegerField(
+        help_text="My history floor: I see no message at or below this seq (I cleared my "
+        "history, or joined a conversation that hides its earlier history from new members)."
+    )
+    history_visible_to_new_members = serializers.BooleanField(
+        help_text="Whether people who join (or rejoin) see the messages from before they "
+        "joined. Read at each join. Owner and admins change it (PATCH)."
+    )
     last_message = MessageSerializer(allow_null=True)
     last_message_at = serializers.DateTimeField(allow_null=True)
     other_user = OtherUserSerializer(allow_null=True, help_text="Direct chats only.")
@@ -177,6 +184,7 @@ def conversation_data(
         "read_seq": m.last_read_seq,
         "delivered_seq": m.last_delivered_seq,
         "cleared_through_seq": m.cleared_through_seq,
+        "history_visible_to_new_members": c.history_visible_to_new_members,
         "last_message": (
             ev.message_out(row.last_message).model_dump(mode="json") if row.last_message else None
         ),

@@ -11,8 +11,18 @@ from django.utils import timezone
 from parley.accounts.models import User
 from parley.chat import errors
 from parley.chat import events as ev
-from parley.chat.models import Conversation, Membership, Visitor, new_invite_secret
-from parley.chat.services._streams import record_conversation_event, record_user_event
+from parley.chat.models import (
+    Conversation,
+    ConversationEvent,
+    Membership,
+    Visitor,
+    new_invite_secret,
+)
+from parley.chat.services._streams import (
+    record_conversation_event,
+    record_user_event,
+    take_conversation_seq,
+)
 from parley.chat.text import clean_line
 from parley.realtime.publish import Outgoing, publish_on_commit
 
@@ -104,7 +114,12 @@ def conversation_get_or_create_direct(*, user: User, other: str) -> tuple[Conver
 
 
 def conversation_create_group(
-    *, creator: User, title: str, members: Iterable[User] = (), about: str = ""
+    *,
+    creator: User,
+    title: str,
+    members: Iterable[User] = (),
+    about: str = "",
+    history_visible_to_new_members: bool = False,
 ) -> Conversation:
     """A new group owned by `creator`, with `members` in it and an invite secret.
 
@@ -118,6 +133,7 @@ def conversation_create_group(
             about=clean_line(about)[:280],
             created_by=creator,
             invite_secret=new_invite_secret(),
+            history_visible_to_new_members=history_visible_to_new_members,
         )
         people = {creator.pk: creator}
         people.update({u.pk: u for u in members})
@@ -141,6 +157,7 @@ def public_room_create(
         slug=slug,
         about=clean_line(about)[:280],
         created_by=creator,
+        history_visible_to_new_members=True,  # anyone may open it: its history is public
     )
 
 
@@ -149,7 +166,11 @@ def _add_member(
 ) -> tuple[Membership, bool]:
     """Add or re-activate a member inside the caller's transaction and announce it.
 
-    Locks the conversation row (through its seq) before the user's row.
+    Locks the conversation row (through its seq) before the user's row. A first join and a
+    rejoin follow one rule: unless the conversation shows new members its history, the
+    member's history floor rises to their member.joined event, so they see nothing said
+    before it (for a rejoin: also nothing said while they were out). The floor never
+    drops: what they cleared before leaving stays cleared.
     """
     membership = Membership.objects.filter(conversation=conversation, user=user).first()
     if membership is not None and membership.left_at is None:
@@ -160,6 +181,15 @@ def _add_member(
         {"member": ev.user_sender(user).model_dump(), "role": role},
     )
     conversation.last_seq = event.seq
+    # Read under the conversation's lock (just taken with the seq), which a change of the
+    # setting takes too: the floor follows the setting in force at this event's seq.
+    shows_history = (
+        Conversation.objects.filter(pk=conversation.pk)
+        .values_list("history_visible_to_new_members", flat=True)
+        .get()
+    )
+    conversation.history_visible_to_new_members = shows_history
+    floor = 0 if shows_history else event.seq
     if membership is None:
         membership = Membership.objects.create(
             conversation=conversation,
@@ -168,6 +198,7 @@ def _add_member(
             joined_seq=event.seq,
             last_delivered_seq=event.seq,
             last_read_seq=event.seq,
+            cleared_through_seq=floor,
         )
     else:
         membership.left_at = None
@@ -175,8 +206,16 @@ def _add_member(
         membership.joined_seq = event.seq
         membership.last_read_seq = max(membership.last_read_seq, event.seq)
         membership.last_delivered_seq = max(membership.last_delivered_seq, event.seq)
+        membership.cleared_through_seq = max(membership.cleared_through_seq, floor)
         membership.save(
-            update_fields=["left_at", "role", "joined_seq", "last_read_seq", "last_delivered_seq"]
+            update_fields=[
+                "left_at",
+                "role",
+                "joined_seq",
+                "last_read_seq",
+                "last_delivered_seq",
+                "cleared_through_seq",
+            ]
         )
     membership.conversation = conversation
     publish_on_commit(
@@ -233,15 +272,46 @@ def group_rotate_secret(*, actor: User, conversation: Conversation) -> str:
 
 
 def group_rename(*, actor: User, conversation: Conversation, title: str) -> Conversation:
-    clean = _title(title)
+    """Retitle a group or public room (owner, admins, staff). Raises InvalidTitle, NotAllowed."""
+    return conversation_update(actor=actor, conversation=conversation, title=title)
+
+
+def conversation_update(
+    *,
+    actor: User,
+    conversation: Conversation,
+    title: str | None = None,
+    history_visible_to_new_members: bool | None = None,
+) -> Conversation:
+    """Change a group's or public room's title and/or whether people who join from now on
+    see its earlier history (owner, admins, staff). One durable conversation.updated event
+    carries the settings as they are afterwards. Raises InvalidTitle, NotAllowed."""
+    clean = _title(title) if title is not None else None
     if conversation.kind not in (Conversation.Kind.GROUP, Conversation.Kind.PUBLIC):
-        raise errors.NotAllowed("Direct chats have no title of their own.")
+        raise errors.NotAllowed("Direct chats have no settings of their own.")
     with transaction.atomic():
         if not actor.is_staff:
             _require_admin(conversation, actor)
-        event = record_conversation_event(conversation.pk, "conversation.updated", {"title": clean})
-        conversation.title = clean
-        conversation.save(update_fields=["title"])
+        seq = take_conversation_seq(conversation.pk)  # the lock, before reading the values
+        current = Conversation.objects.only("title", "history_visible_to_new_members").get(
+            pk=conversation.pk
+        )
+        conversation.title = clean if clean is not None else current.title
+        conversation.history_visible_to_new_members = (
+            history_visible_to_new_members
+            if history_visible_to_new_members is not None
+            else current.history_visible_to_new_members
+        )
+        conversation.save(update_fields=["title", "history_visible_to_new_members"])
+        event = ConversationEvent.objects.create(
+            conversation_id=conversation.pk,
+            seq=seq,
+            type="conversation.updated",
+            payload={
+                "title": conversation.title,
+                "history_visible_to_new_members": conversation.history_visible_to_new_members,
+            },
+        )
         publish_on_commit(ev.conversation_event_out(event))
     return conversation
 
@@ -371,7 +441,10 @@ def support_conversation_create(
     team member: the conversation appears in their lists at once. The caller's
     transaction holds the support row that goes with it (parley/support/services.py)."""
     clean = clean_line(title)[:120] or "Visitor"
-    conversation = Conversation.objects.create(kind=Conversation.Kind.SUPPORT, title=clean)
+    # An agent who joins the team later reads the whole conversation: it is the team's.
+    conversation = Conversation.objects.create(
+        kind=Conversation.Kind.SUPPORT, title=clean, history_visible_to_new_members=True
+    )
     mine = Membership.objects.create(
         conversation=conversation, visitor=visitor, role=Membership.Role.MEMBER
     )

@@ -313,8 +313,14 @@ def _insert_in_one_trip(
 
 
 def _message(membership: Membership, seq: int) -> Message:
+    """A message this member can see, by seq: one below their history floor (cleared, or
+    from before they joined) is not found, as in every read."""
     message = (
-        Message.objects.filter(conversation_id=membership.conversation_id, seq=seq)
+        Message.objects.filter(
+            conversation_id=membership.conversation_id,
+            seq=seq,
+            seq__gt=membership.cleared_through_seq,
+        )
         .select_related("sender")
         .first()
     )
