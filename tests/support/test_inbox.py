@@ -209,11 +209,11 @@ def test_an_agent_added_later_joins_what_is_open_and_one_removed_leaves_all(widg
             "conversation_id", flat=True
         )
     )
+    history = api(carol).get(f"/api/v1/conversations/{open_one}/messages").json()
     api(alice).patch(f"/api/v1/inbox/{open_one}", {"assignee": carol.pk}, format="json")
     services.agent_remove(actor=alice, widget=widget, user=carol)
 
     assert joined == {open_one}
-    history = api(carol).get(f"/api/v1/conversations/{open_one}/messages").json()
     assert [m["body"] for m in history["results"]] == ["Hello?"]
     assert not Membership.objects.filter(user=carol, left_at__isnull=True).exists()
     assert SupportConversation.objects.get(pk=open_one).assignee is None
