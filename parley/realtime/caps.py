@@ -13,37 +13,55 @@ choose it with a header unless a proxy of ours sets that header.
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any
 
-from allauth.core.internal.ratelimit import get_ip
+from allauth.core.internal.httpkit import clean_client_ip
+from allauth.core.internal.ratelimit import truncate_ip
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.http import HttpRequest
 
 from parley.realtime.presence import Arrival, address_key
 
 
-def _meta(scope: dict[str, Any]) -> dict[str, str]:
-    """The handshake as a request's META: REMOTE_ADDR and the HTTP_ headers."""
-    client = scope.get("client")
-    meta = {"REMOTE_ADDR": client[0] if client else ""}
-    for name, value in scope.get("headers", ()):
-        key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
-        value = value.decode("latin-1")
-        meta[key] = f"{meta[key]},{value}" if key in meta else value
-    return meta
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    """A handshake header's value (repeated ones joined with commas, as in META)."""
+    values = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == name]
+    return ",".join(values) if values else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(ip: str) -> str | None:
+    """allauth's steps after picking the address: a valid one (a port dropped), IPv6 per
+    /64 (ALLAUTH_RATE_LIMIT_IPV6_PREFIX). The same clients come back: kept."""
+    cleaned = clean_client_ip(ip)
+    return truncate_ip(cleaned) if cleaned else None
 
 
 def client_address(scope: dict[str, Any]) -> str | None:
     """The handshake's client address as the per-IP limits count it, or None when there
-    is none (a test's scope, a Unix socket) or the proxy headers contradict the settings."""
-    request = HttpRequest()
-    request.META = _meta(scope)
-    try:
-        return get_ip(request)
-    except (PermissionDenied, ImproperlyConfigured):
-        return None
+    is none (a test's scope, a Unix socket) or the proxy headers contradict the settings.
+
+    The steps of allauth's `get_client_ip` (what its rate limits key on) on the scope
+    instead of a request: building a request and reading allauth's settings through its
+    properties cost ten times the rest for every handshake (tests/realtime/test_caps.py
+    checks that both agree)."""
+    header = getattr(settings, "ALLAUTH_TRUSTED_CLIENT_IP_HEADER", None)
+    if header:
+        ip = _header(scope, header.lower().encode("latin-1"))
+    else:
+        ip = None
+        proxies = getattr(settings, "ALLAUTH_TRUSTED_PROXY_COUNT", 0)
+        forwarded = _header(scope, b"x-forwarded-for") if proxies > 0 else None
+        if forwarded:
+            ips = forwarded.split(",")
+            if len(ips) < proxies:
+                return None
+            ip = ips[-proxies]
+        if not ip:
+            client = scope.get("client")
+            ip = client[0] if client else None
+    return _address(ip) if ip else None
 
 
 def counted_address(scope: dict[str, Any]) -> str | None:

@@ -5,7 +5,10 @@ bearer tokens, from the address a server would put in the scope."""
 from __future__ import annotations
 
 import pytest
+from allauth.core.internal.ratelimit import get_ip
 from channels.testing import WebsocketCommunicator
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
 from parley.realtime.caps import client_address
@@ -109,17 +112,39 @@ async def test_an_address_named_in_x_forwarded_for_counts_only_behind_a_trusted_
     await close_all(comms)
 
 
-def test_the_client_address_is_the_one_the_login_limits_use(settings):
-    scope = {
-        "client": ("127.0.0.1", 5000),
-        "headers": [(b"x-forwarded-for", b"10.9.9.9, 203.0.113.5")],
-    }
-    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0
-    assert client_address(scope) == "127.0.0.1"
-    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
-    assert client_address(scope) == "203.0.113.5"  # what the proxy appended, not the client
-    # IPv6 counts per /64
-    assert client_address({"client": ("2001:db8:1:2:aaaa::1", 1), "headers": []}) == (
-        "2001:db8:1:2::"
-    )
-    assert client_address({"headers": []}) is None
+def allauths_address(scope) -> str | None:
+    """What allauth's rate limits key on, for a request with the handshake's headers."""
+    request = HttpRequest()
+    request.META = {"REMOTE_ADDR": scope["client"][0] if scope.get("client") else ""}
+    for name, value in scope["headers"]:
+        request.META["HTTP_" + name.decode().upper().replace("-", "_")] = value.decode()
+    try:
+        return get_ip(request)
+    except (PermissionDenied, ImproperlyConfigured):
+        return None
+
+
+@pytest.mark.parametrize(
+    ("proxies", "ip_header", "client", "headers", "expected"),
+    [
+        (0, None, "127.0.0.1", [(b"x-forwarded-for", b"10.9.9.9, 203.0.113.5")], "127.0.0.1"),
+        (1, None, "127.0.0.1", [(b"x-forwarded-for", b"10.9.9.9, 203.0.113.5")], "203.0.113.5"),
+        (2, None, "127.0.0.1", [(b"x-forwarded-for", b"10.9.9.9, 203.0.113.5")], "10.9.9.9"),
+        (2, None, "127.0.0.1", [(b"x-forwarded-for", b"203.0.113.5")], None),
+        (1, None, "198.51.100.2", [], "198.51.100.2"),
+        (0, "X-Real-IP", "127.0.0.1", [(b"x-real-ip", b"203.0.113.8")], "203.0.113.8"),
+        (0, "X-Real-IP", "127.0.0.1", [(b"x-real-ip", b"203.0.113.8:4431")], "203.0.113.8"),
+        (0, "X-Real-IP", "127.0.0.1", [], None),
+        (0, None, "2001:db8:1:2:aaaa::1", [], "2001:db8:1:2::"),  # IPv6 per /64
+        (0, None, None, [], None),
+    ],
+)
+def test_the_client_address_is_the_one_the_login_limits_use(
+    settings, proxies, ip_header, client, headers, expected
+):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = proxies
+    settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER = ip_header
+    scope = {"client": (client, 5000) if client else None, "headers": headers}
+
+    assert client_address(scope) == expected
+    assert client_address(scope) == allauths_address(scope)
