@@ -15,10 +15,12 @@ $(STAMP): requirements.lock requirements-dev.lock
 
 install: $(STAMP)
 
+# --no-proxy-headers: nothing stands in front of `make run`, and uvicorn would otherwise take
+# a loopback client's X-Forwarded-For as its address (docs/deployment.md, "Client addresses").
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py parley_welcome
-	$(BIN)/uvicorn parley.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools --ws websockets-sansio --ws-max-size 65536 --no-access-log
+	$(BIN)/uvicorn parley.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools --ws websockets-sansio --ws-max-size 65536 --no-proxy-headers --no-access-log
 
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput -v0

@@ -382,6 +382,10 @@ PARLEY = {
     # the process that received it (parley/realtime/writer.py).
     "SINGLE_WRITER": env.bool("PARLEY_SINGLE_WRITER", default=True),
     "WRITER_TIMEOUT": env.float("PARLEY_WRITER_TIMEOUT", default=1.0),
+    # Open websockets per user and per client address, on all server processes together
+    # (counted by presence, in Redis with REDIS_URL); the next is closed with 4429. 0: no cap.
+    "SOCKETS_PER_USER": env.int("PARLEY_SOCKETS_PER_USER", default=20),
+    "SOCKETS_PER_IP": env.int("PARLEY_SOCKETS_PER_IP", default=500),
 }
 
 # --- Production hardening (active when DEBUG is off) ------------------------------------

@@ -1,13 +1,14 @@
 """Parley runs under uvicorn (what `make run` and the deployment use) and under daphne.
 
 Each test starts the real server process on loopback with its own SQLite database and
-chats over real websockets with a token from the REST API.
+talks to it as a client would: real websockets, real HTTP requests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import urllib.error
 import urllib.request
 
@@ -15,6 +16,7 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
+from bench.systems import uvicorn_flags
 from parley.web.liveserver import LiveServer
 
 PASSWORD = "pw-correct-horse"
@@ -28,6 +30,22 @@ def token(server: LiveServer, email: str) -> str:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)["token"]
+
+
+class MakeRunServer(LiveServer):
+    """Parley under uvicorn with the flags of `make run`, read from the Makefile."""
+
+    def command(self) -> list[str]:
+        flags = uvicorn_flags()  # --host 127.0.0.1 and the Makefile's flags but the port
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "parley.asgi:application",
+            "--port",
+            str(self.port),
+            *flags,
+        ]
 
 
 async def frames_until(ws, predicate, timeout: float = 5) -> list[dict]:
@@ -142,5 +160,29 @@ def test_a_token_put_in_a_url_is_not_in_the_server_log():
         log = server.log()
         assert '"WebSocket /ws/?token=[redacted]" 403' in log
         assert key not in log
+    finally:
+        server.stop()
+
+
+def test_make_run_takes_no_client_address_from_x_forwarded_for():
+    """Nothing stands in front of `make run`: a client on loopback that names a new address
+    in X-Forwarded-For with every guess is still one client, and the per-IP limit on
+    failed token requests (the login page's, 10 a minute) stops it at the eleventh."""
+    server = MakeRunServer().start()
+    try:
+        statuses = []
+        for i in range(11):
+            request = urllib.request.Request(
+                server.url + "/api/v1/auth/token",
+                data=json.dumps({"email": f"guess{i}@example.com", "password": "x"}).encode(),
+                headers={"Content-Type": "application/json", "X-Forwarded-For": f"203.0.113.{i}"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    statuses.append(response.status)
+            except urllib.error.HTTPError as answer:
+                statuses.append(answer.code)
+
+        assert statuses == [400] * 10 + [429]
     finally:
         server.stop()

@@ -1,8 +1,9 @@
 """Who is on a socket: a browser's session (origin checked) or a bearer token.
 
 A browser sends its cookies with a websocket handshake to any site, so a session-
-authenticated socket must come from a page of ours: its Origin must be one of
-ALLOWED_HOSTS (what Channels' AllowedHostsOriginValidator checks). A script or bot sends
+authenticated socket must come from a page of ours: its Origin must be the handshake's own
+scheme, host and port, or one of CSRF_TRUSTED_ORIGINS, and https with DEBUG off
+(origins.py). A script or bot sends
 `Authorization: Bearer <token>` (a browser cannot set that header on a websocket, so
 token sockets need no origin check). Tokens never travel in the URL, where proxies log
 them: a `?token=` is not read (and parley/common/logs.py blanks it in the logs). An
@@ -19,13 +20,14 @@ from __future__ import annotations
 
 import functools
 from typing import Any
-from urllib.parse import urlparse
 
 from asgiref.sync import markcoroutinefunction
-from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDenier
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 from django.http.cookie import parse_cookie
+
+from parley.realtime.origins import handshake_origin_allowed
 
 # What a socket needs of its user (the sender it shows, presence, its stream position).
 # The other fields stay deferred: a socket keeps ~0.5 KB less per connection, and one
@@ -48,18 +50,6 @@ def _bearer(scope: dict[str, Any]) -> str | None:
             if kind.lower() == "bearer" and token.strip():
                 return token.strip()
     return None
-
-
-def _origin_allowed(scope: dict[str, Any]) -> bool:
-    """Channels' AllowedHostsOriginValidator check: the Origin is one of ALLOWED_HOSTS."""
-    origin = None
-    for name, value in scope.get("headers", ()):
-        if name == b"origin":
-            try:
-                origin = urlparse(value.decode("latin-1"))
-            except ValueError:
-                return False
-    return bool(AllowedHostsOriginValidator(None).valid_origin(origin))
 
 
 def _session_cookie(scope: dict[str, Any]) -> str | None:
@@ -326,7 +316,7 @@ def connect_state(scope: dict[str, Any]) -> Any:
         rows = token_states([token]).get(token)
         return _token_state(rows) if rows else None
     session_key = _session_cookie(scope)
-    if session_key and _origin_allowed(scope):
+    if session_key and handshake_origin_allowed(scope):
         return _session_state(session_key)
     return None
 
@@ -344,6 +334,6 @@ class GatewayAuth:
 
     @markcoroutinefunction  # returns a coroutine: an ASGI 3 application to any server
     def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        if _bearer(scope) is None and not _origin_allowed(scope):
+        if _bearer(scope) is None and not handshake_origin_allowed(scope):
             return WebsocketDenier.as_asgi()(scope, receive, send)
         return self.app(scope, receive, send)

@@ -27,6 +27,7 @@ from parley.chat import selectors, services
 from parley.chat.models import Conversation, Membership
 from parley.common.errors import DomainError
 from parley.realtime import protocol as p
+from parley.realtime.caps import counted_address, over_cap
 from parley.realtime.connecting import get_connector, get_seen_stamper
 from parley.realtime.db import database_sync_to_async
 from parley.realtime.delivery import Delivery
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_SESSION_ENDED = 4403
+CLOSE_TOO_MANY_SOCKETS = 4429  # over PARLEY["SOCKETS_PER_USER"] or ["SOCKETS_PER_IP"]
 
 
 def take_frame(due: float, rate: float, burst: float) -> tuple[float, float]:
@@ -136,6 +138,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # Per-socket state starts as these class defaults (an idle socket keeps no copies).
     open_conversations: set[int] | frozenset[int] = frozenset()  # a set once one is opened
     frames_due = 0.0  # when the frame rate bucket is full again (take_frame)
+    address: str | None = None  # the presence key it counts under for its client address
+    refused = False  # over a cap: closed at once, never announced
 
     async def send(
         self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
@@ -265,10 +269,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         presence = get_presence()
         await presence.start()
-        came_online = await presence.connect(self.key, list(self.delivery.memberships))
+        address = counted_address(self.scope)
+        if address is not None:  # kept only when counted: the class default says None
+            self.address = address
+        arrival = await presence.arrive(self.key, list(self.delivery.memberships), address)
         self.connected = True  # from here on, disconnect() undoes what connect did
+        if over_cap(arrival):
+            self.refused = True
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
         get_online_counts().changed(self.delivery.memberships)
-        if came_online:
+        if arrival.came_online:
             await self._announce_presence(True, None)
 
     def _expired(self) -> None:
@@ -287,7 +298,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.hub.unsubscribe(self, self._groups())
         presence = get_presence()
         cids = list(self.delivery.memberships)
-        if await presence.disconnect(self.key, cids):
+        went_offline = await presence.disconnect(self.key, cids, address=self.address)
+        if went_offline and not self.refused:
             last_seen = await get_seen_stamper().stamp(self.user.pk)
             await self._announce_presence(False, last_seen)
         get_online_counts().changed(cids)

@@ -14,7 +14,10 @@ once its `procs` entry expires; the next live process to heartbeat removes the e
 reads the dead process's user hash and announces its people offline (`bury_dead`).
 The prefix is PARLEY["PRESENCE_PREFIX"].
 
-A participant key is "u<user id>" or "v<visitor id>".
+A participant key is "u<user id>" or "v<visitor id>". The sockets from one client address
+are counted the same way, under "a<address>" in the user hash, for the cap on sockets per
+address: `arrive` tells a new socket its place among its participant's and its address's
+sockets on all live processes (consumers.py closes the one over a cap).
 """
 
 from __future__ import annotations
@@ -26,15 +29,32 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 from django.conf import settings
 
 log = logging.getLogger(__name__)
 
 PREFIX = "parley:pr"
+ADDRESS = "a"  # the key prefix of a client address's sockets
 
-# (participant key, conversation ids, check whether online elsewhere, answer)
-_Request = tuple[str, list[int], bool, "asyncio.Future[bool]"]
+# (participant key, conversation ids, count its sockets elsewhere, answer: that count)
+_Request = tuple[str, list[int], bool, "asyncio.Future[int]"]
+
+
+class Arrival(NamedTuple):
+    """What `arrive` tells a new socket."""
+
+    came_online: bool  # the participant's first socket on any live process
+    place: int  # its place among the participant's sockets on all live processes: N+1th
+    address_place: int  # and among the sockets from its address (0: not counted)
+
+
+def _add_counts(found: Counter[str], keys: list[str], values: list[bytes | None]) -> None:
+    """Add one process's socket counts of `keys` (HMGET's answer) to `found`."""
+    for key, value in zip(keys, values, strict=True):
+        if value:
+            found[key] += int(value)
 
 
 def _union_sizes(cids: list[int], procs: int, replies: list[list[bytes]]) -> dict[int, int]:
@@ -59,18 +79,45 @@ class LocalPresence:
 
     async def connect(self, key: str, conversations: Iterable[int]) -> bool:
         """Count a socket. Returns whether the participant just came online."""
+        return (await self.arrive(key, conversations)).came_online
+
+    async def arrive(
+        self, key: str, conversations: Iterable[int], address: str | None = None
+    ) -> Arrival:
+        """Count a socket of participant `key` (and of its client `address`, an
+        `address_key`): whether the participant just came online, and the socket's place
+        among the participant's (and the address's) sockets on every live process.
+
+        The places are counted after this socket's own count is published, and each
+        process's sockets are numbered in the order they arrive: of two sockets racing
+        for the last free place, at least one sees the other, so the sockets over a cap
+        are never all admitted (at worst both are refused and retry)."""
         conversations = list(conversations)
         self.users[key] += 1
         for cid in conversations:
             self.conversations[cid][key] += 1
-        # The socket that took the count from 0 answers, whatever other sockets of the
-        # participant connect while it waits (two tabs at once: one announcement).
-        first = self.users[key] == 1
-        elsewhere = await self._sync(key, conversations, check=first)
-        return first and not elsewhere
+        place = self.users[key]
+        address_place = 0
+        if address is not None:
+            self.users[address] += 1
+            address_place = self.users[address]
+        # Both counts go out in the same batch (one round trip); the socket that took the
+        # count from 0 announces, whatever other sockets of the participant connect while
+        # it waits (two tabs at once: one announcement).
+        asked = self._request(key, conversations, check=True)
+        address_asked = self._request(address, [], check=True) if address is not None else None
+        try:
+            elsewhere = await asked
+        finally:  # the same batch answers both, or fails both
+            if address_asked is not None:
+                address_place += await address_asked
+        return Arrival(place == 1 and not elsewhere, place + elsewhere, address_place)
 
-    async def disconnect(self, key: str, conversations: Iterable[int]) -> bool:
-        """Forget a socket. Returns whether the participant just went offline."""
+    async def disconnect(
+        self, key: str, conversations: Iterable[int], address: str | None = None
+    ) -> bool:
+        """Forget a socket (and its address's count). Returns whether the participant just
+        went offline."""
         conversations = list(conversations)
         self._decrement(self.users, key)
         for cid in conversations:
@@ -79,9 +126,17 @@ class LocalPresence:
                 self._decrement(counter, key)
                 if not counter:
                     del self.conversations[cid]
+        address_told = None
+        if address is not None:
+            self._decrement(self.users, address)
+            address_told = self._request(address, [], check=False)
         # Back by the time Redis answers: the new socket announces, this one stays quiet.
         last = key not in self.users
-        elsewhere = await self._sync(key, conversations, check=last)
+        try:
+            elsewhere = await self._sync(key, conversations, check=last)
+        finally:
+            if address_told is not None:
+                await address_told
         return last and key not in self.users and not elsewhere
 
     async def join(self, key: str, cid: int) -> None:
@@ -126,10 +181,15 @@ class LocalPresence:
         if counter[key] <= 0:
             del counter[key]
 
-    async def _sync(self, key: str, conversations: list[int], *, check: bool) -> bool:
+    async def _sync(self, key: str, conversations: list[int], *, check: bool) -> int:
         """Publish this process's counts of `key` (in `conversations`); when `check`,
-        whether `key` is online on another process. One process: nothing to do."""
-        return False
+        how many sockets `key` has on the other processes. One process: nothing to do."""
+        return 0
+
+    def _request(self, key: str, conversations: list[int], *, check: bool) -> Any:
+        """`_sync` as an awaitable that joins the next batch at once (so that several
+        go out together without a task each)."""
+        return self._sync(key, conversations, check=check)
 
 
 class RedisPresence(LocalPresence):
@@ -224,7 +284,7 @@ class RedisPresence(LocalPresence):
                 continue
             keys = {k.decode() for k in await client.hkeys(self._ukey(proc))}
             await client.delete(self._ukey(proc))
-            gone |= keys
+            gone |= {k for k in keys if not k.startswith(ADDRESS)}
         if gone:
             gone -= await self.online(gone)
         if gone:
@@ -233,13 +293,17 @@ class RedisPresence(LocalPresence):
             await participants_gone(gone)
         return gone
 
-    async def _sync(self, key: str, conversations: list[int], *, check: bool) -> bool:
+    async def _sync(self, key: str, conversations: list[int], *, check: bool) -> int:
+        return await self._request(key, conversations, check=check)
+
+    def _request(self, key: str, conversations: list[int], *, check: bool) -> Any:
         """Joins the batch of whatever other sockets of this loop connect, disconnect,
         join or leave meanwhile: one pipeline, one round trip, for all of them (a second
         one only when a process appeared since the last). Batches go one at a time, each
-        writing the counts as they are when it goes: Redis ends with the latest ones."""
+        writing the counts as they are when it goes: Redis ends with the latest ones.
+        Returns the future of the answer (joined to the batch already)."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[bool] = loop.create_future()
+        future: asyncio.Future[int] = loop.create_future()
         pending = self._pending.get(loop)
         if pending is None:
             for old in [lp for lp in self._pending if lp.is_closed()]:
@@ -249,14 +313,14 @@ class RedisPresence(LocalPresence):
         if len(pending) == 1 and loop not in self._flushing:
             self._flushing.add(loop)
             loop.create_task(self._flush(loop))
-        return await future
+        return future
 
     async def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
             while batch := self._pending.get(loop):
                 self._pending[loop] = []
                 try:
-                    found: set[str] | BaseException = await self._exchange(batch)
+                    found: dict[str, int] | BaseException = await self._exchange(batch)
                 except Exception as exc:
                     found = exc
                 for key, _, check, future in batch:
@@ -265,13 +329,13 @@ class RedisPresence(LocalPresence):
                     if isinstance(found, BaseException):
                         future.set_exception(found)
                     else:
-                        future.set_result(check and key in found)
+                        future.set_result(found.get(key, 0) if check else 0)
         finally:
             self._flushing.discard(loop)
 
-    async def _exchange(self, batch: list[_Request]) -> set[str]:
-        """Mirror the counts of a batch's participants and find which of those to check
-        are online on another live process."""
+    async def _exchange(self, batch: list[_Request]) -> dict[str, int]:
+        """Mirror the counts of a batch's participants and count the sockets that those
+        to check have on the other live processes (only those with some)."""
         pipe = self.redis.pipeline(transaction=False)
         ukey = self._ukey(self.proc)
         keys = list(dict.fromkeys(key for key, *_ in batch))
@@ -302,19 +366,19 @@ class RedisPresence(LocalPresence):
         answers = results[len(results) - len(asked) :] if asked else []
         live = [p.decode() for p in results[len(results) - len(asked) - 1]]
         self._others = [p for p in live if p != self.proc]
-        found: set[str] = set()
+        found: Counter[str] = Counter()
         if not checked:
             return found
         for proc, values in zip(asked, answers, strict=True):
             if proc in self._others:
-                found.update(k for k, v in zip(checked, values, strict=True) if v)
+                _add_counts(found, checked, values)
         new = [p for p in self._others if p not in asked]
         if new:
             pipe = self.redis.pipeline(transaction=False)
             for proc in new:
                 pipe.hmget(self._ukey(proc), checked)
             for values in await pipe.execute():
-                found.update(k for k, v in zip(checked, values, strict=True) if v)
+                _add_counts(found, checked, values)
         return found
 
     async def _procs(self) -> list[str]:
@@ -407,3 +471,7 @@ def user_key(user_id: int) -> str:
 
 def visitor_key(visitor_id: object) -> str:
     return f"v{visitor_id}"
+
+
+def address_key(address: str) -> str:
+    return f"{ADDRESS}{address}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from parley.common.origins import origin_allowed
 from parley.support import selectors
 from parley.support.models import Widget
-from parley.support.origins import origin_allowed
 
 # The fields a visitor's browser gets: what the widget shows, never who answers, its
 # allowed origins or its secret.
@@ -38,7 +38,7 @@ def widget_config(request: HttpRequest, key: str) -> JsonResponse:
         )
     response = JsonResponse(public_config(widget))
     origin = request.headers.get("Origin")
-    if origin_allowed(origin, widget.allowed_origins):
+    if origin_allowed(origin, widget.allowed_origins, https_only=False):
         response["Access-Control-Allow-Origin"] = origin  # type: ignore[assignment]
     response["Vary"] = "Origin"
     response["Cache-Control"] = "no-cache"

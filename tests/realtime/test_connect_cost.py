@@ -83,9 +83,10 @@ def _login(email):
     return http.session.session_key
 
 
-async def handshake(headers):
+async def handshake(headers, scheme="wss"):
     """Connect through the gateway's auth as a server would: (hello or None, comm)."""
     comm = WebsocketCommunicator(gateway, "/ws/", headers=headers)
+    comm.scope["scheme"] = scheme
     connected, _ = await comm.connect()
     if not connected:
         return None, comm
@@ -152,6 +153,7 @@ async def test_connects_waiting_for_the_database_are_read_in_one_call(
     bearer.append([(b"authorization", f"Bearer {unconfirmed_key}".encode())])
     bearer.append([(b"authorization", f"Bearer {keys[0]}".encode())])  # a second tab
     cookie = [
+        (b"host", b"chat.example.com"),
         (b"cookie", f"sessionid={session}".encode()),
         (b"origin", b"https://chat.example.com"),
     ]
@@ -210,17 +212,18 @@ async def test_a_session_connect_needs_our_origin_and_a_current_password(
     settings.ALLOWED_HOSTS = ["testserver", "chat.example.com"]
     session = await sync_to_async(_login)(alice.email)
     cookie = (b"cookie", f"sessionid={session}; other=1".encode())
+    host = (b"host", b"chat.example.com")
     ours, foreign = b"https://chat.example.com", b"https://evil.example.net"
     calls = DatabaseCalls(monkeypatch)
     await calls.watch()
 
-    hello, comm = await handshake([cookie, (b"origin", ours)])
+    hello, comm = await handshake([host, cookie, (b"origin", ours)])
     assert hello["type"] == "hello" and hello["user"]["id"] == str(alice.pk)
     assert (calls.hops, len(calls.queries)) == (1, 2)  # the session row, the statement
     await comm.disconnect()
 
-    assert (await handshake([cookie, (b"origin", foreign)]))[0] is None
-    assert (await handshake([cookie]))[0] is None  # no Origin at all
+    assert (await handshake([host, cookie, (b"origin", foreign)]))[0] is None
+    assert (await handshake([host, cookie]))[0] is None  # no Origin at all
 
     # a password changed elsewhere signs the session out, and it is flushed
     def change_password():
@@ -228,7 +231,7 @@ async def test_a_session_connect_needs_our_origin_and_a_current_password(
         alice.save(update_fields=["password"])
 
     await sync_to_async(change_password)()
-    assert (await handshake([cookie, (b"origin", ours)]))[0] is None
+    assert (await handshake([host, cookie, (b"origin", ours)]))[0] is None
     from django.contrib.sessions.models import Session
 
     assert not await sync_to_async(Session.objects.filter(session_key=session).exists)()
@@ -240,7 +243,11 @@ async def test_a_session_socket_is_closed_by_its_logout(alice, settings):
     await sync_to_async(http.post)("/accounts/login/", {"login": alice.email, "password": PASSWORD})
     session = http.session.session_key
     hello, comm = await handshake(
-        [(b"cookie", f"sessionid={session}".encode()), (b"origin", b"https://chat.example.com")]
+        [
+            (b"host", b"chat.example.com"),
+            (b"cookie", f"sessionid={session}".encode()),
+            (b"origin", b"https://chat.example.com"),
+        ]
     )
     assert hello["type"] == "hello"
 

@@ -52,3 +52,10 @@ def test_every_json_example_in_the_doc_is_a_valid_frame():
             p.parse_command(block, max_bytes=1 << 20)
         except p.ProtocolError:  # not a command: it must be a server event
             p.server_event_adapter.validate_python(json.loads(block))
+
+
+def test_every_close_code_is_documented():
+    source = "\n".join(path.read_text() for path in (ROOT / "parley" / "realtime").glob("*.py"))
+    codes = set(re.findall(r"^CLOSE_[A-Z_]+ = (\d+)", source, flags=re.M))
+    assert codes >= {"4401", "4403", "4008", "4429"}
+    assert {code for code in codes if f"**{code}**" not in DOC} == set()

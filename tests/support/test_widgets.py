@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from parley.common.origins import InvalidOrigin, normalize_origin, origin_allowed
 from parley.support.models import Widget
-from parley.support.origins import InvalidOrigin, normalize_origin, origin_allowed
 
 pytestmark = pytest.mark.django_db
 
@@ -56,13 +56,16 @@ def test_what_is_not_an_origin_is_refused(typed):
 def test_an_origin_matches_by_scheme_host_and_port_exactly():
     allowed = ["https://shop.example.com"]
 
-    assert origin_allowed("https://shop.example.com", allowed)
-    assert origin_allowed("https://shop.example.com:443", allowed)
-    assert not origin_allowed("http://shop.example.com", allowed)
-    assert not origin_allowed("https://shop.example.com:8443", allowed)
-    assert not origin_allowed("https://evil.shop.example.com", allowed)
-    assert not origin_allowed("null", allowed)
-    assert not origin_allowed(None, allowed)
+    def allowed_here(origin):
+        return origin_allowed(origin, allowed, https_only=False)
+
+    assert allowed_here("https://shop.example.com")
+    assert allowed_here("https://shop.example.com:443")
+    assert not allowed_here("http://shop.example.com")
+    assert not allowed_here("https://shop.example.com:8443")
+    assert not allowed_here("https://evil.shop.example.com")
+    assert not allowed_here("null")
+    assert not allowed_here(None)
 
 
 # --- the owner ---------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from parley.chat import services as chat
 from parley.chat.models import Conversation, Membership, Message, Visitor
 from parley.chat.text import clean_line, clean_text
 from parley.common.errors import InvalidInput
+from parley.common.origins import InvalidOrigin, normalize_origin
 from parley.support import errors
 from parley.support.models import SupportConversation, Widget, WidgetAgent, new_widget_secret
-from parley.support.origins import InvalidOrigin, normalize_origin
 from parley.support.services.conversations import unassign
 
 # Limits (docs/widget.md, "Limits").
