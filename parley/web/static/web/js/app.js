@@ -385,6 +385,15 @@ function transmit(conv, clientId) {
     .then((ack) => store.acknowledged(conv, ack.message))
     .catch((err) => {
       if (err.code === "disconnected") return; // still pending: resent on reconnect
+      if (err.code === "unavailable") {
+        // The server cannot reach its database: nothing was stored. Still pending; the
+        // same client_id again after retry_after, doubling up to a minute (a retry is
+        // always safe: a message is stored once per client_id).
+        p.refusals = (p.refusals || 0) + 1;
+        const wait = (err.details?.retry_after || 2) * 1000 * 2 ** Math.min(p.refusals - 1, 5);
+        setTimeout(() => transmit(conv, clientId), Math.min(wait, 60000));
+        return;
+      }
       store.pendingStatus(conv, clientId, "failed", err.message);
     });
 }
