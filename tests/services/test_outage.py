@@ -230,7 +230,8 @@ async def test_postgresql_stopped_for_a_while(servers, private_postgres):
         f"\noutage {outage_seconds:.1f} s (PostgreSQL back after {back_after:.1f} s): "
         f"{len(sent) - 5} websocket sends during it, {len(refused)} refused with "
         f"`unavailable`, {len(sent) - 5 - len(refused)} acked; {refusals} refusals in all "
-        f"(retries included); retries stored in {retries_took:.1f} s; stored "
+        f"(retries included, REST too), 1 connect closed with 1013; retries stored in "
+        f"{retries_took:.1f} s; stored "
         f"{len(stored)} = sent {len(sent) + 2}; log: {len(warnings)} WARNING, "
         f"{len(infos)} INFO, 0 ERROR\n" + "\n".join(warnings + infos)
     )
