@@ -132,3 +132,17 @@ def test_the_outage_log_writes_one_warning_per_interval_and_one_info_at_the_end(
     assert [level for level, _ in lines] == ["WARNING", "WARNING", "INFO"], lines
     assert "still unavailable after 10 s: 1000 requests refused" in lines[1][1]
     assert "after 21.0 s; 2000 requests were refused" in lines[2][1]
+
+
+def test_a_page_during_an_outage_is_503_with_retry_after(client, alice, caplog):
+    client.force_login(alice)
+    caplog.set_level(logging.INFO)
+
+    with database_locked():  # the invite page reads the conversations
+        refused = client.get("/join/some-secret")
+
+    assert refused.status_code == 503
+    assert refused["Retry-After"] == str(outage.RETRY_AFTER)
+    assert "try again in 2 s" in refused.content.decode()
+    assert client.get("/join/some-secret").status_code == 404  # the database answers again
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
