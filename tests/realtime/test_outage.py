@@ -146,3 +146,25 @@ def test_a_page_during_an_outage_is_503_with_retry_after(client, alice, caplog):
     assert "try again in 2 s" in refused.content.decode()
     assert client.get("/join/some-secret").status_code == 404  # the database answers again
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_resume_during_an_outage_is_answered_and_the_socket_closed_to_retry(alice, bob):
+    conversation = await direct(alice, bob)
+    a = await Client(alice).connect(resume={})
+    send = {"type": "message.send", "conversation": conversation.pk, "body": "hi"}
+    assert (await a.request(send | {"client_id": "m1"}))["type"] == "ack"
+    b = await Client(bob).connect()
+
+    with database_locked():  # the replay reads the messages
+        rid = await b.send({"type": "resume", "conversations": {str(conversation.pk): 0}})
+        answer = await b.next()
+        closed = await b.comm.receive_output(3)
+
+    assert answer["type"] == "error" and answer["re"] == rid
+    assert answer["code"] == "unavailable"
+    assert closed == {"type": "websocket.close", "code": 1013}  # reconnect and resume
+    again = await Client(bob).connect()
+    frames = await again.resume(conversations={str(conversation.pk): 0})
+    assert [f["message"]["client_id"] for f in frames if f["type"] == "message.created"] == ["m1"]
+    await a.close()
+    await again.close()
