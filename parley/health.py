@@ -1,4 +1,7 @@
-"""GET /healthz: 200 when the database and the channel layer answer, else 503."""
+"""GET /healthz: 200 when the database and the channel layer answer, else 503.
+
+A 503 here is what a load balancer polls for during an outage: it is not logged as a
+server error each time (the outage log, parley/common/outage.py, says it once)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from parley.common.outage import answered
+
 
 def _database() -> dict[str, object]:
     started = time.perf_counter()
@@ -21,6 +26,7 @@ def _database() -> dict[str, object]:
             cursor.fetchone()
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__}
+    answered()
     return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
@@ -72,7 +78,9 @@ async def healthz(request: HttpRequest) -> JsonResponse:
     database = await sync_to_async(_database)()
     layer = await _layer()
     ok = bool(database["ok"] and layer["ok"])
-    return JsonResponse(
+    response = JsonResponse(
         {"status": "ok" if ok else "unavailable", "database": database, "channel_layer": layer},
         status=200 if ok else 503,
     )
+    response._has_been_logged = True  # 200, or a 503 that is an outage, not a bug
+    return response

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "parley.accounts.middleware.RateLimitRetryMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last, so the first to see a view's exception: a database outage is a 503.
+    "parley.common.outage.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "parley.urls"

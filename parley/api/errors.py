@@ -1,4 +1,7 @@
-"""Every API error body is `{"code": ..., "message": ..., "details"?: ...}` with a stable code."""
+"""Every API error body is `{"code": ..., "message": ..., "details"?: ...}` with a stable code.
+
+A database outage is `unavailable`, 503 with Retry-After (parley/common/outage.py), not a
+500: the client retries the same request."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from parley.common.errors import DomainError, RateLimited
+from parley.common.errors import DomainError, RateLimited, Unavailable
+from parley.common.outage import refusal
 
 _CODES = {
     exceptions.NotAuthenticated: "not_authenticated",
@@ -25,10 +29,13 @@ _CODES = {
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    exc = refusal(exc) or exc
     if isinstance(exc, DomainError):
         response = Response(exc.as_dict(), status=exc.status)
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | Unavailable):
             response["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, Unavailable):
+            response._has_been_logged = True  # the outage log has it (no ERROR per request)
         return response
     response = drf_exception_handler(exc, context)
     if response is None:

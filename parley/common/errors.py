@@ -51,3 +51,19 @@ class RateLimited(DomainError):
             message or f"Too many requests; try again in {self.retry_after} s.",
             retry_after=self.retry_after,
         )
+
+
+class Unavailable(DomainError):
+    """The database did not answer (parley/common/outage.py): nothing was done, or a
+    commit's outcome is unknown; the same request, retried after `retry_after` seconds,
+    is safe (a send with the same client_id is idempotent)."""
+
+    code = "unavailable"
+    status = 503
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            message or f"The server cannot reach its database; try again in {retry_after} s.",
+            retry_after=retry_after,
+        )

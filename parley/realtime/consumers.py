@@ -26,11 +26,12 @@ from parley.chat import events as ev
 from parley.chat import selectors, services
 from parley.chat.models import Conversation, Membership
 from parley.common.errors import DomainError
+from parley.common.outage import refusal
 from parley.realtime import protocol as p
 from parley.realtime.caps import counted_address, over_cap
 from parley.realtime.connecting import get_connector, get_seen_stamper
 from parley.realtime.db import database_sync_to_async
-from parley.realtime.delivery import Delivery
+from parley.realtime.delivery import CLOSE_TRY_AGAIN_LATER, Delivery
 from parley.realtime.hub import get_hub
 from parley.realtime.online import get_online_counts
 from parley.realtime.presence import get_presence, user_key
@@ -216,7 +217,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         # One statement: who, what they follow, where each stream stands; read in one
         # thread hop with the other connects waiting for the database (connecting.py).
-        state = await get_connector().state(self.scope)
+        try:
+            state = await get_connector().state(self.scope)
+        except Exception as exc:
+            if refusal(exc) is None:
+                raise
+            # Not a refused handshake (the client would take it for a bad credential):
+            # the socket opens and closes at once with "try again later".
+            await self.accept()
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         if state is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -300,7 +310,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         cids = list(self.delivery.memberships)
         went_offline = await presence.disconnect(self.key, cids, address=self.address)
         if went_offline and not self.refused:
-            last_seen = await get_seen_stamper().stamp(self.user.pk)
+            try:
+                last_seen = await get_seen_stamper().stamp(self.user.pk)
+            except Exception as exc:
+                if refusal(exc, refused=False) is None:
+                    raise
+                last_seen = None  # offline all the same; the time is not known
             await self._announce_presence(False, last_seen)
         get_online_counts().changed(cids)
 
@@ -388,7 +403,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._error(exc.request_id or request_id, exc.code, exc.message, exc.details)
         except DomainError as exc:
             await self._error(request_id, exc.code, exc.message, exc.details)
-        except Exception:
+        except Exception as exc:
+            error = refusal(exc)  # the database is unavailable: retry, not a bug
+            if error is not None:
+                await self._error(request_id, error.code, error.message, error.details)
+                return
             log.exception("a frame failed")
             await self._error(request_id, "internal_error", "The server could not do that.")
 

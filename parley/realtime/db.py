@@ -9,7 +9,8 @@ with a `SELECT 1` round trip, as long as the batch's own statement (docs/perform
 than HEALTH_TRUST_SECONDS ago is used without the check. If it broke in that second, the
 one hop that finds out fails as a whole (nothing is written; its sends and connects get an
 error and clients retry, sends being idempotent), Django marks the connection as errored,
-and the next hop checks and replaces it.
+and the next hop checks and replaces it. A hop that leaves a connection without errors
+tells the outage log that the database answers (parley/common/outage.py).
 
 `HopBatcher` is what the send and connect batchers share: the requests of every socket
 that wait for the database thread go in one hop.
@@ -27,6 +28,8 @@ from typing import Any, Generic, TypeVar
 
 from asgiref.sync import SyncToAsync
 from django.db import close_old_connections, connections
+
+from parley.common.outage import answered
 
 HEALTH_TRUST_SECONDS = 1.0
 
@@ -52,6 +55,7 @@ def _stamp_answered() -> None:
     for conn in connections.all(initialized_only=True):
         if conn.connection is not None and not conn.errors_occurred:
             conn.parley_answered_at = now
+            answered()
         else:
             conn.parley_answered_at = None
 

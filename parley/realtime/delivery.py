@@ -26,6 +26,8 @@ from django.db.models import DEFERRED
 
 from parley.chat import selectors
 from parley.chat.models import Conversation, Membership
+from parley.common.errors import Unavailable
+from parley.common.outage import refusal
 from parley.realtime import protocol as p
 from parley.realtime.db import database_sync_to_async
 from parley.realtime.protocol import encode
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUEUE = 10000
 CLOSE_TOO_SLOW = 4008
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455's "Try Again Later": the database is unavailable
 
 
 def _partial(model: Any, values: dict[str, Any]) -> Any:
@@ -204,6 +207,7 @@ class Delivery:
     # -- the writer ------------------------------------------------------------------------
 
     async def _write(self) -> None:
+        item: str | tuple[Any, ...] | None = None
         try:
             while self.queue and not self.closed:
                 item = self.queue.pop(0)  # short but for a slow client (then at most MAX_QUEUE)
@@ -227,14 +231,30 @@ class Delivery:
                 elif kind == "ufill":
                     upto, self._user_fill = self._user_fill, 0
                     await self._user_catch_up(upto)
-        except Exception as exc:  # the socket went away under us
-            if not self.closed:
+        except Exception as exc:
+            if not self.closed and (error := refusal(exc)) is not None:
+                await self._unavailable(item, error)
+            elif not self.closed:  # the socket went away under us
                 log.debug("writer stopped: %r", exc)
             self.closed = True
             self.queue = None
         finally:
             self.writer = None
         self._wake()
+
+    async def _unavailable(self, item: str | tuple[Any, ...] | None, error: Unavailable) -> None:
+        """The database did not answer a fill or a resume: what this socket has sent is
+        no longer known to be complete, so it is closed with "try again later" and the
+        client reconnects and resumes from what it has (a resume is answered first)."""
+        if isinstance(item, tuple) and item[0] == "resume":
+            await self._send(
+                encode(
+                    p.Error(
+                        re=item[1].id, code=error.code, message=error.message, details=error.details
+                    )
+                )
+            )
+        asyncio.get_running_loop().create_task(self.socket.close_with(CLOSE_TRY_AGAIN_LATER))
 
     async def _conversation_event(self, cid: int, seq: int, text: str) -> None:
         member = self.memberships.get(cid)

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
+from parley.common.outage import refusal
 from parley.realtime.db import database_sync_to_async
 
 log = logging.getLogger(__name__)
@@ -350,8 +351,9 @@ class Hub:
                 await self.check_heads()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("checking stream heads failed; retrying")
+            except Exception as exc:
+                if refusal(exc, refused=False) is None:  # an outage is logged there
+                    log.exception("checking stream heads failed; retrying")
 
     async def _receive(self) -> None:
         assert self.channel is not None

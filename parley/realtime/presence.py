@@ -33,6 +33,8 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 
+from parley.common.outage import refusal
+
 log = logging.getLogger(__name__)
 
 PREFIX = "parley:pr"
@@ -260,8 +262,9 @@ class RedisPresence(LocalPresence):
                 await self.bury_dead()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("presence heartbeat failed")
+            except Exception as exc:
+                if refusal(exc, refused=False) is None:  # an outage is logged there
+                    log.exception("presence heartbeat failed")
 
     async def _heartbeat_once(self) -> None:
         pipe = self.redis.pipeline(transaction=False)

@@ -40,6 +40,7 @@ from django.conf import settings
 from parley.chat import events as ev
 from parley.chat.models import Membership, Message
 from parley.common.errors import DomainError
+from parley.common.outage import refusal
 from parley.realtime.batching import get_batcher
 from parley.realtime.db import per_loop
 from parley.realtime.delivery import _partial
@@ -344,7 +345,8 @@ class Writer:
         except DomainError as exc:
             reply |= {"e": exc.code, "em": exc.message, "ed": exc.details or None}
         except Exception as exc:  # the batch failed as a whole: the forwarder writes it
-            log.warning("could not write a forwarded send: %r", exc)
+            if refusal(exc, refused=False) is None:  # an outage is logged there
+                log.warning("could not write a forwarded send: %r", exc)
             reply["x"] = 1
         else:
             reply |= {

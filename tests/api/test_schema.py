@@ -53,6 +53,7 @@ def test_the_schema_has_every_endpoint_with_its_error_responses():
             for status in errors:
                 ref = operation["responses"][status]["content"]["application/json"]["schema"]
                 assert ref == {"$ref": "#/components/schemas/Error"}, (path, method, status)
+            assert "unavailable" in operation["responses"]["503"]["description"]
             if "conversation_id" in path:
                 assert "conversation_not_found" in operation["responses"]["404"]["description"]
     schemes = schema["components"]["securitySchemes"]

@@ -482,6 +482,7 @@ async def test_a_database_connection_killed_under_the_gateway_loses_nothing(alic
 
     answers = [await a.request(send(conversation, "k2", "after"))]
     if answers[0]["type"] == "error":  # the one hop that found the connection dead
+        assert answers[0]["code"] == "unavailable", answers[0]  # retryable, not a bug
         answers.append(await a.request(send(conversation, "k2", "after")))  # a client's retry
     stored = await database_sync_to_async(
         lambda: list(

@@ -30,6 +30,14 @@ UNREAD_HELP = (
 )
 
 
+UNAVAILABLE = (
+    "unavailable: the server cannot reach its database (an outage, a restart); nothing was "
+    "done. Send the same request again after `Retry-After` seconds (also "
+    "`details.retry_after`); a message send with the same `client_id` is always safe to "
+    "retry (stored once)"
+)
+
+
 class ApiView(APIView):
     """Every v1 view: DRF's APIView rendering JSON with orjson (parley/api/renderers.py)."""
 
@@ -69,8 +77,9 @@ class MessageSerializer(serializers.Serializer):
 def error_responses(**by_status: str) -> dict[int, OpenApiResponse]:
     """Documented error responses: `error_responses(e404="conversation_not_found")`.
 
-    Every authenticated endpoint also answers 401 `not_authenticated`."""
-    documented = {"e401": "not_authenticated", **by_status}
+    Every authenticated endpoint also answers 401 `not_authenticated`, and every endpoint
+    503 `unavailable` while the database cannot be reached (parley/common/outage.py)."""
+    documented = {"e401": "not_authenticated", "e503": UNAVAILABLE, **by_status}
     return {
         int(key[1:]): OpenApiResponse(ErrorSerializer, description=f"`code`: {codes}")
         for key, codes in sorted(documented.items())

@@ -21,6 +21,7 @@ from parley.chat.services._streams import (
 )
 from parley.chat.text import clean_text
 from parley.common.errors import DomainError
+from parley.common.outage import refusal
 from parley.realtime import protocol as p
 from parley.realtime.publish import (
     conversation_group,
@@ -141,6 +142,18 @@ def _checked_text(membership: Membership, body: str) -> str:
 
 
 def _send_alone(request: SendRequest, text: str) -> SendResult:
+    """One send in its own transaction. A database outage is this send's own refusal
+    (`unavailable`): the sends before it in the batch are committed and get their acks."""
+    try:
+        return _insert_alone(request, text)
+    except Exception as exc:
+        error = refusal(exc)
+        if error is None:
+            raise
+        return error
+
+
+def _insert_alone(request: SendRequest, text: str) -> tuple[Message, bool] | DomainError:
     try:
         with transaction.atomic():
             (message,) = _insert([request], {0: text}).values()

@@ -17,6 +17,7 @@ export function createComposer(conn, { maxLength }) {
   const composer = $("composer");
   const input = $("composer-input");
   const drafts = new Map();
+  const refusals = new Map(); // client_id -> how often the server was unavailable for it
 
   /** Send (or send again) my pending message `clientId`; without a socket it waits for
    * the next `resumed`. */
@@ -28,8 +29,20 @@ export function createComposer(conn, { maxLength }) {
     conn
       .request({ type: "message.send", conversation: conv.id, client_id: clientId, body: p.body })
       .then((ack) => store.acknowledged(conv, ack.message))
+      .then(() => refusals.delete(clientId))
       .catch((err) => {
         if (err.code === "disconnected") return; // still pending: resent on reconnect
+        if (err.code === "unavailable") {
+          // The server cannot reach its database: nothing was stored. Still pending; the
+          // same client_id again after retry_after, doubling up to a minute (a retry is
+          // always safe: a message is stored once per client_id).
+          const refused = (refusals.get(clientId) || 0) + 1;
+          refusals.set(clientId, refused);
+          const wait = (err.details?.retry_after || 2) * 1000 * 2 ** Math.min(refused - 1, 5);
+          setTimeout(() => transmit(conv, clientId), Math.min(wait, 60000));
+          return;
+        }
+        refusals.delete(clientId);
         store.pendingStatus(conv, clientId, "failed", err.message);
       });
   }
