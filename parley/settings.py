@@ -362,6 +362,9 @@ PARLEY = {
         # Profile changes (page and API; the admin is exempt), refused ones too: an avatar
         # costs a decode either way.
         "profile_edits": env.str("PARLEY_RATE_PROFILE_EDITS", default="10/10m"),
+        # Support widget visitors: new visits per client address, messages per visitor.
+        "widget_visitors": env.str("PARLEY_RATE_WIDGET_VISITORS", default="30/h"),
+        "widget_messages": env.str("PARLEY_RATE_WIDGET_MESSAGES", default="20/10s"),
     },
     # Token bucket per socket: sustained frames per second and burst size.
     "FRAME_RATE": env.float("PARLEY_FRAME_RATE", default=20.0),

@@ -2,10 +2,12 @@
 
 from django.urls import path
 
-from parley.support import views
+from parley.support import views, visitor_views
 
 app_name = "support"
 
 urlpatterns = [
     path("<str:key>/config", views.widget_config, name="config"),
+    path("<str:key>/session", visitor_views.session, name="session"),
+    path("<str:key>/messages", visitor_views.messages, name="messages"),
 ]

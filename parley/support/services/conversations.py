@@ -36,7 +36,9 @@ class VisitorContext:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
-def _start(widget: Widget, visitor: Visitor, context: VisitorContext) -> SupportConversation:
+def _start(
+    widget: Widget, visitor: Visitor, context: VisitorContext, verified_id: str
+) -> SupportConversation:
     conversation, _ = chat.support_conversation_create(
         title=visitor.display_name,
         visitor=visitor,
@@ -48,6 +50,7 @@ def _start(widget: Widget, visitor: Visitor, context: VisitorContext) -> Support
         widget=widget,
         visitor=visitor,
         email=context.email[:254],
+        verified_id=verified_id[:128],
         page_url=context.page_url[:500],
         referrer=context.referrer[:500],
         user_agent=context.user_agent[:300],
@@ -62,6 +65,7 @@ def visitor_message_send(
     body: str,
     client_id: str,
     context: VisitorContext | None = None,
+    verified_id: str = "",
 ) -> tuple[Message, bool]:
     """A visitor's message to the widget's team: (the stored message, created?).
 
@@ -79,7 +83,7 @@ def visitor_message_send(
         if support is None:
             try:
                 with transaction.atomic():
-                    support = _start(widget, visitor, context)
+                    support = _start(widget, visitor, context, verified_id)
             except IntegrityError:  # the same visitor's first message from another tab
                 support = SupportConversation.objects.get(widget=widget, visitor=visitor)
         membership = Membership.objects.select_related("visitor").get(

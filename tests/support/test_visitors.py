@@ -1,0 +1,293 @@
+"""What a widget's frame does for its visitor over HTTP: visits, tokens, identity, sending
+and reading their own conversation, and every refusal (docs/widget.md, "Visitors")."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+import pytest
+from django.test import Client
+
+from parley.support import services
+from parley.support.models import SupportConversation, Widget
+
+pytestmark = pytest.mark.django_db
+
+OWN = "https://testserver"  # the frame's origin: this server's own (https: DEBUG is off)
+
+
+@pytest.fixture
+def widget(alice) -> Widget:
+    return services.widget_create(
+        owner=alice, name="Shop", allowed_origins=["https://shop.example.com"]
+    )
+
+
+def frame(**extra) -> Client:
+    return Client(HTTP_ORIGIN=OWN, **extra)
+
+
+def session(widget, client=None, **body):
+    response = (client or frame()).post(
+        f"/widget/{widget.public_key}/session", body, content_type="application/json", secure=True
+    )
+    return response
+
+
+def send(widget, token, body="Hello?", client_id="c1", client=None, headers=None, **fields):
+    return (client or frame()).post(
+        f"/widget/{widget.public_key}/messages",
+        {"client_id": client_id, "body": body, **fields},
+        content_type="application/json",
+        secure=True,
+        HTTP_AUTHORIZATION=f"Visitor {token}",
+        **(headers or {}),
+    )
+
+
+def history(widget, token, client=None):
+    return (client or frame()).get(
+        f"/widget/{widget.public_key}/messages",
+        secure=True,
+        HTTP_AUTHORIZATION=f"Visitor {token}",
+    )
+
+
+def signature(widget, user_id):
+    return hmac.new(widget.secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+
+
+# --- visits and tokens ------------------------------------------------------------------
+
+
+def test_a_first_visit_gets_a_token_and_the_public_settings_and_costs_no_row(widget):
+    response = session(widget)
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["token"] and body["conversation"] is None
+    assert body["visitor"]["verified"] is False
+    assert body["widget"]["title"] == "Chat with us" and "secret" not in body["widget"]
+    assert not SupportConversation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [None, "null", "https://shop.example.com", "https://testserver:8443", "http://testserver"],
+)
+def test_only_the_widgets_own_frame_may_call(widget, origin):
+    client = Client(HTTP_ORIGIN=origin) if origin else Client()
+
+    response = session(widget, client=client)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "origin_not_allowed"
+
+
+def test_a_token_brings_the_same_visitor_back_and_is_kept_while_young(widget):
+    first = session(widget).json()
+
+    again = session(widget, token=first["token"]).json()
+
+    assert again["visitor"]["id"] == first["visitor"]["id"]
+    assert again["token"] == first["token"]
+
+
+def test_a_token_older_than_a_day_is_replaced_for_the_same_visitor(widget, monkeypatch):
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() - 2 * 24 * 3600)
+    old = session(widget).json()
+    monkeypatch.setattr(time, "time", real)
+
+    renewed = session(widget, token=old["token"]).json()
+
+    assert renewed["visitor"]["id"] == old["visitor"]["id"]
+    assert renewed["token"] != old["token"]
+
+
+def test_a_forged_or_foreign_token_starts_a_new_visit(widget, alice):
+    other = services.widget_create(owner=alice, name="Other")
+    theirs = session(other).json()
+    mine = session(widget).json()
+
+    forged = session(widget, token=mine["token"][:-2] + "xx").json()
+    foreign = session(widget, token=theirs["token"]).json()
+
+    assert forged["visitor"]["id"] not in (mine["visitor"]["id"], theirs["visitor"]["id"])
+    assert foreign["visitor"]["id"] != theirs["visitor"]["id"]
+
+
+def test_new_visits_are_limited_per_address(widget, settings):
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "RATE_LIMITS": {**settings.PARLEY["RATE_LIMITS"], "widget_visitors": "3/h"},
+    }
+    codes = [session(widget).status_code for _ in range(4)]
+
+    assert codes == [200, 200, 200, 429]
+
+
+# --- identity (HMAC) ----------------------------------------------------------------------
+
+
+def test_a_visitor_the_site_vouches_for_is_the_same_on_every_device(widget):
+    identify = {"id": "user-42", "hash": signature(widget, "user-42")}
+    phone = session(widget, identify=identify).json()
+    send(widget, phone["token"], "from my phone")
+
+    laptop = session(widget, identify=identify).json()
+
+    assert phone["visitor"]["verified"] and laptop["visitor"]["verified"]
+    assert laptop["visitor"]["id"] == phone["visitor"]["id"]
+    assert laptop["conversation"]["id"] == SupportConversation.objects.get().pk
+    assert SupportConversation.objects.get().verified_id == "user-42"
+
+
+def test_a_wrong_signature_is_refused_and_an_anonymous_visitor_is_not_merged(widget):
+    anonymous = session(widget).json()
+    send(widget, anonymous["token"], "anonymous question")
+
+    wrong = session(widget, token=anonymous["token"], identify={"id": "u1", "hash": "00" * 32})
+    right = session(
+        widget, token=anonymous["token"], identify={"id": "u1", "hash": signature(widget, "u1")}
+    ).json()
+
+    assert wrong.status_code == 403 and wrong.json()["code"] == "identity_rejected"
+    assert right["visitor"]["id"] != anonymous["visitor"]["id"]
+    assert right["conversation"] is None  # the anonymous conversation stays the anonymous one
+
+
+def test_a_widget_that_requires_identity_refuses_anonymous_visitors(widget, alice):
+    services.widget_update(actor=alice, widget=widget, require_identity=True)
+    anonymous_token = session(
+        widget, identify={"id": "u1", "hash": signature(widget, "u1")}
+    ).json()["token"]
+
+    refused = session(widget)
+
+    assert refused.status_code == 403 and refused.json()["code"] == "identity_required"
+    assert send(widget, anonymous_token).status_code == 201
+
+
+# --- sending and reading -------------------------------------------------------------------
+
+
+def test_a_visitor_writes_and_the_team_sees_who_they_are(widget, alice):
+    token = session(widget).json()["token"]
+
+    sent = send(
+        widget,
+        token,
+        "Do you ship to Norway?",
+        name="Kari",
+        email="kari@example.no",
+        page_url="https://shop.example.com/p/1",
+        attributes={"plan": "pro"},
+        headers={"HTTP_USER_AGENT": "Firefox/140"},
+    )
+    again = send(widget, token, "Do you ship to Norway?")
+    team = Client()
+    team.force_login(alice)
+    inbox = team.get("/api/v1/inbox").json()
+
+    assert sent.status_code == 201 and again.status_code == 200
+    assert again.json()["seq"] == sent.json()["seq"]
+    assert sent.json()["sender"]["kind"] == "visitor" and sent.json()["sender"]["name"] == "Kari"
+    assert inbox[0]["visitor"]["email"] == "kari@example.no"
+    assert inbox[0]["visitor"]["user_agent"] == "Firefox/140"
+    assert inbox[0]["visitor"]["attributes"] == {"plan": "pro"}
+    assert [m["body"] for m in history(widget, token).json()["results"]] == [
+        "Do you ship to Norway?"
+    ]
+
+
+def test_a_visitor_reads_only_their_own_conversation(widget):
+    first = session(widget).json()["token"]
+    second = session(widget).json()["token"]
+    send(widget, first, "mine, not yours")
+
+    theirs = history(widget, second).json()
+
+    assert theirs == {"results": [], "has_more": False}
+
+
+def test_an_agents_session_cookie_is_no_visitor_token(widget, alice):
+    client = frame()
+    client.force_login(alice)
+
+    read = client.get(f"/widget/{widget.public_key}/messages", secure=True)
+    write = client.post(
+        f"/widget/{widget.public_key}/messages",
+        {"client_id": "x", "body": "hi"},
+        content_type="application/json",
+        secure=True,
+    )
+
+    assert (read.status_code, write.status_code) == (401, 401)
+    assert read.json()["code"] == "invalid_visitor_token"
+
+
+def test_the_pre_chat_form_is_required_when_the_widget_says_so(widget, alice):
+    services.widget_update(actor=alice, widget=widget, ask_email="required")
+    token = session(widget).json()["token"]
+
+    without = send(widget, token)
+    bad = send(widget, token, email="not-an-address")
+    given = send(widget, token, email="kari@example.no")
+    later = send(widget, token, "and later", client_id="c2")
+
+    assert without.status_code == 400 and without.json()["code"] == "prechat_required"
+    assert bad.status_code == 400 and "email" in bad.json()["details"]
+    assert (given.status_code, later.status_code) == (201, 201)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"body": ""},
+        {"body": "x" * 4001},
+        {"client_id": ""},
+        {"name": "n" * 81},
+        {"page_url": "javascript:alert(1)"},
+        {"attributes": {f"k{i}": "v" for i in range(21)}},
+    ],
+)
+def test_bad_messages_are_refused_with_a_reason_and_leave_nothing(widget, fields):
+    token = session(widget).json()["token"]
+    body = {"client_id": "c1", "body": "hi", **fields}
+
+    response = frame().post(
+        f"/widget/{widget.public_key}/messages",
+        body,
+        content_type="application/json",
+        secure=True,
+        HTTP_AUTHORIZATION=f"Visitor {token}",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] in ("invalid", "message_empty", "message_too_long")
+    assert not SupportConversation.objects.exists()
+
+
+def test_messages_per_visitor_are_limited(widget, settings):
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "RATE_LIMITS": {**settings.PARLEY["RATE_LIMITS"], "widget_messages": "3/10s"},
+    }
+    token = session(widget).json()["token"]
+
+    codes = [send(widget, token, f"m{i}", client_id=f"c{i}").status_code for i in range(4)]
+    refused = send(widget, token, "m9", client_id="c9")
+
+    assert codes == [201, 201, 201, 429]
+    assert int(refused["Retry-After"]) >= 1 and refused.json()["code"] == "rate_limited"
+
+
+def test_an_unknown_widget_key_is_a_404(widget):
+    response = frame().post(
+        "/widget/pw_nope/session", {}, content_type="application/json", secure=True
+    )
+
+    assert response.status_code == 404 and response.json()["code"] == "widget_not_found"
