@@ -345,6 +345,9 @@ PARLEY = {
     # 20,000 characters (6 bytes each when escaped); nothing it takes nests beyond 2.
     "JSON_MAX_BYTES": 256 * 1024,
     "JSON_MAX_DEPTH": 32,
+    # Support widget visitors whose conversation had no message for this many days are
+    # deleted with it by `manage.py parley_support_purge` (run it daily, docs/widget.md).
+    "SUPPORT_RETENTION_DAYS": env.int("PARLEY_SUPPORT_RETENTION_DAYS", default=365),
     "MESSAGE_MAX_LENGTH": 4000,
     "FRAME_MAX_BYTES": 16 * 1024,
     # Per-user limits on REST actions any signed-in user can repeat (429 `rate_limited`,

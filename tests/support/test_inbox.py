@@ -4,10 +4,12 @@ and the team sees it arrive live; status, assignment, notes; the team changing."
 from __future__ import annotations
 
 import datetime
+import io
 import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -251,3 +253,24 @@ def test_strangers_probing_100_ids_learn_nothing(widget, alice, carol):
     assert {r.status_code for r in answers} == {404}
     assert not any(b"secret question" in r.content or b"note" in r.content for r in answers)
     assert SupportConversation.objects.get().status == "open"
+
+
+def test_visitors_past_the_retention_period_go_with_their_conversations(widget, alice, bob):
+    old = visitor_says(widget, "long ago").conversation_id
+    recent = visitor_says(widget, "yesterday").conversation_id
+    api(alice).post(f"/api/v1/inbox/{old}/notes", {"body": "note"}, format="json")
+    long_ago = timezone.now() - datetime.timedelta(days=400)
+    Conversation.objects.filter(pk=old).update(last_message_at=long_ago)
+    out = io.StringIO()
+
+    call_command("parley_support_purge", "--dry-run", stdout=out)
+    call_command("parley_support_purge", stdout=out)
+
+    assert out.getvalue().splitlines() == [
+        "1 visitor conversation(s) older than 365 days",
+        "deleted 1 visitor conversation(s) older than 365 days",
+    ]
+    assert list(SupportConversation.objects.values_list("pk", flat=True)) == [recent]
+    assert not Conversation.objects.filter(pk=old).exists()
+    assert Visitor.objects.count() == 1 and not SupportNote.objects.exists()
+    assert bob.events.filter(type="conversation.left").count() == 1

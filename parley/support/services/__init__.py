@@ -5,6 +5,8 @@ from parley.support.services.conversations import (
     VisitorContext,
     conversation_assign,
     conversation_set_status,
+    conversations_delete,
+    conversations_expired,
     note_add,
     visitor_message_send,
 )
@@ -31,6 +33,8 @@ __all__ = [
     "agent_remove",
     "conversation_assign",
     "conversation_set_status",
+    "conversations_delete",
+    "conversations_expired",
     "note_add",
     "owner_check",
     "visitor_message_send",

@@ -9,12 +9,14 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from parley.accounts.models import User
 from parley.chat import events as ev
 from parley.chat import services as chat
-from parley.chat.models import Membership, Message, Visitor
+from parley.chat.models import Conversation, Membership, Message, Visitor
 from parley.chat.text import clean_line, clean_text
 from parley.common.errors import InvalidInput
 from parley.support import errors
@@ -189,3 +191,35 @@ def note_add(*, actor: User, support: SupportConversation, body: str) -> Support
 
 def unassign(support: SupportConversation) -> SupportConversation:
     return _set(support, assignee=None)
+
+
+def conversations_delete(supports: QuerySet[SupportConversation]) -> int:
+    """Delete these visitors' conversations with everything in them: the messages, the
+    notes, the visitors. Each team member is told they left each one first (it leaves
+    their lists at once). Returns how many went. A widget's deletion and the retention
+    purge (`manage.py parley_support_purge`) both come here."""
+    with transaction.atomic():
+        ids = list(supports.values_list("pk", flat=True))
+        conversations = list(Conversation.objects.filter(pk__in=ids).select_for_update())
+        for conversation in conversations:
+            for membership in Membership.objects.filter(
+                conversation=conversation, user__isnull=False, left_at__isnull=True
+            ).select_related("user"):
+                chat.support_team_leave(conversation=conversation, user=membership.user)
+        visitor_ids = list(
+            SupportConversation.objects.filter(pk__in=ids).values_list("visitor_id", flat=True)
+        )
+        # Messages first: they hold on to their senders' memberships (PROTECT).
+        Message.objects.filter(conversation_id__in=ids).delete()
+        Conversation.objects.filter(pk__in=ids).delete()
+        Visitor.objects.filter(pk__in=visitor_ids).delete()
+    return len(ids)
+
+
+def conversations_expired(days: int) -> QuerySet[SupportConversation]:
+    """Visitors' conversations with no message for `days` days (none at all: since they
+    began): what the retention period lets go."""
+    cutoff = timezone.now() - datetime.timedelta(days=days)
+    return SupportConversation.objects.annotate(
+        last_activity=Coalesce("conversation__last_message_at", "created_at")
+    ).filter(last_activity__lt=cutoff)

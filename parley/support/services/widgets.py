@@ -15,13 +15,13 @@ from django.db import transaction
 
 from parley.accounts.models import User
 from parley.chat import services as chat
-from parley.chat.models import Conversation, Membership, Message, Visitor
+from parley.chat.models import Conversation
 from parley.chat.text import clean_line, clean_text
 from parley.common.errors import InvalidInput
 from parley.common.origins import InvalidOrigin, normalize_origin
 from parley.support import errors
 from parley.support.models import SupportConversation, Widget, WidgetAgent, new_widget_secret
-from parley.support.services.conversations import unassign
+from parley.support.services.conversations import conversations_delete, unassign
 
 # Limits (docs/widget.md, "Limits").
 WIDGETS_PER_OWNER = 20
@@ -136,19 +136,7 @@ def widget_delete(*, actor: User, widget: Widget) -> None:
     each one (so it leaves their lists at once), then every row goes."""
     owner_check(actor=actor, widget=widget)
     with transaction.atomic():
-        conversations = list(
-            Conversation.objects.filter(support__widget=widget).select_for_update()
-        )
-        for conversation in conversations:
-            for membership in Membership.objects.filter(
-                conversation=conversation, user__isnull=False, left_at__isnull=True
-            ).select_related("user"):
-                chat.support_team_leave(conversation=conversation, user=membership.user)
-        ids = [c.pk for c in conversations]
-        # Messages first: they hold on to their senders' memberships (PROTECT).
-        Message.objects.filter(conversation_id__in=ids).delete()
-        Visitor.objects.filter(support_conversations__widget=widget).delete()
-        Conversation.objects.filter(pk__in=ids).delete()
+        conversations_delete(SupportConversation.objects.filter(widget=widget))
         widget.delete()
 
 
