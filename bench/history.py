@@ -7,7 +7,7 @@ on SQLite; ANALYZE after, as autovacuum or a DBA would) and measures, at each si
 * over REST, against the running server at --url: the newest page
   (`GET /api/v1/conversations/{id}/messages`) and a page in the middle (`?before=<seq>`,
   at a random seq between 40% and 60% of the history), if that endpoint exists;
-* the selector behind it, `parley.chat.selectors.messages_page`, called in this process:
+* the selector behind it, `parley.chat.selectors.message_rows_window`, called in this process:
   the database and ORM cost without HTTP.
 
 Prints one JSON document with p50/p99 in milliseconds and the query plans.
@@ -154,9 +154,11 @@ def main() -> None:
             return rng.randint(int(size * 0.4), int(size * 0.6))
 
         result: dict[str, object] = {"insert_seconds": round(seconds, 1)}
-        result["selector_newest"] = timed(lambda: selectors.messages_page(reader), args.samples)
+        result["selector_newest"] = timed(
+            lambda: selectors.message_rows_window(reader), args.samples
+        )
         result["selector_middle"] = timed(
-            lambda: selectors.messages_page(reader, before=middle()), args.samples
+            lambda: selectors.message_rows_window(reader, before=middle()), args.samples
         )
         qs = selectors.visible_messages(reader).filter(seq__lt=size // 2).order_by("-seq")[:50]
         result["plan_middle"] = plan(qs.query.sql_with_params())

@@ -56,24 +56,6 @@ def visible_messages(membership: Membership) -> QuerySet[Message]:
     )
 
 
-def messages_page(
-    membership: Membership,
-    *,
-    before: int | None = None,
-    after: int | None = None,
-    limit: int = 50,
-) -> list[Message]:
-    """A page of history by seq (keyset: no OFFSET). With `after`, the oldest first after
-    that seq; otherwise the newest first, before `before` if given."""
-    limit = max(1, min(limit, 200))
-    qs = visible_messages(membership)
-    if after is not None:
-        return list(qs.filter(seq__gt=after).order_by("seq")[:limit])
-    if before is not None:
-        qs = qs.filter(seq__lt=before)
-    return list(qs.order_by("-seq")[:limit])
-
-
 def unread_cap() -> int:
     """The most unread messages counted per conversation: a count equal to it means that
     many or more (PARLEY["UNREAD_CAP"])."""
@@ -330,9 +312,12 @@ def message_rows_window(
     after: int | None = None,
     limit: int = 50,
 ) -> tuple[list[MessageRow], bool]:
-    """A page of history like `messages_page`, and whether more lie beyond it (one extra
-    row is read, never a COUNT), as plain rows without a model instance per message and
-    sender: what a REST history page is built from (its senders come from `senders_by_id`)."""
+    """A page of history by seq (keyset: no OFFSET) and whether more lie beyond it (one
+    extra row is read, never a COUNT). With `after`, the oldest first after that seq;
+    otherwise the newest first, before `before` if given. Plain rows (seq, client_id,
+    body, created_at, deleted_at, sender membership id), without a model instance per
+    message and sender: what a REST history page is built from (its senders come from
+    `senders_by_id`)."""
     limit = max(1, min(limit, 200))
     qs = visible_messages(membership)
     if after is not None:

@@ -20,6 +20,19 @@ def send(user, conversation, body="hello", client_id=None):
     return services.message_send(membership=membership, body=body, client_id=client_id)[0]
 
 
+def page(membership, **where):
+    return selectors.message_rows_window(membership, **where)[0]
+
+
+def bodies(membership, **where):
+    """The bodies of a history page (newest first), as the member sees them."""
+    return [row[2] for row in page(membership, **where)]
+
+
+def seqs(membership, **where):
+    return [row[0] for row in page(membership, **where)]
+
+
 # --- direct chats -------------------------------------------------------------------------
 
 
@@ -267,9 +280,9 @@ def test_delete_for_me_hides_only_for_me(alice, bob):
     services.message_delete_for_me(membership=mine, seq=1)
     services.message_delete_for_me(membership=mine, seq=1)
 
-    assert [m.body for m in selectors.messages_page(mine)] == ["two"]
+    assert bodies(mine) == ["two"]
     theirs = selectors.membership_for(alice, conversation.pk)
-    assert [m.body for m in selectors.messages_page(theirs)] == ["two", "one"]
+    assert bodies(theirs) == ["two", "one"]
     assert UserEvent.objects.filter(user=bob, type="message.hidden").count() == 1
 
 
@@ -282,10 +295,10 @@ def test_clear_history_hides_everything_so_far_for_me_only(alice, bob):
     send(alice, conversation, "new")
 
     mine.refresh_from_db()
-    assert [m.body for m in selectors.messages_page(mine)] == ["new"]
+    assert bodies(mine) == ["new"]
     assert selectors.unread_count(mine) == 1
     theirs = selectors.membership_for(alice, conversation.pk)
-    assert len(selectors.messages_page(theirs)) == 2
+    assert len(bodies(theirs)) == 2
 
 
 # --- receipts and unread -------------------------------------------------------------------
@@ -327,13 +340,13 @@ def test_history_pages_by_seq_newest_first(alice, bob):
         send(alice, conversation, f"m{i}")
     mine = selectors.membership_for(bob, conversation.pk)
 
-    newest = selectors.messages_page(mine, limit=3)
-    older = selectors.messages_page(mine, before=newest[-1].seq, limit=3)
-    after = selectors.messages_page(mine, after=2, limit=2)
+    newest = seqs(mine, limit=3)
+    older = seqs(mine, before=newest[-1], limit=3)
+    after = seqs(mine, after=2, limit=2)
 
-    assert [m.seq for m in newest] == [7, 6, 5]
-    assert [m.seq for m in older] == [4, 3, 2]
-    assert [m.seq for m in after] == [3, 4]
+    assert newest == [7, 6, 5]
+    assert older == [4, 3, 2]
+    assert after == [3, 4]
 
 
 def test_strangers_get_conversation_not_found(alice, bob, carol):
