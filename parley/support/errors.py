@@ -1,6 +1,6 @@
 """Errors of the support widget, each with its stable code (docs/widget.md)."""
 
-from parley.common.errors import InvalidInput, NotFound, PermissionDenied
+from parley.common.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 
 
 class WidgetNotFound(NotFound):
@@ -29,3 +29,35 @@ class SupportConversationNotFound(NotFound):
 class NotOnTeam(InvalidInput):
     code = "not_on_team"
     default_message = "Conversations are assigned to the widget's owner or its agents."
+
+
+# --- the visitor's side (parley/support/visitor_views.py, visitors.py) ---------------------
+
+
+class OriginNotAllowed(DomainError):
+    code = "origin_not_allowed"
+    status = 403
+    default_message = "Only the widget's own frame may call this."
+
+
+class InvalidVisitorToken(DomainError):
+    code = "invalid_visitor_token"
+    status = 401
+    default_message = "This visitor token is not valid here (start a new visit)."
+
+
+class IdentityRejected(DomainError):
+    code = "identity_rejected"
+    status = 403
+    default_message = "The site's signature for this visitor does not match."
+
+
+class IdentityRequired(DomainError):
+    code = "identity_required"
+    status = 403
+    default_message = "This widget talks only to visitors the site has identified."
+
+
+class PrechatRequired(InvalidInput):
+    code = "prechat_required"
+    default_message = "The widget asks for this before the first message."

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 
 from parley.common.origins import origin_allowed
 from parley.support import selectors
+from parley.support.errors import WidgetNotFound
 from parley.support.models import Widget
 
 # The fields a visitor's browser gets: what the widget shows, never who answers, its
@@ -33,9 +34,8 @@ def widget_config(request: HttpRequest, key: str) -> JsonResponse:
     widget's allowed origins (CORS) and by Parley's own pages; 404 `widget_not_found`."""
     widget = selectors.widget_by_key(key)
     if widget is None:
-        return JsonResponse(
-            {"code": "widget_not_found", "message": "No widget has this key."}, status=404
-        )
+        error = WidgetNotFound("No widget has this key.")
+        return JsonResponse(error.as_dict(), status=error.status)
     response = JsonResponse(public_config(widget))
     origin = request.headers.get("Origin")
     if origin_allowed(origin, widget.allowed_origins, https_only=False):

@@ -34,6 +34,13 @@ from parley.common import ratelimit
 from parley.common.errors import DomainError, InvalidInput, RateLimited
 from parley.common.origins import origin_allowed
 from parley.support import selectors, services, visitors
+from parley.support.errors import (
+    IdentityRequired,
+    InvalidVisitorToken,
+    OriginNotAllowed,
+    PrechatRequired,
+    WidgetNotFound,
+)
 from parley.support.models import SupportConversation, Widget
 from parley.support.views import public_config
 
@@ -42,29 +49,6 @@ URL_MAX_LENGTH = 500
 USER_AGENT_MAX_LENGTH = 300
 ATTRIBUTES_MAX = 20  # custom key/values a site may attach to a visitor
 ATTRIBUTE_MAX_LENGTH = 200
-
-
-class OriginNotAllowed(DomainError):
-    code = "origin_not_allowed"
-    status = 403
-    default_message = "Only the widget's own frame may call this."
-
-
-class WidgetNotFound(DomainError):
-    code = "widget_not_found"
-    status = 404
-    default_message = "No widget has this key."
-
-
-class IdentityRequired(DomainError):
-    code = "identity_required"
-    status = 403
-    default_message = "This widget talks only to visitors the site has identified."
-
-
-class PrechatRequired(InvalidInput):
-    code = "prechat_required"
-    default_message = "The widget asks for this before the first message."
 
 
 def _error(exc: DomainError) -> JsonResponse:
@@ -90,7 +74,7 @@ def visitor_endpoint(view: Callable[..., Any]) -> Callable[..., JsonResponse]:
                 raise OriginNotAllowed()
             widget = selectors.widget_by_key(key)
             if widget is None:
-                raise WidgetNotFound()
+                raise WidgetNotFound("No widget has this key.")
             answer = view(request, widget)
             body, status = answer if isinstance(answer, tuple) else (answer, 200)
             return JsonResponse(body, status=status)
@@ -126,7 +110,7 @@ def _text(data: dict[str, Any], field: str, limit: int) -> str:
 def _identity(request: HttpRequest, widget: Widget) -> visitors.VisitorIdentity:
     kind, _, token = request.headers.get("Authorization", "").partition(" ")
     if kind.lower() != "visitor":
-        raise visitors.InvalidVisitorToken("Send the visitor token as `Authorization: Visitor`.")
+        raise InvalidVisitorToken("Send the visitor token as `Authorization: Visitor`.")
     identity = visitors.read(token.strip(), widget)
     if widget.require_identity and not identity.verified:
         raise IdentityRequired()
@@ -155,7 +139,7 @@ def session(request: HttpRequest, widget: Widget) -> dict[str, Any]:
     if isinstance(data.get("token"), str):
         try:
             identity = visitors.read(data["token"], widget)
-        except visitors.InvalidVisitorToken:
+        except InvalidVisitorToken:
             identity = None  # a token of another widget, forged or too old: a new visit
     visitor_id, verified_id = (
         (identity.visitor_id, identity.verified_id) if identity else (None, "")
@@ -302,6 +286,6 @@ def _send(
             verified_id=identity.verified_id,
         )
     except chat_errors.ConversationNotFound:
-        raise visitors.InvalidVisitorToken() from None
+        raise InvalidVisitorToken() from None
     # 201 stored now, 200 this client_id was stored before: the same message.
     return ev.message_out(message).model_dump(mode="json"), 201 if created else 200

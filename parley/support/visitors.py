@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.core import signing
 
-from parley.common.errors import DomainError
+from parley.support.errors import IdentityRejected, InvalidVisitorToken
 from parley.support.models import Widget
 
 SALT = "parley.support.visitor-token"
@@ -34,18 +34,6 @@ ROTATE_AFTER = 24 * 3600
 VERIFIED_ID_MAX_LENGTH = 128
 # Visitor ids of verified visitors: uuid5 in a namespace of Parley's own.
 _VERIFIED_NAMESPACE = uuid.UUID("6f6d2c1e-6a1b-4f0e-9d3c-5b7a1c2e8f40")
-
-
-class InvalidVisitorToken(DomainError):
-    code = "invalid_visitor_token"
-    status = 401
-    default_message = "This visitor token is not valid here (start a new visit)."
-
-
-class IdentityRejected(DomainError):
-    code = "identity_rejected"
-    status = 403
-    default_message = "The site's signature for this visitor does not match."
 
 
 @dataclass(frozen=True, slots=True)
