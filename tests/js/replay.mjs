@@ -1,0 +1,78 @@
+// Replays server frames through the web client's store (store.js), for
+// tests/realtime/test_events_reproduce_state.py. Reads one JSON object on stdin:
+//   {me, unread_cap, before: SNAPSHOT, frames: [...], after: SNAPSHOT}
+// where a SNAPSHOT is {list: [Conversation], details: {id: ConversationDetail},
+// histories: {id: [Message]}} as the REST API gives them. Prints {replayed, fresh}: the
+// state reached from `before` plus the frames (a conversation the frames announce is read
+// from `after`, as the app fetches it), and the state built from `after` alone, each as
+// the same plain projection.
+
+import * as store from "../../parley/web/static/web/js/store.js";
+
+const { state } = store;
+
+function load(snapshot, input) {
+  state.convs.clear();
+  state.positions.clear();
+  state.userSeq = null;
+  state.openId = null;
+  store.start(structuredClone(input.me), input.unread_cap);
+  state.userSeq = snapshot.user_seq ?? null;
+  store.conversationsLoaded(structuredClone(snapshot.list));
+  for (const detail of Object.values(snapshot.details)) store.upsertConv(structuredClone(detail));
+  for (const [id, messages] of Object.entries(snapshot.histories)) {
+    const conv = state.convs.get(Number(id));
+    if (conv) store.historyPage(conv, { results: structuredClone(messages), has_more: false });
+  }
+}
+
+function fetched(id, after) {
+  // What the app does for a conversation it did not know: read it, then its history.
+  const detail = after.details[String(id)] ?? after.list.find((c) => c.id === id);
+  if (!detail) return;
+  const conv = store.upsertConv(structuredClone(detail));
+  const history = after.histories[String(id)];
+  if (history) store.historyPage(conv, { results: structuredClone(history), has_more: false });
+}
+
+function projection() {
+  const out = {};
+  for (const conv of [...state.convs.values()].sort((a, b) => a.id - b.id)) {
+    out[conv.id] = {
+      kind: conv.kind,
+      title: conv.title,
+      role: conv.role,
+      last_seq: conv.last_seq,
+      unread: conv.unread,
+      read_seq: conv.read_seq,
+      cleared_through_seq: conv.cleared_through_seq,
+      last_message: conv.last_message
+        ? { seq: conv.last_message.seq, body: conv.last_message.body, deleted: conv.last_message.deleted }
+        : null,
+      messages: [...conv.messages.values()]
+        .sort((a, b) => a.seq - b.seq)
+        .map((m) => [m.seq, m.body, m.deleted]),
+      members: conv.members
+        ? [...conv.members.values()].map((m) => [String(m.id), m.role]).sort()
+        : null,
+    };
+  }
+  return out;
+}
+
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const input = JSON.parse(Buffer.concat(chunks).toString());
+
+load(input.before, input);
+for (const frame of input.frames) {
+  const hints = store.apply(frame);
+  if (hints.unknown) fetched(hints.unknown, input.after);
+  if (hints.refresh) fetched(hints.refresh, input.after);
+}
+const replayed = projection();
+
+load(input.after, input);
+const fresh = projection();
+
+process.stdout.write(JSON.stringify({ replayed, fresh }));

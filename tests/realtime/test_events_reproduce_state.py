@@ -1,0 +1,138 @@
+"""Events reproduce state: what a client knew, plus the events the server sent it, is
+exactly what it would read fresh afterwards.
+
+For every kind of change (a message, delete for everyone and for me, clear history, a
+member joining, leaving, being promoted, a rename, a read on another device, a new
+direct chat, being removed from a group), the web client's own reducer (store.js, run by
+Node) is fed a REST snapshot taken before, then every frame the socket received; the
+state it reaches must equal the one it builds from a REST snapshot taken after. A new
+event that the client does not apply, or applies differently from what the server
+stores, fails here (in the manner of Zulip's test_events.py).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from asgiref.sync import sync_to_async
+from rest_framework.test import APIClient
+
+from parley.chat import selectors, services
+from parley.chat.selectors import unread_cap
+from tests.ws import Client
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REPLAY = Path(__file__).resolve().parents[1] / "js" / "replay.mjs"
+NODE = shutil.which("node")
+
+
+def snapshot(user) -> dict:
+    """What the web client reads over REST: the list, each conversation, its history."""
+    client = APIClient()
+    client.force_login(user)
+    listed = client.get("/api/v1/conversations").json()
+    details, histories = {}, {}
+    for conv in listed:
+        details[str(conv["id"])] = client.get(f"/api/v1/conversations/{conv['id']}").json()
+        page = client.get(f"/api/v1/conversations/{conv['id']}/messages?limit=200").json()
+        histories[str(conv["id"])] = page["results"]
+    user.refresh_from_db()
+    return {
+        "list": listed,
+        "details": details,
+        "histories": histories,
+        "user_seq": user.last_event_seq,
+    }
+
+
+def send(user, conversation, body, client_id):
+    membership = selectors.membership_for(user, conversation.pk)
+    return services.message_send(membership=membership, body=body, client_id=client_id)[0]
+
+
+def changes(alice, bob, carol, dave, direct, group, other_group):
+    """One of each change that reaches alice's socket, made by others or on her other
+    devices, through the services every client goes through."""
+    mine = lambda conversation: selectors.membership_for(alice, conversation.pk)  # noqa: E731
+    send(bob, direct, "hello alice", "b1")
+    kept = send(alice, direct, "mine, deleted for everyone", "a1")
+    services.message_delete_for_everyone(membership=mine(direct), seq=kept.seq)
+    theirs = send(bob, direct, "hidden on my other device", "b2")
+    services.message_delete_for_me(membership=mine(direct), seq=theirs.seq)
+    unread_then_deleted = send(bob, direct, "unread, then deleted by bob", "b3")
+    services.message_delete_for_everyone(
+        membership=selectors.membership_for(bob, direct.pk), seq=unread_then_deleted.seq
+    )
+    send(bob, group, "before the clear", "b4")
+    services.history_clear(membership=mine(group))
+    send(carol, group, "after the clear", "c1")
+    services.group_add_members(actor=alice, conversation=group, users=[dave])
+    services.group_set_role(actor=alice, conversation=group, user=carol, role="admin")
+    services.conversation_leave(user=bob, conversation=group)
+    services.group_rename(actor=alice, conversation=group, title="Renamed team")
+    services.receipt_mark(membership=mine(group), kind="read", seq=group.last_seq + 100)
+    services.conversation_get_or_create_direct(user=carol, other=alice.username)
+    services.group_remove_member(actor=bob, conversation=other_group, user=alice)
+
+
+@pytest.mark.skipif(NODE is None, reason="needs node on PATH (apt-get install nodejs)")
+async def test_a_snapshot_plus_the_events_equals_a_fresh_snapshot(make_user):
+    alice, bob, carol, dave = [await sync_to_async(make_user)(n) for n in "abcd"]
+    direct = (
+        await sync_to_async(services.conversation_get_or_create_direct)(user=alice, other="b")
+    )[0]
+    group = await sync_to_async(services.conversation_create_group)(
+        creator=alice, title="Team", members=[bob, carol]
+    )
+    other_group = await sync_to_async(services.conversation_create_group)(
+        creator=bob, title="Bob's", members=[alice]
+    )
+    await sync_to_async(send)(bob, group, "an old message", "b0")
+    before = await sync_to_async(snapshot)(alice)
+    positions = {str(c["id"]): c["last_seq"] for c in before["list"]}
+    socket = await Client(alice).connect(
+        resume={"conversations": positions, "user_seq": before["user_seq"]}
+    )
+
+    await sync_to_async(changes)(alice, bob, carol, dave, direct, group, other_group)
+    frames = await socket.drain(quiet=1.0)
+    await socket.close()
+    after = await sync_to_async(snapshot)(alice)
+
+    me = {"kind": "user", "id": str(alice.pk), "name": alice.name, "username": alice.username}
+    replay = subprocess.run(
+        [NODE, str(REPLAY)],
+        input=json.dumps(
+            {
+                "me": me,
+                "unread_cap": await sync_to_async(unread_cap)(),
+                "before": before,
+                "frames": frames,
+                "after": after,
+            }
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    states = json.loads(replay.stdout)
+    seen = {frame["type"] for frame in frames}
+    assert seen >= {
+        "message.created",
+        "message.deleted",
+        "message.hidden",
+        "history.cleared",
+        "member.joined",
+        "member.left",
+        "member.updated",
+        "conversation.updated",
+        "conversation.joined",
+        "conversation.left",
+    }, seen
+    assert states["replayed"] == states["fresh"]
