@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -46,6 +47,9 @@ def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpRespon
             # Generated initials pictures: the client draws its own, the same everywhere.
             "default_avatar": _first_url("account_default_avatar"),
         },
+        # What the account pages had to say ("Successfully signed in as …"), shown once
+        # here as toasts: read now, they do not wait for the next account page.
+        "notices": [str(message) for message in get_messages(request)],
     }
     return render(request, "web/chat.html", {"boot": boot, "logout_url": boot["urls"]["logout"]})
 

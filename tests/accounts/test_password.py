@@ -175,3 +175,13 @@ def test_in_production_the_code_is_not_logged(client, settings, caplog):
         client.post("/accounts/signup/", {"email": "new@example.com", "password1": NEW})
 
     assert last_code("new@example.com") not in caplog.text
+
+
+def test_after_a_reset_the_done_page_leads_back_in(client, alice):
+    asked = client.post("/accounts/password/reset/", {"email": alice.email})
+    right = client.post(asked["Location"], {"code": last_code(alice.email)})
+    done = client.post(right["Location"], {"password1": NEW, "password2": NEW}, follow=True)
+
+    page = done.content.decode()
+    assert "Your password is now changed" in page
+    assert 'href="/accounts/login/"' in page

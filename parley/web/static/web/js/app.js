@@ -306,6 +306,7 @@ $("messages").addEventListener("scroll", () => {
 
 renderMe();
 listView.render();
+for (const notice of boot.notices || []) toast(notice);
 await sync.loadConversations();
 conn.connect();
 if (boot.open) openConversation(boot.open, { push: false });
