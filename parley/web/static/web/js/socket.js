@@ -3,6 +3,13 @@
 // Lifecycle: connect -> `hello` -> we send `resume` with where we stood -> the server
 // replays what we missed -> `resumed` -> ready. The app supplies the resume positions and
 // receives every server frame through `onEvent`.
+//
+// Pacing: the server takes at most `frame_rate` frames a second per socket after a burst
+// of `frame_burst` (both in `hello`'s limits) and refuses the rest with `rate_limited`.
+// Requests therefore leave through a queue that keeps to the same bucket, in the order
+// they were made; one the server refuses anyway goes back to the front of the queue and
+// is sent again after its `retry_after`, so a burst of messages goes out in order, late
+// rather than refused.
 
 const BACKOFF = [500, 1000, 2000, 4000, 8000, 15000];
 const PING_EVERY = 25000;
@@ -42,6 +49,13 @@ export class Connection {
     this.lastHeard = 0;
     this.retryAt = 0;
     this.stopped = false;
+    this.queue = []; // requests waiting for the bucket: {id, frame}
+    this.rate = 20; // frames a second, and the burst, until `hello` says otherwise
+    this.burst = 60;
+    this.tokens = this.burst;
+    this.filledAt = Date.now();
+    this.pausedUntil = 0;
+    this.pumpTimer = null;
     setInterval(() => this._heartbeat(), 5000);
     window.addEventListener("offline", () => this._drop());
     window.addEventListener("online", () => this.reconnectNow());
@@ -67,27 +81,57 @@ export class Connection {
     this.connect();
   }
 
-  /** Send a frame and wait for its ack (resolves with the ack) or error (rejects). */
+  /** Send a frame and wait for its ack (resolves with the ack) or error (rejects). It
+   * waits its turn in the queue; its time-out runs from when it is sent. */
   request(frame) {
     if (!this.ready) return Promise.reject(new SocketClosed());
     const id = `r${this.nextId++}`;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new ServerError({ code: "timeout", message: "The server did not answer." }));
-      }, REQUEST_TIMEOUT);
-      this.waiting.set(id, { resolve, reject, timer });
-      this.ws.send(JSON.stringify({ ...frame, id }));
+      this.waiting.set(id, { resolve, reject, timer: null, frame });
+      this.queue.push(id);
+      this._pump();
     });
   }
 
-  /** Fire and forget; dropped while disconnected (typing, receipts: state is resent later). */
+  /** Fire and forget; dropped while disconnected, or when the bucket is empty (typing,
+   * receipts: their state is sent again later). */
   send(frame) {
-    if (this.ready && this.ws?.readyState === WebSocket.OPEN) {
+    if (this.ready && this.ws?.readyState === WebSocket.OPEN && !this.queue.length && this._take()) {
       this.ws.send(JSON.stringify(frame));
       return true;
     }
     return false;
+  }
+
+  /** One token of the bucket, if there is one now. */
+  _take() {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.filledAt) / 1000) * this.rate);
+    this.filledAt = now;
+    if (this.tokens < 1 || now < this.pausedUntil) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Send queued requests while the bucket allows; come back when it has a token. */
+  _pump() {
+    clearTimeout(this.pumpTimer);
+    this.pumpTimer = null;
+    while (this.queue.length && this.ready && this.ws?.readyState === WebSocket.OPEN) {
+      if (!this._take()) {
+        const wait = Math.max(this.pausedUntil - Date.now(), (1000 * (1 - this.tokens)) / this.rate);
+        this.pumpTimer = setTimeout(() => this._pump(), Math.max(wait, 10));
+        return;
+      }
+      const id = this.queue.shift();
+      const waiter = this.waiting.get(id);
+      if (!waiter) continue;
+      waiter.timer = setTimeout(() => {
+        this.waiting.delete(id);
+        waiter.reject(new ServerError({ code: "timeout", message: "The server did not answer." }));
+      }, REQUEST_TIMEOUT);
+      this.ws.send(JSON.stringify({ ...waiter.frame, id }));
+    }
   }
 
   _status(state) {
@@ -103,6 +147,12 @@ export class Connection {
       return;
     }
     if (frame.type === "hello") {
+      // The server's bucket, a little slower: a client exactly at the limit would meet
+      // the server's clock a few milliseconds early now and then.
+      this.rate = (frame.limits?.frame_rate ?? this.rate) * 0.9;
+      this.burst = Math.max(1, Math.floor((frame.limits?.frame_burst ?? this.burst) * 0.9));
+      this.tokens = this.burst - 1; // the resume below
+      this.filledAt = Date.now();
       this.hooks.onHello?.(frame);
       const state = this.hooks.resumeState();
       const id = `r${this.nextId++}`;
@@ -113,8 +163,15 @@ export class Connection {
     if ((frame.type === "ack" || frame.type === "error") && frame.re) {
       const waiter = this.waiting.get(frame.re);
       if (waiter) {
-        this.waiting.delete(frame.re);
         clearTimeout(waiter.timer);
+        if (frame.type === "error" && frame.code === "rate_limited") {
+          // Refused for pace, not for what it says: first in line again, after the wait.
+          this.pausedUntil = Date.now() + (frame.details?.retry_after ?? 1) * 1000;
+          this.queue.unshift(frame.re);
+          this._pump();
+          return;
+        }
+        this.waiting.delete(frame.re);
         if (frame.type === "ack") waiter.resolve(frame);
         else waiter.reject(new ServerError(frame));
         return;
@@ -135,6 +192,7 @@ export class Connection {
     this.ready = true;
     this.attempt = 0;
     this._status("ready");
+    this._pump();
   }
 
   _closed(code) {
@@ -145,6 +203,8 @@ export class Connection {
       waiter.reject(new SocketClosed());
     }
     this.waiting.clear();
+    this.queue = [];
+    clearTimeout(this.pumpTimer);
     if (code === 4401 || code === 4403) {
       // Not signed in any more (logged out elsewhere): the page must reload to log in.
       this.stopped = true;
