@@ -72,12 +72,13 @@ def _fresh_realtime_state():
     """Each test gets its own channel layer, hub and presence: no state leaks between loops."""
     from channels.layers import channel_layers
 
-    from parley.realtime import hub, presence
+    from parley.realtime.loops import reset_all
+    from parley.realtime.presence import reset_presence
 
     channel_layers.backends.clear()
-    hub._hubs.clear()
-    presence._presence = None
+    reset_all()
+    reset_presence()
     yield
     channel_layers.backends.clear()
-    hub._hubs.clear()
-    presence._presence = None
+    reset_all()
+    reset_presence()

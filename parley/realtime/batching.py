@@ -17,7 +17,8 @@ from typing import Any
 
 from parley.chat.models import Membership, Message
 from parley.chat.services.messages import SendRequest, message_send_many
-from parley.realtime.db import HopBatcher, per_loop
+from parley.realtime.db import HopBatcher
+from parley.realtime.loops import per_loop
 from parley.realtime.protocol import Sender
 from parley.realtime.publish import capture, publish
 

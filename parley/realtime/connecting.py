@@ -23,7 +23,8 @@ from django.utils import timezone
 from parley.accounts.models import User
 from parley.accounts.tokens import stamp_used_ids
 from parley.realtime.auth import connect_states
-from parley.realtime.db import HopBatcher, database_sync_to_async, per_loop
+from parley.realtime.db import HopBatcher, database_sync_to_async
+from parley.realtime.loops import per_loop
 
 log = logging.getLogger(__name__)
 

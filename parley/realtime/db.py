@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -91,7 +89,7 @@ class HopBatcher(Generic[Request, Result]):
     A hop takes *everything queued at the moment it starts* (up to `max_batch`): nothing
     waits for a batch to fill, so under light load a batch is one request, and at most one
     hop is queued behind the one running. Each request gets its own result or exception.
-    One per event loop (`per_loop`).
+    One per event loop (parley/realtime/loops.py).
     """
 
     def __init__(self, max_batch: int) -> None:
@@ -179,20 +177,3 @@ def _settle(future: asyncio.Future[Any], result: object) -> None:
 
 
 Batcher = TypeVar("Batcher")
-
-
-def per_loop(factory: Callable[[], Batcher]) -> Callable[[], Batcher]:
-    """`factory()` once per event loop: the getter of a loop's own instance (batchers, the
-    online-count flusher, the writer)."""
-    made: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Batcher] = (
-        weakref.WeakKeyDictionary()
-    )
-
-    def get() -> Batcher:
-        loop = asyncio.get_running_loop()
-        batcher = made.get(loop)
-        if batcher is None:
-            batcher = made[loop] = factory()
-        return batcher
-
-    return get

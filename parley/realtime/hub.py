@@ -31,6 +31,7 @@ from django.conf import settings
 
 from parley.common.outage import refusal
 from parley.realtime.db import database_sync_to_async
+from parley.realtime.loops import per_loop
 
 log = logging.getLogger(__name__)
 
@@ -406,7 +407,7 @@ class Hub:
         event loop of this process has a hub listening to it."""
         if not isinstance(self.layer, InMemoryChannelLayer):
             return False
-        return all(hub is self or loop.is_closed() for loop, hub in _hubs.items())
+        return all(hub is self or loop.is_closed() for loop, hub in get_hub.items())
 
     def send_later(self, group: str, message: dict[str, Any]) -> None:
         """Hand a message this process published to the layer, after those before it.
@@ -470,24 +471,11 @@ class Hub:
         self._tasks = []
 
 
-_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
+# The hub of the running event loop (one per process in production).
+get_hub = per_loop(Hub)
 
 
 def running_hub() -> Hub | None:
     """The running event loop's hub if it has started (it has sockets), else None."""
-    try:
-        hub = _hubs.get(asyncio.get_running_loop())
-    except RuntimeError:
-        return None
+    hub = get_hub.current()
     return hub if hub is not None and hub.channel is not None else None
-
-
-def get_hub() -> Hub:
-    """The hub of the running event loop (one per process in production)."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        for old in [lp for lp in _hubs if lp.is_closed()]:
-            del _hubs[old]
-        hub = _hubs[loop] = Hub()
-    return hub

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 
 from parley.realtime import protocol as p
-from parley.realtime.db import per_loop
+from parley.realtime.loops import per_loop
 from parley.realtime.presence import get_presence
 from parley.realtime.publish import VIEWERS, conversation_group, outgoing, publish
 

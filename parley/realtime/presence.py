@@ -460,6 +460,17 @@ class RedisPresence(LocalPresence):
 _presence: LocalPresence | None = None
 
 
+def current_presence() -> LocalPresence | None:
+    """This process's presence if it was made (tests stop it), without making it."""
+    return _presence
+
+
+def reset_presence() -> None:
+    """Forget this process's presence (tests: each starts from nothing)."""
+    global _presence
+    _presence = None
+
+
 def get_presence() -> LocalPresence:
     global _presence
     if _presence is None:

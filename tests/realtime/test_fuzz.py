@@ -326,11 +326,12 @@ def fresh_layer() -> None:
     """Each example runs in an event loop of its own: give it its own layer and hub."""
     from channels.layers import channel_layers
 
-    from parley.realtime import hub, presence
+    from parley.realtime.loops import reset_all
+    from parley.realtime.presence import reset_presence
 
     channel_layers.backends.clear()
-    hub._hubs.clear()
-    presence._presence = None
+    reset_all()
+    reset_presence()
 
 
 async def throw(client: Client, batch: list[Case]) -> list[dict]:

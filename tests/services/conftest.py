@@ -117,17 +117,18 @@ async def realtime_cleanup(redis_prefix):
     from channels.db import database_sync_to_async
     from django.db import connections
 
-    from parley.realtime import hub, presence
+    from parley.realtime.hub import get_hub
+    from parley.realtime.presence import current_presence
 
     await database_sync_to_async(connections.close_all)()
 
-    current = hub._hubs.copy()
-    for running in current.values():
+    for _, running in get_hub.items():
         with contextlib.suppress(Exception):
             await running.stop()
-    if presence._presence is not None:
+    presence = current_presence()
+    if presence is not None:
         with contextlib.suppress(Exception):
-            await presence._presence.stop()
+            await presence.stop()
 
 
 # --- Server processes ------------------------------------------------------------------
