@@ -46,7 +46,7 @@ _SETUP = """
 import json, django
 django.setup()
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
+from parley.accounts.tokens import token_create
 from parley.accounts.models import User
 from parley.chat import services
 call_command("migrate", verbosity=0)
@@ -55,7 +55,7 @@ people = [
     for n in ("alice", "bob", "carol")
 ]
 chat, _ = services.conversation_get_or_create_direct(user=people[0], other="bob")
-tokens = [Token.objects.create(user=u).key for u in people]
+tokens = [token_create(user=u)[1] for u in people]
 print(json.dumps({"conversation": chat.pk, "tokens": tokens}))
 """
 
