@@ -66,6 +66,18 @@ def take_frame(due: float, rate: float, burst: float) -> tuple[float, float]:
     return 0.0, due + 1 / rate
 
 
+def hello_limits() -> dict[str, int | float]:
+    """The limits a `hello` tells the client."""
+    return {
+        "message_max_length": settings.PARLEY["MESSAGE_MAX_LENGTH"],
+        "frame_max_bytes": settings.PARLEY["FRAME_MAX_BYTES"],
+        "frame_rate": settings.PARLEY["FRAME_RATE"],
+        "frame_burst": settings.PARLEY["FRAME_BURST"],
+        "resume_max_events": settings.PARLEY["RESUME_MAX_EVENTS"],
+        "unread_cap": selectors.unread_cap(),
+    }
+
+
 def _run(service: Any, **kwargs: Any) -> tuple[Any, list[Any]]:
     with capture() as events:
         result = service(**kwargs)
@@ -266,14 +278,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 p.Hello(
                     user=ev.user_sender(user),
                     user_seq=self.delivery.user_position,
-                    limits={
-                        "message_max_length": settings.PARLEY["MESSAGE_MAX_LENGTH"],
-                        "frame_max_bytes": settings.PARLEY["FRAME_MAX_BYTES"],
-                        "frame_rate": settings.PARLEY["FRAME_RATE"],
-                        "frame_burst": settings.PARLEY["FRAME_BURST"],
-                        "resume_max_events": settings.PARLEY["RESUME_MAX_EVENTS"],
-                        "unread_cap": selectors.unread_cap(),
-                    },
+                    limits=hello_limits(),
                 )
             )
         )
@@ -418,6 +423,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             encode(p.Error(re=request_id, code=code, message=message, details=details or None))
         )
 
+    def _sender(self) -> p.Sender:
+        """Who this socket's frames are from."""
+        return ev.user_sender(self.user)
+
     def _membership(self, cid: int) -> Membership:
         """My active membership of a conversation, as the model instance services take
         (built from the small record the socket keeps), or ConversationNotFound."""
@@ -438,13 +447,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Written together with the other sends waiting for the database, by the process
         # that writes this conversation (writer.py; this one, without Redis).
         message, _ = await get_writer().send(membership, command.body, command.client_id)
-        sender = ev.user_sender(self.user) if message.sender_id == membership.pk else None
+        sender = self._sender() if message.sender_id == membership.pk else None
         await self.send(encode(p.Ack(re=command.id, message=ev.message_out(message, sender))))
 
     async def on_typing(self, command: p.Typing) -> None:
         self._membership(command.conversation)
         event = p.TypingEvent(
-            conversation=command.conversation, who=ev.user_sender(self.user), active=command.active
+            conversation=command.conversation, who=self._sender(), active=command.active
         )
         await publish([outgoing(conversation_group(command.conversation), event)])
         if command.id:

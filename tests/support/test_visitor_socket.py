@@ -1,0 +1,224 @@
+"""A support widget visitor's websocket (/ws/widget/<key>/): the gateway's socket, with
+the visitor token as its credential and their own conversation as all it follows."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client as HttpClient
+
+from parley.chat import selectors
+from parley.chat import services as chat
+from parley.realtime.routing import websocket_application
+from parley.support import services
+from tests.ws import Client
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OWN = "https://testserver"
+
+
+@pytest.fixture
+def widget(alice, bob, settings):
+    settings.ALLOWED_HOSTS = ["testserver"]
+    settings.CSRF_TRUSTED_ORIGINS = []
+    made = services.widget_create(owner=alice, name="Shop")
+    services.agent_add(actor=alice, widget=made, user=bob)
+    return made
+
+
+def visit(widget, first_message: str | None = "Hello?") -> dict:
+    """A visitor's session over HTTP, and their first message if given."""
+    http = HttpClient(HTTP_ORIGIN=OWN)
+    token = http.post(
+        f"/widget/{widget.public_key}/session", {}, content_type="application/json", secure=True
+    ).json()["token"]
+    conversation = None
+    if first_message is not None:
+        sent = http.post(
+            f"/widget/{widget.public_key}/messages",
+            {"client_id": "first", "body": first_message},
+            content_type="application/json",
+            secure=True,
+            HTTP_AUTHORIZATION=f"Visitor {token}",
+        )
+        assert sent.status_code == 201, sent.content
+        conversation = sent.json()["conversation"]
+    return {"token": token, "conversation": conversation}
+
+
+class VisitorSocket(Client):
+    """tests/ws.py's client on the visitor's route, with the browser's handshake."""
+
+    def __init__(self, widget, token, origin=OWN, protocols=None) -> None:
+        self.user = None
+        headers = [(b"host", b"testserver")]
+        if origin is not None:
+            headers.append((b"origin", origin.encode()))
+        self.comm = WebsocketCommunicator(
+            websocket_application,
+            f"/ws/widget/{widget.public_key}/",
+            headers=headers,
+            subprotocols=protocols
+            if protocols is not None
+            else ["parley.visitor", "t." + token.replace(":", ".")],
+        )
+        self.comm.scope["scheme"] = "wss"
+        self.hello = None
+        self.backlog = []
+
+
+async def refused(socket: VisitorSocket) -> bool:
+    connected, _ = await socket.comm.connect()
+    if connected:
+        await socket.comm.disconnect()
+    return not connected
+
+
+async def test_the_visitor_and_the_team_chat_live_both_ways(widget, alice):
+    visitor = await sync_to_async(visit)(widget)
+    cid = visitor["conversation"]
+    socket = await VisitorSocket(widget, visitor["token"]).connect(resume={})
+    agent = await Client(alice).connect(resume={})
+
+    reply = await agent.request(
+        {
+            "type": "message.send",
+            "conversation": cid,
+            "client_id": "a1",
+            "body": "Hi! How can I help?",
+        }
+    )
+    heard = await socket.expect("message.created", conversation=cid)
+    said = await socket.request(
+        {"type": "message.send", "conversation": cid, "client_id": "v2", "body": "Shipping?"}
+    )
+    got = await agent.expect("message.created", conversation=cid, seq=said["message"]["seq"])
+
+    assert socket.hello["user"]["kind"] == "visitor"
+    assert reply["type"] == "ack" and heard["message"]["body"] == "Hi! How can I help?"
+    assert heard["message"]["sender"]["username"] == "alice"
+    assert said["type"] == "ack" and said["message"]["sender"]["kind"] == "visitor"
+    assert got["message"]["body"] == "Shipping?"
+    await socket.close()
+    await agent.close()
+
+
+async def test_typing_and_read_receipts_go_both_ways(widget, alice):
+    visitor = await sync_to_async(visit)(widget)
+    cid = visitor["conversation"]
+    socket = await VisitorSocket(widget, visitor["token"]).connect(resume={})
+    agent = await Client(alice).connect(resume={})
+    await agent.send({"type": "conversation.open", "conversation": cid})
+
+    await agent.send({"type": "typing", "conversation": cid, "active": True})
+    agent_typing = await socket.expect("typing", conversation=cid)
+    await socket.send({"type": "typing", "conversation": cid, "active": True})
+    seen = await agent.until(lambda f: f["type"] == "typing" and f["who"]["kind"] == "visitor")
+    visitor_typing = seen[-1]
+    await socket.request({"type": "receipt", "conversation": cid, "kind": "read", "seq": 1})
+    receipts = await agent.until(lambda f: f["type"] == "receipt" and f["who"]["kind"] != "user")
+    receipt = receipts[-1]
+
+    assert agent_typing["who"]["username"] == "alice"
+    assert visitor_typing["who"]["kind"] == "visitor"
+    assert receipt["who"]["kind"] == "visitor" and receipt["read_seq"] >= 1
+    await socket.close()
+    await agent.close()
+
+
+async def test_a_visitor_who_was_away_gets_exactly_what_they_missed(widget, alice):
+    visitor = await sync_to_async(visit)(widget)
+    cid = visitor["conversation"]
+    alice_membership = await sync_to_async(selectors.membership_for)(alice, cid)
+    for i in range(3):
+        await sync_to_async(chat.message_send)(
+            membership=alice_membership, body=f"answer {i}", client_id=f"a{i}"
+        )
+    resolved = await sync_to_async(services.conversation_set_status)(
+        support=await sync_to_async(lambda: widget.conversations.get())(), status="resolved"
+    )
+
+    socket = VisitorSocket(widget, visitor["token"])
+    await socket.connect()
+    frames = await socket.resume(conversations={str(cid): 1})
+
+    replayed = [f for f in frames if f.get("conversation") == cid and "seq" in f]
+    assert [f["type"] for f in replayed] == ["message.created"] * 3 + ["support.updated"]
+    assert [f["seq"] for f in replayed] == sorted({f["seq"] for f in replayed})
+    assert replayed[-1]["status"] == resolved.status == "resolved"
+    await socket.close()
+
+
+async def test_a_visitor_reaches_only_their_own_conversation(widget, alice, bob):
+    mine = await sync_to_async(visit)(widget)
+    theirs = await sync_to_async(visit)(widget, "someone else's question")
+    group = await sync_to_async(chat.conversation_create_group)(
+        creator=alice, title="Team", members=[bob]
+    )
+    socket = await VisitorSocket(widget, mine["token"]).connect(resume={})
+
+    answers = []
+    for cid in (theirs["conversation"], group.pk):
+        answers.append(
+            await socket.request(
+                {"type": "message.send", "conversation": cid, "client_id": "x", "body": "hi"}
+            )
+        )
+        answers.append(
+            await socket.request({"type": "receipt", "conversation": cid, "kind": "read", "seq": 1})
+        )
+    delete = await socket.request(
+        {
+            "type": "message.delete",
+            "conversation": mine["conversation"],
+            "seq": 1,
+            "scope": "everyone",
+        }
+    )
+    clear = await socket.request({"type": "history.clear", "conversation": mine["conversation"]})
+
+    assert {a["code"] for a in answers} == {"conversation_not_found"}
+    assert (delete["code"], clear["code"]) == ("not_allowed", "not_allowed")
+    assert await socket.nothing(0.5)
+    await socket.close()
+
+
+async def test_only_a_valid_token_from_the_widgets_own_frame_opens_a_socket(widget, alice):
+    visitor = await sync_to_async(visit)(widget)
+    stranger = await sync_to_async(visit)(widget, None)  # never wrote: no conversation
+    other = await sync_to_async(services.widget_create)(owner=alice, name="Other")
+    token = visitor["token"]
+
+    assert await refused(VisitorSocket(widget, token, origin="https://shop.example.com"))
+    assert await refused(VisitorSocket(widget, token, origin=None))
+    assert await refused(VisitorSocket(widget, token, origin="null"))
+    assert await refused(VisitorSocket(widget, token, protocols=["parley.visitor"]))
+    assert await refused(VisitorSocket(widget, token[:-3] + "abc"))
+    assert await refused(VisitorSocket(other, token))
+    assert await refused(VisitorSocket(widget, stranger["token"]))
+    opened = VisitorSocket(widget, token)
+    assert not await refused(opened)
+
+
+async def test_a_signed_in_agents_cookie_is_not_a_visitor_credential(widget, alice):
+    def login() -> str:
+        http = HttpClient()
+        http.post("/accounts/login/", {"login": alice.email, "password": "pw-correct-horse"})
+        return http.session.session_key
+
+    session = await sync_to_async(login)()
+    socket = VisitorSocket(widget, "", protocols=["parley.visitor"])
+    socket.comm.scope["headers"].append((b"cookie", f"sessionid={session}".encode()))
+
+    assert await refused(socket)
+
+
+def test_the_widget_route_takes_only_a_key():
+    from parley.realtime.visitors import widget_key
+
+    assert widget_key("ws/widget/pw_abc/") == "pw_abc"
+    assert widget_key("ws/widget/") is None
+    assert widget_key("ws/widget/a/b/") is None
+    assert widget_key("ws/widget/" + "k" * 41 + "/") is None
