@@ -57,6 +57,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /livez, /readyz, /healthz answered before the HTTPS redirect and host validation: a
+    # kubelet or load balancer asks a process directly (parley/common/probes.py).
+    "parley.common.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "parley.common.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
