@@ -5,7 +5,7 @@ port, stopped by the test; the shared one is never touched). With Redis gone, /r
 still answers 200 on both and reports the channel layer down, /livez answers 200, and a
 message sent on one process reaches its reader on the other: the database holds it and
 the gap check delivers it (docs/operations.md, "Health"). When Redis is back, the layer
-is reported up again.
+is reported up again. And a production process answers probes sent to its own address.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ pytestmark = [
 ]
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PROBES = ("/livez", "/readyz", "/healthz")
 
 
 class PrivateRedis:
@@ -142,3 +143,30 @@ async def test_a_redis_outage_keeps_every_process_ready_and_sends_working(
     assert ack["type"] == "ack" and ack["message"]["seq"] == 1
     assert got["message"]["body"] == "sent while Redis is down"
     assert back, "the layer was not reported up within 30 s of Redis coming back"
+
+
+def _status(url: str, host: str) -> int:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            return None
+
+    request = urllib.request.Request(url, headers={"Host": host})
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as answer:
+        return answer.code
+
+
+def test_a_kubelet_probes_a_production_process_on_its_own_address(servers):
+    """DEBUG off, the HTTPS redirect on, ALLOWED_HOSTS the public name only: a probe on the
+    process's own address, plain HTTP, no X-Forwarded-Proto, gets its answer."""
+    (server,) = servers(1, SECURE_SSL_REDIRECT="true", ALLOWED_HOSTS="chat.example.com")
+
+    probes = {path: _status(server.http + path, "10.0.0.5:8001") for path in PROBES}
+    page_by_address = _status(server.http + "/accounts/login/", "10.0.0.5:8001")
+    page_by_name = _status(server.http + "/accounts/login/", "chat.example.com")
+
+    assert probes == dict.fromkeys(PROBES, 200)
+    assert page_by_address == 400  # any other path still checks the Host
+    assert page_by_name == 301  # and is redirected to https
