@@ -3,7 +3,7 @@
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import ThreadSensitiveContext, markcoroutinefunction
+from asgiref.sync import ThreadSensitiveContext, markcoroutinefunction, sync_to_async
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parley.settings")
@@ -11,6 +11,7 @@ django_asgi_app = get_asgi_application()
 
 from parley.realtime.routing import websocket_application  # noqa: E402
 from parley.realtime.writer import release_leases  # noqa: E402
+from parley.startup import startup_refusal  # noqa: E402
 
 # Django runs each HTTP request's sync code (middleware, views, the ORM) in a fresh thread
 # (`ThreadSensitiveContext()` makes asgiref create an executor per request), and database
@@ -33,12 +34,18 @@ async def http_application(scope, receive, send):  # type: ignore[no-untyped-def
 
 
 async def lifespan_application(scope, receive, send):  # type: ignore[no-untyped-def]
-    """uvicorn's lifespan: nothing to start; at shutdown, once the sockets are closed, this
-    process gives up the conversations it writes (realtime/writer.py), so that the other
-    processes take them at once instead of waiting for the leases to expire."""
+    """uvicorn's lifespan. At startup, before it listens, a process whose database lacks
+    migrations of its code refuses to start: uvicorn logs the reason and exits with status
+    3 (parley/startup.py). At shutdown, once the sockets are closed, this process gives up
+    the conversations it writes (realtime/writer.py), so that the other processes take
+    them at once instead of waiting for the leases to expire."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            refusal = await sync_to_async(startup_refusal)()
+            if refusal:
+                await send({"type": "lifespan.startup.failed", "message": refusal})
+                return
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await release_leases()

@@ -1,7 +1,25 @@
-"""GET /healthz: 200 when the database and the channel layer answer, else 503.
+"""The probes a load balancer or an orchestrator asks before it sends a process traffic.
 
-A 503 here is what a load balancer polls for during an outage: it is not logged as a
-server error each time (the outage log, parley/common/outage.py, says it once)."""
+- `GET /livez`: the process answers (its event loop runs). Nothing else is looked at: a
+  restart cures nothing that a dead database or Redis causes.
+- `GET /readyz`: the process can serve. 200 when the database answers, else 503; the
+  body also reports the channel layer and the version.
+- `GET /healthz`: the same as `/readyz` (its name before the split).
+
+The channel layer is reported but never makes a process unready. The database holds every
+message: with Redis down a send is still stored and acknowledged, and every process's gap
+check delivers it from the database within PARLEY["GAP_CHECK_SECONDS"]
+(docs/architecture.md, "Delivery"). A Redis outage hits every process at once, so had it
+failed readiness, the load balancer would have taken all of them out of rotation
+together, and the sends that still work would have had nowhere to go
+(docs/operations.md, "Health").
+
+Probes reach a process directly (a kubelet, a load balancer's health check), without the
+public Host or the proxy's https header: parley/common/probes.py answers these paths
+before host validation and the HTTPS redirect. A 503 here is what a load balancer polls
+for during an outage: it is not logged as a server error each time (the outage log,
+parley/common/outage.py, says it once).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +33,12 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from parley import __version__
 from parley.common.outage import answered
+
+# Seconds the channel layer's round trip may take before it is reported down. Within a
+# probe's timeout (docs/deployment.md: timeoutSeconds 3) with room for the database.
+LAYER_TIMEOUT = 1.0
 
 
 def _database() -> dict[str, object]:
@@ -36,7 +59,7 @@ async def _layer() -> dict[str, object]:
         return {"ok": False, "error": "not configured"}
     started = time.perf_counter()
     try:
-        received = await asyncio.wait_for(_round_trip(layer), 2)
+        received = await asyncio.wait_for(_round_trip(layer), LAYER_TIMEOUT)
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__}
     if received is None:
@@ -74,13 +97,34 @@ async def _round_trip(layer: Any) -> dict[str, Any] | None:
     return received if received.get("n") == probe["n"] else None
 
 
-async def healthz(request: HttpRequest) -> JsonResponse:
-    database = await sync_to_async(_database)()
-    layer = await _layer()
-    ok = bool(database["ok"] and layer["ok"])
+async def livez(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+async def readyz(request: HttpRequest) -> JsonResponse:
+    """Both checks at once: the answer takes as long as the slower one, not the sum."""
+    database, layer = await asyncio.gather(sync_to_async(_database)(), _layer())
+    ready = bool(database["ok"])
+    if not ready:
+        status = "unavailable"
+    elif not layer["ok"]:
+        status = "degraded"  # serving; live events between processes come late
+    else:
+        status = "ok"
     response = JsonResponse(
-        {"status": "ok" if ok else "unavailable", "database": database, "channel_layer": layer},
-        status=200 if ok else 503,
+        {
+            "status": status,
+            "version": __version__,
+            "database": database,
+            "channel_layer": layer,
+        },
+        status=200 if ready else 503,
     )
     response._has_been_logged = True  # 200, or a 503 that is an outage, not a bug
     return response
+
+
+healthz = readyz
+
+# The paths parley/common/probes.py answers before any other middleware.
+PROBES = {"/livez": livez, "/readyz": readyz, "/healthz": healthz}

@@ -57,6 +57,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /livez, /readyz, /healthz answered before the HTTPS redirect and host validation: a
+    # kubelet or load balancer asks a process directly (parley/common/probes.py).
+    "parley.common.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "parley.common.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -394,6 +397,9 @@ PARLEY = {
     # (counted by presence, in Redis with REDIS_URL); the next is closed with 4429. 0: no cap.
     "SOCKETS_PER_USER": env.int("PARLEY_SOCKETS_PER_USER", default=20),
     "SOCKETS_PER_IP": env.int("PARLEY_SOCKETS_PER_IP", default=500),
+    # A server process refuses to start while the database lacks migrations of its code
+    # (parley/startup.py); true skips that check, for the rare case that needs it.
+    "SKIP_MIGRATION_CHECK": env.bool("PARLEY_SKIP_MIGRATION_CHECK", default=False),
 }
 
 # --- Production hardening (active when DEBUG is off) ------------------------------------

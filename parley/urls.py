@@ -4,14 +4,21 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from parley.health import healthz
+from parley import __version__
+from parley.health import healthz, livez, readyz
 
 # The admin has no password form of its own: it sends people to the login page, which
 # applies the failed-login limits per account and per IP, locks and the confirmed
 # address (parley/accounts/signin.py); only staff get past it into the admin.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+# Which version runs, on every admin page (also in /readyz).
+admin.site.site_header = f"Parley {__version__} administration"
+admin.site.site_title = "Parley administration"
 
 urlpatterns = [
+    # Also answered before the rest of the middleware (parley/common/probes.py).
+    path("livez", livez, name="livez"),
+    path("readyz", readyz, name="readyz"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -53,7 +53,6 @@ def staff_client(make_user) -> Client:
         "/accounts/password/reset/",
         "/api/docs/",
         "/_allauth/openapi.html",
-        "/healthz",
         "/api/v1/conversations",  # a 401 JSON answer gets it too
     ],
 )
@@ -62,6 +61,17 @@ def test_anonymous_pages_carry_the_policy(client, path):
 
     assert response.status_code < 500
     assert _policy(response) == POLICY
+
+
+@pytest.mark.parametrize("path", ["/livez", "/readyz", "/healthz"])
+def test_health_probes_carry_a_policy_that_allows_nothing(path):
+    """Probes are answered before the site's middleware, for any Host (parley/common/
+    probes.py): a JSON answer needs no source at all."""
+    response = Client(HTTP_HOST="10.0.0.5:8001").get(path)
+
+    assert response.status_code == 200
+    assert _policy(response) == {"default-src": "'none'", "frame-ancestors": "'none'"}
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 @pytest.mark.parametrize(

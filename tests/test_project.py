@@ -69,20 +69,49 @@ def test_healthz_reports_database_and_channel_layer(client):
     assert body["channel_layer"]["ok"] is True
 
 
-def test_healthz_answers_503_when_the_channel_layer_is_down():
+def test_health_stays_200_when_the_channel_layer_is_down_and_says_so():
+    """Redis down takes every process's layer at once while sends still work (from the
+    database): readiness reports the layer and stays 200 (parley/health.py)."""
     # A real Redis client pointed at a port where nothing listens.
     code = (
         "import django, json; django.setup();"
         "from django.test import Client;"
-        "r = Client(HTTP_HOST='127.0.0.1').get('/healthz');"
-        "print(json.dumps({'status': r.status_code, 'body': r.json()}))"
+        "c = Client(HTTP_HOST='127.0.0.1');"
+        "out = {p: (r.status_code, r.json()) for p in ('/healthz', '/readyz', '/livez')"
+        " for r in [c.get(p)]};"
+        "print(json.dumps(out))"
     )
     result = run(code, REDIS_URL="redis://127.0.0.1:1/0", DEBUG="true")
 
     out = json.loads(result.stdout.strip().splitlines()[-1])
-    assert out["status"] == 503
-    assert out["body"]["channel_layer"]["ok"] is False
-    assert out["body"]["database"]["ok"] is True
+    for path in ("/healthz", "/readyz"):
+        status, body = out[path]
+        assert status == 200
+        assert body["status"] == "degraded"
+        assert body["channel_layer"]["ok"] is False
+        assert body["database"]["ok"] is True
+    assert out["/livez"][0] == 200
+
+
+def test_readiness_answers_503_when_the_database_is_down_and_liveness_200():
+    # A real PostgreSQL client pointed at a port where nothing listens.
+    code = (
+        "import django, json; django.setup();"
+        "from django.test import Client;"
+        "c = Client(HTTP_HOST='127.0.0.1');"
+        "out = {p: (r.status_code, r.json()) for p in ('/healthz', '/readyz', '/livez')"
+        " for r in [c.get(p)]};"
+        "print(json.dumps(out))"
+    )
+    result = run(code, DATABASE_URL="postgres://parley@127.0.0.1:1/parley", REDIS_URL="")
+
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    for path in ("/healthz", "/readyz"):
+        status, body = out[path]
+        assert status == 503
+        assert body["status"] == "unavailable"
+        assert body["database"]["ok"] is False
+    assert out["/livez"] == [200, {"status": "ok"}]
 
 
 def test_every_environment_variable_is_documented_in_env_example():

@@ -81,11 +81,16 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         self.manage("migrate", "--noinput", "-v0")
+        return self.launch()
+
+    def launch(self, **env: str) -> LiveServer:
+        """Start the server on the database as it is (`start` migrates it first) and wait
+        until it answers; RuntimeError with its log when it exits or does not answer."""
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             self.command(),
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -1,6 +1,7 @@
 """`make demo`: three users who already chat, so a new install has something to show."""
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from parley.accounts.models import User
@@ -14,8 +15,18 @@ PEOPLE = [("alice", "Alice Liddell"), ("bob", "Bob Marley"), ("carol", "Carol Da
 class Command(BaseCommand):
     help = "Create demo users (password: parley-demo) with a direct chat and a group."
 
-    @transaction.atomic
     def handle(self, *args: object, **options: object) -> None:
+        # The password is printed here and written in the README: on a production site the
+        # demo users would be accounts anyone can sign in to.
+        if not settings.DEBUG:
+            raise CommandError(
+                "parley_demo creates users whose password (parley-demo) is public: it runs "
+                "only with DEBUG on, for trying Parley. Nothing was created."
+            )
+        self._create()
+
+    @transaction.atomic
+    def _create(self) -> None:
         users = {}
         for username, name in PEOPLE:
             user = User.objects.filter(username=username).first()

@@ -1,0 +1,107 @@
+"""What an operator meets running Parley: probes, the version, the start-up migration
+check and a demo command kept out of production (docs/operations.md)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+
+from parley import __version__
+from parley.accounts.models import User
+from parley.web.liveserver import LiveServer
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBES = ("/livez", "/readyz", "/healthz")
+
+
+def test_the_version_is_pyprojects():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    assert __version__ == project["version"]
+
+
+@pytest.mark.django_db
+def test_readyz_reports_the_database_the_layer_and_the_version(client):
+    response = client.get("/readyz")
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["status"] == "ok"
+    assert body["version"] == __version__
+    assert body["database"]["ok"] is True
+    assert body["channel_layer"]["ok"] is True
+
+
+def test_livez_answers_without_asking_anything_else(client):
+    response = client.get("/livez")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_probes_answer_a_direct_request_with_debug_off(settings):
+    """A kubelet asks the process on its pod address, over plain HTTP, without the proxy's
+    X-Forwarded-Proto: no redirect to https, no 400 for a Host outside ALLOWED_HOSTS."""
+    settings.DEBUG = False
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["chat.example.com"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    kubelet = Client(HTTP_HOST="10.0.0.5:8001")
+
+    answers = {path: kubelet.get(path) for path in PROBES}
+    page = kubelet.get("/accounts/login/")
+
+    assert {path: r.status_code for path, r in answers.items()} == dict.fromkeys(PROBES, 200)
+    assert answers["/readyz"].json()["version"] == __version__
+    assert page.status_code == 400  # every other path still checks the Host
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_the_version(client, make_user):
+    client.force_login(make_user("boss", is_staff=True, is_superuser=True))
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 200
+    assert f"Parley {__version__} administration" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_parley_demo_refuses_to_run_with_debug_off(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="only with DEBUG on"):
+        call_command("parley_demo")
+
+    assert not User.objects.exists()
+
+
+def test_a_server_refuses_to_start_while_migrations_are_unapplied():
+    server = LiveServer()  # a fresh SQLite file, which nothing has migrated
+    try:
+        with pytest.raises(RuntimeError, match="the server exited"):
+            server.launch()
+        status = server.proc.returncode if server.proc else None
+        log = server.log()
+
+        assert status == 3, log  # uvicorn's "Application startup failed. Exiting."
+        assert "Parley refuses to start: the database lacks" in log
+        assert "contenttypes.0001_initial" in log
+        assert "manage.py migrate" in log
+        server.start()  # migrates, then waits for /healthz
+    finally:
+        server.stop()
+
+
+def test_parley_skip_migration_check_lets_a_server_start_unmigrated():
+    server = LiveServer()
+    try:
+        server.launch(PARLEY_SKIP_MIGRATION_CHECK="true")
+    finally:
+        server.stop()
