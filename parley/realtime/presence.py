@@ -37,6 +37,19 @@ from parley.common.outage import refusal
 
 log = logging.getLogger(__name__)
 
+UNREACHABLE_LOG_EVERY = 10.0  # seconds between two warnings that Redis is unreachable
+_unreachable_logged_at = 0.0
+
+
+def _unreachable(exc: Exception) -> None:
+    """REST answers without presence while Redis is down: said once per interval."""
+    global _unreachable_logged_at
+    now = time.monotonic()
+    if now - _unreachable_logged_at >= UNREACHABLE_LOG_EVERY:
+        _unreachable_logged_at = now
+        log.warning("presence unavailable (%s): REST answers show nobody online", exc)
+
+
 PREFIX = "parley:pr"
 ADDRESS = "a"  # the key prefix of a client address's sockets
 
@@ -210,6 +223,7 @@ class RedisPresence(LocalPresence):
         self.proc = uuid.uuid4().hex[:12]
         self._clients: dict[asyncio.AbstractEventLoop, object] = {}
         self.sync_redis = redis.Redis.from_url(url, socket_timeout=5)
+        self._redis_errors = redis.RedisError
         self.ttl = settings.PARLEY["PRESENCE_TTL"]
         self.interval = settings.PARLEY["PRESENCE_HEARTBEAT"]
         self._task: asyncio.Task[None] | None = None
@@ -403,10 +417,18 @@ class RedisPresence(LocalPresence):
         return _union_sizes(cids, len(procs), await pipe.execute())
 
     def counts_sync(self, cids: Iterable[int]) -> dict[int, int]:
-        """`counts` for synchronous code (REST views), on the synchronous client."""
+        """`counts` for synchronous code (REST views), on the synchronous client. With
+        Redis down, nobody is counted: the REST answer still comes (docs/operations.md)."""
         cids = list(dict.fromkeys(cids))
         if not cids:
             return {}
+        try:
+            return self._counts_sync(cids)
+        except (self._redis_errors, OSError) as exc:
+            _unreachable(exc)
+            return dict.fromkeys(cids, 0)
+
+    def _counts_sync(self, cids: list[int]) -> dict[int, int]:
         procs = [
             p.decode()
             for p in self.sync_redis.zrangebyscore(self._procs_key(), time.time(), "+inf")
@@ -434,9 +456,17 @@ class RedisPresence(LocalPresence):
         return found
 
     def online_sync(self, keys: Iterable[str]) -> set[str]:
+        """Who of `keys` is online, for REST views; with Redis down, nobody is."""
         keys = list(keys)
         if not keys:
             return set()
+        try:
+            return self._online_sync(keys)
+        except (self._redis_errors, OSError) as exc:
+            _unreachable(exc)
+            return set()
+
+    def _online_sync(self, keys: list[str]) -> set[str]:
         procs = [
             p.decode()
             for p in self.sync_redis.zrangebyscore(self._procs_key(), time.time(), "+inf")

@@ -94,6 +94,21 @@ def probe(server, path: str) -> tuple[int, dict]:
         return answer.code, json.load(answer)
 
 
+def rest(server, token: str, method: str, path: str, body: dict | None = None):
+    """(status, JSON) of a REST call with a Bearer token."""
+    request = urllib.request.Request(
+        server.http + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
 async def until(check, timeout: float = 30):
     deadline = time.monotonic() + timeout
     while True:
@@ -126,6 +141,21 @@ async def test_a_redis_outage_keeps_every_process_ready_and_sends_working(
     alive = [(await asyncio.to_thread(probe, s, "/livez"))[0] for s in (a, b)]
     ack = await alice.send_message(cid, "c1", "sent while Redis is down")
     got = await bob.wait_for(lambda f: f["type"] == "message.created", timeout=30)
+    # REST too: the conversation list reads presence and the send counts its throttle,
+    # both in Redis; they answer without them
+    listed = await asyncio.to_thread(rest, a, ta, "GET", "/api/v1/conversations")
+    sent = await asyncio.to_thread(
+        rest,
+        b,
+        tb,
+        "POST",
+        f"/api/v1/conversations/{cid}/messages",
+        {"client_id": "r1", "body": "REST while Redis is down"},
+    )
+    got_rest = await alice.wait_for(
+        lambda f: f["type"] == "message.created" and f["message"]["client_id"] == "r1",
+        timeout=30,
+    )
 
     private_redis.start()
     back = await until(lambda: all(probe(s, "/readyz")[1]["channel_layer"]["ok"] for s in (a, b)))
@@ -142,6 +172,8 @@ async def test_a_redis_outage_keeps_every_process_ready_and_sends_working(
     assert alive == [200, 200]
     assert ack["type"] == "ack" and ack["message"]["seq"] == 1
     assert got["message"]["body"] == "sent while Redis is down"
+    assert listed[0] == 200 and [c["id"] for c in listed[1]] == [cid]
+    assert sent[0] == 201 and got_rest["message"]["body"] == "REST while Redis is down"
     assert back, "the layer was not reported up within 30 s of Redis coming back"
 
 
