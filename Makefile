@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -43,8 +43,16 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	$(BIN)/python manage.py parley_screenshots
 
+# Both locks from requirements*.in, with every transitive package and its hashes (uv pip
+# compile; docs/dependencies.md). The dev lock is constrained by the runtime one, so the two
+# never disagree. Pins already in a lock are kept: `make lock LOCK_FLAGS=--upgrade` moves
+# the transitive packages to their newest releases too.
+LOCK := $(BIN)/uv pip compile --quiet --python $(BIN)/python --generate-hashes \
+	--custom-compile-command "make lock" $(LOCK_FLAGS)
+
 lock: $(STAMP)
-	$(BIN)/python scripts/lock.py
+	$(LOCK) requirements.in -o requirements.lock
+	$(LOCK) requirements.in requirements-dev.in -c requirements.lock -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

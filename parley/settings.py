@@ -8,6 +8,7 @@ all Parley runs for development: SQLite, the in-memory channel layer, DEBUG on.
 from __future__ import annotations
 
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 import environ
@@ -31,8 +32,11 @@ if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 40):
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-INSTALLED_APPS = [
-    "daphne",  # only for `runserver`'s ASGI mode; production runs uvicorn (docs/deployment.md)
+# daphne gives `runserver` its ASGI mode (it must come first). It is a development
+# dependency (requirements-dev.in): production runs uvicorn and installs requirements.lock,
+# which has no daphne, so it is an app only where it is installed (docs/dependencies.md).
+INSTALLED_APPS = ["daphne"] if find_spec("daphne") else []
+INSTALLED_APPS += [
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
