@@ -150,15 +150,21 @@ test_database_url.__test__ = False  # type: ignore[attr-defined]
 class Server:
     """One `uvicorn parley.asgi:application` process on a loopback port of its own."""
 
-    def __init__(self, name: str, env: dict[str, str], ws: str = WS_IMPL) -> None:
+    def __init__(self, name: str, env: dict[str, str], ws: str = WS_IMPL, port: int = 0) -> None:
         self.name = name
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1024)
-        self.port = listener.getsockname()[1]
+        self.env = env
+        self.ws_impl = ws
         self.log_path = Path(tempfile.mkstemp(prefix=f"parley-{name}-", suffix=".log")[1])
         self._log = self.log_path.open("wb")
+        self.port = port
+        self._spawn()
+
+    def _spawn(self) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(1024)
+        self.port = listener.getsockname()[1]
         # The listening socket is handed over: no window where another process could
         # take the port, and once the child dies nobody holds it (connects are refused).
         self.process = subprocess.Popen(
@@ -174,11 +180,11 @@ class Server:
                 "--http",
                 "httptools",
                 "--ws",
-                ws,
+                self.ws_impl,
                 "--no-access-log",
             ],
             cwd=ROOT,
-            env=env,
+            env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             pass_fds=[listener.fileno()],
@@ -214,6 +220,10 @@ class Server:
             self.process.wait(10)
 
     def stop(self) -> None:
+        self._terminate()
+        self._log.close()
+
+    def _terminate(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -221,7 +231,13 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-        self._log.close()
+
+    def restart(self) -> None:
+        """SIGTERM, then a new process on the same port (as a deploy restarts one unit):
+        connects are refused in between. The log goes on in the same file."""
+        self._terminate()
+        self._spawn()
+        self.wait_ready()
 
     def log(self) -> str:
         self._log.flush()
