@@ -367,6 +367,7 @@ async def test_redis_stopped_loses_nothing_and_sends_are_still_acked(
         messages=sum(sent.values()),
         acked_during_outage=len(during),
         seconds_from_redis_back_to_all_delivered=round(caught_up, 1),
+        server_log_errors=len(a.problems() + b.problems()),
         deliveries=total,
         **figures(recorders),
     )
