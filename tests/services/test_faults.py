@@ -402,7 +402,14 @@ async def test_one_client_id_sent_five_times_at_once_over_two_processes_is_one_m
     await listener.catch_up({cid: rounds})
     total = listener.tally(cid, seqs)
     assert total.exact, total
-    report("one_client_id_five_times", rounds=rounds, sends=rounds * 5, stored=len(seqs))
+    report(
+        "one_client_id_five_times",
+        messages=rounds,
+        clients=len(tabs) + 1,
+        sends=rounds * len(tabs),
+        stored=len(seqs),
+        deliveries=total,
+    )
     for tab in tabs:
         await tab.close()
     await listener.stop()
@@ -448,7 +455,16 @@ async def test_a_lost_ack_and_the_resend_make_one_message_with_the_stored_seq(fr
     await sender.catch_up({cid: rounds})
     for who in (listener, sender):
         assert who.tally(cid, seqs).exact, (who.name, who.tally(cid, seqs))
-    report("lost_ack", rounds=rounds, stored=len(seqs), reconnects=rounds)
+    total = listener.tally(cid, seqs)
+    report(
+        "lost_ack",
+        messages=rounds,
+        clients=2,
+        sends=rounds * 2,
+        stored=len(seqs),
+        reconnects=rounds,
+        deliveries=total,
+    )
     await sender.stop()
     await listener.stop()
     assert a.problems() == [] and b.problems() == []
@@ -515,7 +531,8 @@ async def test_a_client_that_reads_nothing_holds_up_no_one_and_then_gets_everyth
     report(
         "reader_reading_nothing",
         seconds_unread=round(unread_for, 1),
-        messages_arriving=arriving,
+        messages=arriving,
+        clients=len(everyone),
         received_by_slow_reader_while_paused=slow_before,
         others_latency_ms_p50=round(statistics.median(latencies) * 1000),
         others_latency_ms_max=round(max(latencies) * 1000),
@@ -606,7 +623,7 @@ def _pile_up(cid: int, membership_id: int, start: int, count: int) -> None:
 
 
 async def test_a_resume_from_twelve_thousand_behind_reloads_over_rest_and_misses_nothing(
-    fronted, make_user, settings
+    fronted, make_user
 ):
     (a, b), proxy = fronted(2)
     behind, live = 12000, 30
@@ -635,13 +652,17 @@ async def test_a_resume_from_twelve_thousand_behind_reloads_over_rest_and_misses
 
     seqs, _ = await db(stored, cid)
     assert seqs == list(range(1, total_messages + 1))
-    assert reader.resets == [cid]  # resume_too_old: more than RESUME_MAX_EVENTS behind
+    limit = reader.hello["limits"]["resume_max_events"]  # PARLEY["RESUME_MAX_EVENTS"]
+    assert limit == 1000 and behind > limit
+    assert reader.resets == [cid]  # listed in resumed.reset: reloaded over REST
     counted = reader.tally(cid, seqs[10:])  # this reader's part: all after the first ten
     assert counted.exact, counted
     report(
         "resume_from_far_behind",
         behind=behind,
-        resume_max_events=1000,
+        messages=total_messages,
+        clients=2,
+        resume_max_events=limit,
         live_during_reload=live,
         reloaded_over_rest=reader.reloaded,
         seconds_to_catch_up=round(took, 1),
