@@ -70,6 +70,7 @@ class Recorder(Peer):
         self.resets: list[int] = []  # conversations reloaded over REST
         self.reloaded = 0  # messages those reloads brought
         self.gaps: list[float] = []  # seconds from a socket lost to the next one resumed
+        self.close_codes: list[int | None] = []  # of the sockets lost (1006: no close frame)
         self.refused = 0  # handshakes that failed (502 from nginx, refused, timeout)
         self.patience = 60.0  # seconds of failed handshakes before giving up
         self._lost_at: float | None = None
@@ -180,6 +181,7 @@ class Recorder(Peer):
             self.up.clear()
             self._lost_at = time.monotonic()
             self.reconnects += 1
+            self.close_codes.append(self.ws.close_code if self.ws is not None else None)
             await self.open()
 
     async def wait_up(self) -> None:

@@ -119,13 +119,16 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def chat(recorder: Recorder, count: int | None, stop: asyncio.Event | None = None) -> int:
-    """Send `count` messages (or until `stop`) to the recorder's room, each until acked."""
+async def chat(
+    recorder: Recorder, count: int | None, stop: asyncio.Event | None = None, pace: float = PACE
+) -> int:
+    """Send `count` messages (or until `stop`) to the recorder's room, each until acked,
+    one every `pace` seconds at most."""
     sent = 0
     while (count is None or sent < count) and not (stop and stop.is_set()):
         await recorder.send_reliably(recorder.room, f"{recorder.name}-{sent}", f"m{sent}")
         sent += 1
-        await asyncio.sleep(PACE)
+        await asyncio.sleep(pace)
     return sent
 
 
@@ -243,13 +246,15 @@ async def test_a_process_killed_under_many_clients_through_nginx_loses_nothing(f
 
 async def test_a_rolling_restart_through_nginx_locks_no_client_out(fronted, make_user):
     (a, b), proxy = fronted(2)
-    n_rooms, per_room = size((3, 10), (10, 20))
+    # people chatting, each a few messages a second: the processes are not saturated,
+    # so the time a client spends without a socket is the restart's, not a backlog's
+    n_rooms, per_room, pace = size((3, 10, 0.25), (20, 10, 1.0))
     recorders = [r for room in await rooms(make_user, proxy, n_rooms, per_room) for r in room]
     await start_all(recorders)
     for r in recorders:
         r.patience = 15  # a client turned away this long is locked out: fail, don't wait
     stop = asyncio.Event()
-    senders = [asyncio.create_task(chat(r, None, stop)) for r in recorders]
+    senders = [asyncio.create_task(chat(r, None, stop, pace)) for r in recorders]
 
     await asyncio.sleep(1)
     started = time.monotonic()
@@ -262,11 +267,6 @@ async def test_a_rolling_restart_through_nginx_locks_no_client_out(fronted, make
     total = await count_everything(recorders, sent)
 
     found = figures(recorders)
-    # Every handshake during the restart reached a process that was up: none was turned
-    # away (nginx's 502) while the other process served, and nobody waited long.
-    assert found["refused_handshakes"] == 0, found
-    assert found["max_seconds_without_socket"] < 5, found
-    assert found["reconnects"] >= len(recorders)  # everyone's process was restarted once
     report(
         "rolling_restart",
         messages=sum(sent.values()),
@@ -274,6 +274,11 @@ async def test_a_rolling_restart_through_nginx_locks_no_client_out(fronted, make
         deliveries=total,
         **found,
     )
+    # Every handshake during the restart reached a process that was up: none was turned
+    # away (nginx's 502) while the other process served, and nobody waited long.
+    assert found["refused_handshakes"] == 0, found
+    assert found["max_seconds_without_socket"] < size(5, 15), found
+    assert found["reconnects"] >= len(recorders)  # everyone's process was restarted once
     await stop_all(recorders)
     assert a.problems() == [] and b.problems() == []
 
@@ -334,13 +339,13 @@ async def test_redis_stopped_loses_nothing_and_sends_are_still_acked(
     recorders = [r for room in await rooms(make_user, proxy, n_rooms, per_room) for r in room]
     await start_all(recorders)
     stop = asyncio.Event()
-    acked_at: list[float] = []
+    acked_at: list[tuple[str, float]] = []
 
     async def chat_timed(recorder: Recorder) -> int:
         sent = 0
         while not stop.is_set():
             await recorder.send_reliably(recorder.room, f"{recorder.name}-{sent}", "x")
-            acked_at.append(time.monotonic())
+            acked_at.append((recorder.name, time.monotonic()))
             sent += 1
             await asyncio.sleep(0.2)
         return sent
@@ -358,9 +363,9 @@ async def test_redis_stopped_loses_nothing_and_sends_are_still_acked(
     total = await count_everything(recorders, sent)
     caught_up = time.monotonic() - up_at
 
-    during = [t for t in acked_at if down_at + 1 < t < up_at]
-    # sends went on being stored and acked while Redis was away
-    assert len(during) >= len(recorders) * (outage - 1), len(during)
+    during = [name for name, t in acked_at if down_at + 1 < t < up_at]
+    # every client's sends went on being stored and acked while Redis was away
+    assert all(during.count(r.name) >= 2 for r in recorders), sorted(during)
     report(
         "redis_stopped",
         outage_seconds=outage,
@@ -388,7 +393,7 @@ async def test_one_client_id_sent_five_times_at_once_over_two_processes_is_one_m
         await tab.connect((a if i % 2 == 0 else b).ws, resume=True)
     listener = Recorder(tb, "bob", proxy.ws, proxy.http)
     await listener.start([cid])
-    rounds = size(20, 100)
+    rounds = size(12, 100)
 
     for k in range(rounds):
         acks = await asyncio.gather(
@@ -428,7 +433,7 @@ async def test_a_lost_ack_and_the_resend_make_one_message_with_the_stored_seq(fr
     await sender.open()
     await listener.start([cid])
     sender.positions[cid] = 0
-    rounds = size(20, 100)
+    rounds = size(12, 100)
 
     for k in range(rounds):
         client_id = f"lost-ack-{k}"
@@ -477,7 +482,7 @@ async def test_a_client_that_reads_nothing_holds_up_no_one_and_then_gets_everyth
     fronted, make_user
 ):
     (a, b), proxy = fronted(2)
-    pause, arriving, senders_n = size((10, 500, 5), (60, 500, 5))
+    pause, arriving, senders_n = size((8, 500, 5), (60, 500, 5))
     users, tokens = await people(make_user, senders_n + 5)
     cid = await group(users[0], users)
     everyone = make_recorders(users, tokens, cid, proxy)
@@ -538,6 +543,7 @@ async def test_a_client_that_reads_nothing_holds_up_no_one_and_then_gets_everyth
         others_latency_ms_max=round(max(latencies) * 1000),
         server_rss_growth_mb=round(growth, 1),
         slow_reader_reconnects=slow.reconnects,
+        slow_reader_close_codes=slow.close_codes,
         deliveries=total,
     )
     await stop_all(everyone)
@@ -549,7 +555,7 @@ async def test_a_client_that_reads_nothing_holds_up_no_one_and_then_gets_everyth
 
 async def test_reconnect_churn_while_others_chat_loses_and_doubles_nothing(fronted, make_user):
     (a, b), proxy = fronted(2)
-    duration, n_rooms, per_room = size((20, 2, 10), (120, 5, 10))
+    duration, n_rooms, per_room = size((15, 2, 10), (120, 5, 10))
     recorders = [r for room in await rooms(make_user, proxy, n_rooms, per_room) for r in room]
     chatters = [r for i, r in enumerate(recorders) if i % 2 == 0]
     churners = [r for i, r in enumerate(recorders) if i % 2 == 1]
