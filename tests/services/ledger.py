@@ -71,7 +71,7 @@ class Recorder(Peer):
         self.reloaded = 0  # messages those reloads brought
         self.gaps: list[float] = []  # seconds from a socket lost to the next one resumed
         self.close_codes: list[int | None] = []  # of the sockets lost (1006: no close frame)
-        self.refused = 0  # handshakes that failed (502 from nginx, refused, timeout)
+        self.refused = 0  # handshakes turned away: an HTTP error (nginx's 502) or refused
         self.patience = 60.0  # seconds of failed handshakes before giving up
         self._lost_at: float | None = None
         self._keeper: asyncio.Task[None] | None = None
@@ -122,8 +122,11 @@ class Recorder(Peer):
             try:
                 resumed = await self.connect(self.url, resume=True)
                 break
-            except DROPS:
-                self.refused += 1
+            except DROPS as exc:
+                # A socket that opened and then closed (its process stopping) is not a
+                # refusal: nginx had sent it to a process that was still up.
+                if isinstance(exc, (websockets.InvalidStatus, ConnectionRefusedError)):
+                    self.refused += 1
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.1)
