@@ -26,6 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
+def available() -> bool:
+    return Path(NGINX).exists()
+
+
 def documented_config() -> str:
     """The ```nginx block of docs/deployment.md's section "5. nginx"."""
     text = (ROOT / "docs" / "deployment.md").read_text()
