@@ -3,7 +3,7 @@
 1. static checks: no missing migration, ruff;
 2. the core suite on SQLite and the in-memory channel layer;
 3. the services suite on a real PostgreSQL and Redis (tests/services/), with several
-   real server processes;
+   real server processes, and nginx in front of them for the fault cases;
 4. the browser suite in headless Chromium (tests/e2e/), in its own pytest run because
    Playwright's sync API and pytest-asyncio cannot share one;
 5. the web client's unit tests (tests/js/) with Node's built-in test runner.
@@ -94,6 +94,13 @@ def node_tests(node: str, results: list[Path]) -> int:
     return subprocess.call(cmd, cwd=ROOT)
 
 
+def nginx_ok() -> tuple[bool, str]:
+    path = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else "")
+    if not path:
+        return False, "no nginx (apt-get install nginx): the fault cases are skipped"
+    return True, path
+
+
 def pytest(label: str, args: list[str], env: dict[str, str], results: list[Path]) -> int:
     junit = Path(tempfile.mkdtemp()) / "junit.xml"
     results.append(junit)
@@ -148,6 +155,7 @@ def main() -> int:
     services = {
         "PostgreSQL": postgres_ok(),
         "Redis": redis_ok(),
+        "nginx": nginx_ok(),
         "Chromium": chromium_ok(),
         "Node": node_ok(),
     }

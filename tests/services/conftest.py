@@ -153,38 +153,52 @@ class Server:
 
     def __init__(self, name: str, env: dict[str, str], ws: str = WS_IMPL) -> None:
         self.name = name
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1024)
-        self.port = listener.getsockname()[1]
+        self.env = env
+        self.ws_impl = ws
         self.log_path = Path(tempfile.mkstemp(prefix=f"parley-{name}-", suffix=".log")[1])
         self._log = self.log_path.open("wb")
-        # The listening socket is handed over: no window where another process could
-        # take the port, and once the child dies nobody holds it (connects are refused).
+        self.port = 0  # chosen when the first process starts, kept by restarts
+        self._spawn()
+
+    def _spawn(self, bind_itself: bool = False) -> None:
+        """Start uvicorn. By default on a listening socket bound here and handed over: no
+        window where another process could take the port, and once the child dies nobody
+        holds it (connects are refused). With `bind_itself`, uvicorn binds the port when
+        its application is loaded, as a deployed unit does: until then connects are
+        refused rather than queued in a backlog nobody reads yet."""
+        listener = None
+        if bind_itself:
+            where = ["--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", self.port))
+            listener.listen(1024)
+            self.port = listener.getsockname()[1]
+            where = ["--fd", str(listener.fileno())]
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "uvicorn",
                 "parley.asgi:application",
-                "--fd",
-                str(listener.fileno()),
+                *where,
                 "--loop",
                 "uvloop",
                 "--http",
                 "httptools",
                 "--ws",
-                ws,
+                self.ws_impl,
                 "--no-access-log",
             ],
             cwd=ROOT,
-            env=env,
+            env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            pass_fds=[listener.fileno()],
+            pass_fds=[listener.fileno()] if listener is not None else [],
         )
-        listener.close()
+        if listener is not None:
+            listener.close()
 
     @property
     def http(self) -> str:
@@ -215,6 +229,10 @@ class Server:
             self.process.wait(10)
 
     def stop(self) -> None:
+        self._terminate()
+        self._log.close()
+
+    def _terminate(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -222,7 +240,13 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-        self._log.close()
+
+    def restart(self) -> None:
+        """SIGTERM, then a new process on the same port, as a deploy restarts one unit:
+        connects are refused until it listens. The log goes on in the same file."""
+        self._terminate()
+        self._spawn(bind_itself=True)
+        self.wait_ready()
 
     def log(self) -> str:
         self._log.flush()

@@ -34,6 +34,10 @@ class Peer:
         self._reader: asyncio.Task[None] | None = None
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._arrived = asyncio.Event()
+        # Cleared, the reader stops reading the socket: the library's small queue fills,
+        # then the kernel's buffers, and the server sees a client that reads nothing.
+        self.reading = asyncio.Event()
+        self.reading.set()
 
     async def connect(self, url: str, *, resume: bool = False) -> dict[str, Any] | None:
         """Open a socket to `url`. With `resume`, send resume from the positions held and
@@ -70,20 +74,10 @@ class Peer:
 
     async def _read(self, ws: ClientConnection) -> None:
         try:
-            async for raw in ws:
-                frame = json.loads(raw)
-                p.server_event_adapter.validate_python(frame)
-                self.frames.append(frame)
-                seq = frame.get("seq")
-                if frame["type"] in p.DURABLE_CONVERSATION_EVENTS:
-                    self.positions[frame["conversation"]] = seq
-                if frame.get("user_seq") is not None and frame["type"] != "hello":
-                    self.user_seq = frame["user_seq"]
-                if frame["type"] in ("ack", "error", "resumed", "pong") and frame.get("re"):
-                    future = self._waiting.pop(frame["re"], None)
-                    if future is not None and not future.done():
-                        future.set_result(frame)
-                self._arrived.set()
+            while True:
+                if not self.reading.is_set():  # paused: the socket is not read at all
+                    await self.reading.wait()
+                self._take(json.loads(await ws.recv()))
         except websockets.ConnectionClosed:
             pass
         finally:
@@ -93,6 +87,20 @@ class Peer:
             self._waiting.clear()
             self.closed.set()
             self._arrived.set()
+
+    def _take(self, frame: dict[str, Any]) -> None:
+        p.server_event_adapter.validate_python(frame)
+        self.frames.append(frame)
+        seq = frame.get("seq")
+        if frame["type"] in p.DURABLE_CONVERSATION_EVENTS:
+            self.positions[frame["conversation"]] = seq
+        if frame.get("user_seq") is not None and frame["type"] != "hello":
+            self.user_seq = frame["user_seq"]
+        if frame["type"] in ("ack", "error", "resumed", "pong") and frame.get("re"):
+            future = self._waiting.pop(frame["re"], None)
+            if future is not None and not future.done():
+                future.set_result(frame)
+        self._arrived.set()
 
     async def send(self, frame: dict[str, Any]) -> str:
         frame = dict(frame)
