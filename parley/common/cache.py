@@ -12,39 +12,17 @@ is down, the limits kept in it are not enforced.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache
 
-log = logging.getLogger("parley.cache")
+from parley.common.intervallog import IntervalLog
 
-LOG_EVERY = 10.0  # seconds between two warnings of one outage
+log = logging.getLogger("parley.cache")
 
 
 class FailOpenRedisCache(RedisCache):
-    _failing_since: float | None = None
-    _logged_at = 0.0
-    _refused = 0
-
-    def _down(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if self._failing_since is None:
-            self._failing_since = now
-        self._refused += 1
-        if now - self._logged_at >= LOG_EVERY:
-            log.warning(
-                "cache unavailable (%s): answering as an empty cache, limits kept in it are "
-                "not enforced (%d calls since the last warning)",
-                type(exc).__name__,
-                self._refused,
-            )
-            self._logged_at, self._refused = now, 0
-
-    def _up(self) -> None:
-        if self._failing_since is not None:
-            log.info("cache available again after %.0f s", time.monotonic() - self._failing_since)
-            self._failing_since = None
+    outage = IntervalLog(log, "cache unavailable")
 
     def _try(self, call: Any, default: Any, *args: Any, **kwargs: Any) -> Any:
         import redis
@@ -52,9 +30,9 @@ class FailOpenRedisCache(RedisCache):
         try:
             result = call(*args, **kwargs)
         except (redis.RedisError, OSError) as exc:
-            self._down(exc)
+            self.outage.failed(exc, "answering as an empty cache: its limits are not enforced")
             return default
-        self._up()
+        self.outage.ok()
         return result
 
     def get(self, key: Any, default: Any = None, version: Any = None) -> Any:

@@ -29,11 +29,14 @@ from typing import Any, Protocol
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
+from parley.common.intervallog import IntervalLog
 from parley.common.outage import refusal
 from parley.realtime.db import database_sync_to_async
 from parley.realtime.loops import per_loop
 
 log = logging.getLogger(__name__)
+# The channel layer (Redis) down: every publish and receive fails until it is back.
+layer_outage = IntervalLog(log, "channel layer unavailable")
 
 GROUP_REFRESH_SECONDS = 1800  # the in-memory layer forgets group members after group_expiry
 HEADS_CHUNK = 500
@@ -363,10 +366,11 @@ class Hub:
                 message = await self.layer.receive(self.channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("hub receive failed; retrying")
+            except Exception as exc:
+                layer_outage.failed(exc, "no live events from other processes; retrying")
                 await asyncio.sleep(0.5)
                 continue
+            layer_outage.ok()
             handler = self.handlers.get(message.get("type", ""))
             if handler is not None:  # sent to this hub's channel itself (writer.py)
                 try:
@@ -450,8 +454,10 @@ class Hub:
                         payload = {"type": BATCH_MESSAGE_TYPE, "o": self.channel, "m": messages}
                     try:
                         await self.layer.group_send(carrier, payload)
-                    except Exception:  # the database has it; readers catch up by seq
-                        log.exception("could not publish %d events to %s", len(messages), carrier)
+                    except Exception as exc:  # the database has it; readers catch up by seq
+                        layer_outage.failed(exc, "events reach other processes by seq later")
+                    else:
+                        layer_outage.ok()
         finally:
             self._sending = None
 

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 
 from parley.realtime import protocol as p
+from parley.realtime.hub import layer_outage
 from parley.realtime.loops import per_loop
 from parley.realtime.presence import get_presence
 from parley.realtime.publish import VIEWERS, conversation_group, outgoing, publish
@@ -37,8 +38,8 @@ class OnlineCounts:
             batch, self.dirty = self.dirty, set()
             try:
                 await self.flush(batch)
-            except Exception:
-                log.exception("could not publish online counts")
+            except Exception as exc:
+                layer_outage.failed(exc, "online counts wait for the layer")
             await asyncio.sleep(INTERVAL)
 
     async def flush(self, conversation_ids: Iterable[int]) -> None:

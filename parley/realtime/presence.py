@@ -33,21 +33,17 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 
+from parley.common.intervallog import IntervalLog
 from parley.common.outage import refusal
 
 log = logging.getLogger(__name__)
 
-UNREACHABLE_LOG_EVERY = 10.0  # seconds between two warnings that Redis is unreachable
-_unreachable_logged_at = 0.0
+# REST answers without presence while Redis is down: said once per interval.
+_unreachable_log = IntervalLog(log, "presence unavailable")
 
 
 def _unreachable(exc: Exception) -> None:
-    """REST answers without presence while Redis is down: said once per interval."""
-    global _unreachable_logged_at
-    now = time.monotonic()
-    if now - _unreachable_logged_at >= UNREACHABLE_LOG_EVERY:
-        _unreachable_logged_at = now
-        log.warning("presence unavailable (%s): REST answers show nobody online", exc)
+    _unreachable_log.failed(exc, "REST answers show nobody online")
 
 
 PREFIX = "parley:pr"

@@ -21,7 +21,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from parley.realtime.hub import layer_group, running_hub
+from parley.realtime.hub import layer_group, layer_outage, running_hub
 from parley.realtime.protocol import Frame, encode
 
 log = logging.getLogger(__name__)
@@ -142,5 +142,5 @@ async def publish(events: list[Outgoing]) -> None:
             continue
         try:
             await layer.group_send(layer_group(event.group), message)
-        except Exception:  # the database has it; readers catch up by seq
-            log.exception("could not publish %s to %s", event.text[:60], event.group)
+        except Exception as exc:  # the database has it; readers catch up by seq
+            layer_outage.failed(exc, "events reach other processes by seq later")
