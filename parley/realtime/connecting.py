@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from parley.accounts.models import User
 from parley.accounts.tokens import stamp_used_ids
+from parley.common.outage import refusal
 from parley.realtime.auth import connect_states
 from parley.realtime.db import HopBatcher, database_sync_to_async
 from parley.realtime.loops import per_loop
@@ -82,7 +83,9 @@ class TokenUses:
         if ids:
             try:
                 await database_sync_to_async(stamp_used_ids)(ids)
-            except Exception:
+            except Exception as exc:
+                if refusal(exc, refused=False) is not None:
+                    return  # the database is down (logged once there); the stamps can go
                 log.exception("could not write the last use of %d API tokens", len(ids))
 
 
