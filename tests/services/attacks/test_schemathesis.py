@@ -2,7 +2,7 @@
 
 Parley's own schema (/api/schema/) is fuzzed with a signed-in user's Bearer token, and
 allauth's headless one (/_allauth/openapi.json) anonymously. Each run is bounded (examples
-per operation and a time budget) so that it takes about half a minute; with
+per operation and a time budget) so that it takes about 25 s; with
 PARLEY_ATTACKS_FULL=1 it is given more examples and more time. schemathesis runs as its
 CLI in a subprocess (its pytest plugin would share this run's event loop and database
 fixtures); every response is counted from its HAR report.
@@ -26,7 +26,7 @@ from tests.services.attacks import CI, FULL, report
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 ST = Path(sys.executable).with_name("st")
-EXAMPLES, BUDGET = (100, 600) if FULL else (15, 35)
+EXAMPLES, BUDGET = (100, 600) if FULL else (15, 25)
 
 
 def schemathesis(server, schema_url: str, tmp_path: Path, *args: str) -> collections.Counter[int]:
