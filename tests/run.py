@@ -14,7 +14,8 @@
 The attacks run scaled down to keep the suite's time; PARLEY_ATTACKS_FULL=1 in the
 environment runs them at the issue's full sizes. A missing service is reported and its
 suite skipped; with CI=true a missing service fails the run (nginx and schemathesis
-included: their attack tests fail instead of skipping). The last line sums up every suite: "tests: N passed, N failed, N skipped".
+included: their attack tests fail instead of skipping). The last line sums up every
+suite: "tests: N passed, N failed, N skipped".
 """
 
 from __future__ import annotations
