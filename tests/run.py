@@ -4,12 +4,19 @@
 2. the core suite on SQLite and the in-memory channel layer;
 3. the services suite on a real PostgreSQL and Redis (tests/services/), with several
    real server processes, and nginx in front of them for the fault cases;
+   tests/services/attacks/ is the attacks part of it (malformed
+   frames, schemathesis, floods, guessing, slowloris through nginx: docs/reliability.md,
+   "Attacks");
 4. the browser suite in headless Chromium (tests/e2e/), in its own pytest run because
-   Playwright's sync API and pytest-asyncio cannot share one;
+   Playwright's sync API and pytest-asyncio cannot share one; the XSS and unicode
+   payloads of the attacks are there (tests/e2e/test_xss_corpus.py);
 5. the web client's unit tests (tests/js/) with Node's built-in test runner.
 
-A missing service is reported and its suite skipped; with CI=true a missing service fails
-the run. The last line sums up every suite: "tests: N passed, N failed, N skipped".
+The attacks run scaled down to keep the suite's time; PARLEY_ATTACKS_FULL=1 in the
+environment runs them at the issue's full sizes. A missing service is reported and its
+suite skipped; with CI=true a missing service fails the run (nginx and schemathesis
+included: their attack tests fail instead of skipping). The last line sums up every
+suite: "tests: N passed, N failed, N skipped".
 """
 
 from __future__ import annotations

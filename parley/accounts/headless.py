@@ -6,6 +6,10 @@ session at Django's default, a cookie kept for SESSION_COOKIE_AGE whatever the c
 asked. This view is allauth's own, with a `remember` field and the expiry set exactly as
 the login page sets it: remembered, SESSION_COOKIE_AGE; not, a browser-session cookie.
 It is mounted in front of allauth's headless URLs (parley/urls.py), under the same paths.
+
+allauth's phone view (`/_allauth/{browser|app}/v1/account/phone`) is mounted the same way
+with one guard: allauth's own answers any method but GET and POST from someone signed out
+with a 500 (its dispatch reads a user it never set); this one answers 405 first.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from allauth.account import app_settings as account_settings
 from allauth.headless import app_settings as headless_settings
 from allauth.headless.account.inputs import LoginInput as AllauthLoginInput
 from allauth.headless.account.views import LoginView as AllauthLoginView
+from allauth.headless.account.views import ManagePhoneView as AllauthManagePhoneView
 from allauth.headless.constants import Client
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import path
 
 
@@ -43,7 +48,17 @@ class LoginView(AllauthLoginView):
         return response
 
 
+class ManagePhoneView(AllauthManagePhoneView):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method not in ("GET", "POST"):  # the only two allauth's view serves
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+
 urlpatterns = [
     path(f"{client}/v1/auth/login", LoginView.as_api_view(client=Client(client)))
+    for client in headless_settings.CLIENTS
+] + [
+    path(f"{client}/v1/account/phone", ManagePhoneView.as_api_view(client=Client(client)))
     for client in headless_settings.CLIENTS
 ]
