@@ -301,11 +301,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "parley.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Scoped limits (429 `rate_limited`): token requests per client address, REST sends per
-    # user (the websocket has its own token bucket, PARLEY["FRAME_RATE"]).
+    # Scoped limits (429 `rate_limited`): token requests per client address (REST sends per
+    # user are PARLEY["RATE_LIMITS"]["rest_messages"]; the websocket has its own token
+    # bucket, PARLEY["FRAME_RATE"]).
     "DEFAULT_THROTTLE_RATES": {
         "auth": "20/min",
-        "messages": "600/min",
     },
     # The client address is read from X-Forwarded-For only behind trusted proxies.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
@@ -374,6 +374,8 @@ PARLEY = {
         # Profile changes (page and API; the admin is exempt), refused ones too: an avatar
         # costs a decode either way.
         "profile_edits": env.str("PARLEY_RATE_PROFILE_EDITS", default="10/10m"),
+        # Messages sent over REST per user (the websocket has its own bucket per socket).
+        "rest_messages": env.str("PARLEY_RATE_REST_MESSAGES", default="600/m"),
         # Support widget visitors: new visits per client address, messages per visitor.
         "widget_visitors": env.str("PARLEY_RATE_WIDGET_VISITORS", default="30/h"),
         "widget_messages": env.str("PARLEY_RATE_WIDGET_MESSAGES", default="20/10s"),

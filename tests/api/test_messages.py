@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.throttling import ScopedRateThrottle
 
 from parley.chat.models import Message
 
@@ -307,8 +306,11 @@ def test_a_read_mark_needs_a_seq(api, alice, bob, direct, payload):
     assert (status, body["code"]) == (400, "invalid")
 
 
-def test_sending_too_fast_is_rate_limited_with_a_retry_time(api, alice, bob, direct, monkeypatch):
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"messages": "3/min"})
+def test_sending_too_fast_is_rate_limited_with_a_retry_time(api, alice, bob, direct, settings):
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "RATE_LIMITS": {**settings.PARLEY["RATE_LIMITS"], "rest_messages": "3/m"},
+    }
     chat = direct(alice, bob)
     client = api(alice)
     url = f"conversations/{chat.pk}/messages"

@@ -12,7 +12,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from parley.api.v1.common import (
     MAX_ID,
@@ -25,6 +24,7 @@ from parley.api.v1.common import (
 )
 from parley.chat import errors, selectors, services
 from parley.chat import events as ev
+from parley.common import ratelimit
 
 TAG = ["messages"]
 
@@ -98,13 +98,6 @@ def _parse(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
 
 
 class MessageListCreateApi(ApiView):
-    def get_throttles(self):  # type: ignore[no-untyped-def]
-        # Only sending is rate-limited; reading history is not.
-        if self.request.method == "POST":
-            self.throttle_scope = "messages"
-            return [ScopedRateThrottle()]
-        return super().get_throttles()
-
     @extend_schema(
         tags=TAG,
         operation_id="message_list",
@@ -145,6 +138,10 @@ class MessageListCreateApi(ApiView):
         },
     )
     def post(self, request: Request, conversation_id: int) -> Response:
+        # Only sending is limited, reading history is not; counted with one atomic
+        # increment (parley/common/ratelimit.py), so parallel requests cannot slip past
+        # together as they did past DRF's throttle (a read, then a write of its history).
+        ratelimit.take(request.user.pk, what="messages", rest_messages=1)
         membership = my_membership(request, conversation_id)
         data = _parse(MessageSendSerializer, request.data)
         message, created = services.message_send(
@@ -197,6 +194,10 @@ class HistoryClearApi(ApiView):
         },
     )
     def post(self, request: Request, conversation_id: int) -> Response:
+        # Only sending is limited, reading history is not; counted with one atomic
+        # increment (parley/common/ratelimit.py), so parallel requests cannot slip past
+        # together as they did past DRF's throttle (a read, then a write of its history).
+        ratelimit.take(request.user.pk, what="messages", rest_messages=1)
         membership = my_membership(request, conversation_id)
         return Response({"through_seq": services.history_clear(membership=membership)})
 
@@ -213,6 +214,10 @@ class ReadMarkApi(ApiView):
         },
     )
     def post(self, request: Request, conversation_id: int) -> Response:
+        # Only sending is limited, reading history is not; counted with one atomic
+        # increment (parley/common/ratelimit.py), so parallel requests cannot slip past
+        # together as they did past DRF's throttle (a read, then a write of its history).
+        ratelimit.take(request.user.pk, what="messages", rest_messages=1)
         membership = my_membership(request, conversation_id)
         data = _parse(ReadRequestSerializer, request.data)
         services.receipt_mark(membership=membership, kind="read", seq=data["seq"])
