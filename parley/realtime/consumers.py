@@ -250,11 +250,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         self.user = user
         self.key = user_key(user.pk)
-        delivery = self.delivery = Delivery(self, user.pk)
-        delivery.user_position = user.last_event_seq
+        self.delivery = Delivery(self, user.pk)
+        self.delivery.user_position = user.last_event_seq
+        await self._follow(members)
+
+    async def _follow(self, members: list[tuple[Any, int]]) -> None:
+        """Follow these memberships from the seqs read at connect, then start the socket
+        (`_start`); the subscriptions are undone if starting fails."""
         for member, seq in members:
             member.position = seq
-            delivery.memberships[member.conversation_id] = member
+            self.delivery.memberships[member.conversation_id] = member
         self.hub = get_hub()
         # The positions were read before subscribing. What was committed in between is
         # still delivered: what this process's hub already handed to the group's other

@@ -35,7 +35,6 @@ from parley.realtime.consumers import (
 )
 from parley.realtime.db import database_sync_to_async
 from parley.realtime.delivery import CLOSE_TRY_AGAIN_LATER, Delivery, Member
-from parley.realtime.hub import get_hub
 from parley.realtime.online import get_online_counts
 from parley.realtime.origins import handshake_origin_allowed
 from parley.realtime.presence import get_presence, visitor_key
@@ -116,18 +115,8 @@ class VisitorConsumer(ChatConsumer):
         self.visitor, members = state
         self.credential = None
         self.key = visitor_key(self.visitor.pk)
-        delivery = self.delivery = Delivery(self, None)
-        for member, seq in members:
-            member.position = seq
-            delivery.memberships[member.conversation_id] = member
-        self.hub = get_hub()
-        await self.hub.subscribe(self, self._groups())
-        try:
-            await self._start()
-        except BaseException:
-            self._gone()
-            await self.hub.unsubscribe(self, self._groups())
-            raise
+        self.delivery = Delivery(self, None)  # no user stream: their conversation only
+        await self._follow(members)
 
     def _groups(self) -> list[str]:
         return [conversation_group(c) for c in self.delivery.memberships]
