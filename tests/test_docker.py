@@ -117,7 +117,7 @@ def test_compose_servers_trust_forwarded_headers_from_nginx_alone():
 
 
 def test_nginx_sends_to_the_compose_servers():
-    upstreams = re.findall(r"^\s*server (\S+):8000;", NGINX_CONF.read_text(), re.M)
+    upstreams = re.findall(r"^\s*server (\S+):8000 max_fails=0;", NGINX_CONF.read_text(), re.M)
 
     assert upstreams == ["parley-1", "parley-2"]
 
@@ -135,8 +135,8 @@ def nginx_lines(text: str) -> list[str]:
 # header says the same): other upstreams, host name, log file, certificate paths, the Host
 # header with the published port, no port-80 server (compose publishes https only).
 CONTAINER_DIFFERENCES = {
-    "server 127.0.0.1:8001;",
-    "server 127.0.0.1:8002;",
+    "server 127.0.0.1:8001 max_fails=0;",
+    "server 127.0.0.1:8002 max_fails=0;",
     "server_name chat.example.com;",
     "access_log /var/log/nginx/parley.access.log parley;",
     "ssl_certificate /etc/letsencrypt/live/chat.example.com/fullchain.pem;",
