@@ -37,6 +37,17 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# In a fresh process with the environment under test: every probe's status and body.
+PROBE_ALL = (
+    "import django, json; django.setup();"
+    "from django.test import Client;"
+    "c = Client(HTTP_HOST='127.0.0.1');"
+    "out = {p: (r.status_code, r.json()) for p in ('/healthz', '/readyz', '/livez')"
+    " for r in [c.get(p)]};"
+    "print(json.dumps(out))"
+)
+
+
 def test_with_debug_off_parley_refuses_the_default_secret_key():
     result = manage("check", DEBUG="false", SECRET_KEY="")
 
@@ -73,15 +84,7 @@ def test_health_stays_200_when_the_channel_layer_is_down_and_says_so():
     """Redis down takes every process's layer at once while sends still work (from the
     database): readiness reports the layer and stays 200 (parley/health.py)."""
     # A real Redis client pointed at a port where nothing listens.
-    code = (
-        "import django, json; django.setup();"
-        "from django.test import Client;"
-        "c = Client(HTTP_HOST='127.0.0.1');"
-        "out = {p: (r.status_code, r.json()) for p in ('/healthz', '/readyz', '/livez')"
-        " for r in [c.get(p)]};"
-        "print(json.dumps(out))"
-    )
-    result = run(code, REDIS_URL="redis://127.0.0.1:1/0", DEBUG="true")
+    result = run(PROBE_ALL, REDIS_URL="redis://127.0.0.1:1/0", DEBUG="true")
 
     out = json.loads(result.stdout.strip().splitlines()[-1])
     for path in ("/healthz", "/readyz"):
@@ -95,15 +98,7 @@ def test_health_stays_200_when_the_channel_layer_is_down_and_says_so():
 
 def test_readiness_answers_503_when_the_database_is_down_and_liveness_200():
     # A real PostgreSQL client pointed at a port where nothing listens.
-    code = (
-        "import django, json; django.setup();"
-        "from django.test import Client;"
-        "c = Client(HTTP_HOST='127.0.0.1');"
-        "out = {p: (r.status_code, r.json()) for p in ('/healthz', '/readyz', '/livez')"
-        " for r in [c.get(p)]};"
-        "print(json.dumps(out))"
-    )
-    result = run(code, DATABASE_URL="postgres://parley@127.0.0.1:1/parley", REDIS_URL="")
+    result = run(PROBE_ALL, DATABASE_URL="postgres://parley@127.0.0.1:1/parley", REDIS_URL="")
 
     out = json.loads(result.stdout.strip().splitlines()[-1])
     for path in ("/healthz", "/readyz"):
