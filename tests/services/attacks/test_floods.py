@@ -87,12 +87,17 @@ class Watcher:
             self.health.append(status)
             await asyncio.sleep(0.2)
 
-    def __enter__(self) -> Watcher:
+    async def __aenter__(self) -> Watcher:
         self._task = asyncio.get_running_loop().create_task(self._run())
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    async def __aexit__(self, *exc: object) -> None:
+        """Let one whole round (a ping and /healthz) finish first: a flood shorter than a
+        round would otherwise leave nothing to check."""
         assert self._task is not None
+        deadline = time.monotonic() + 30
+        while not self.health and not self._task.done() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         self._task.cancel()
 
     def check(self) -> dict[str, object]:
@@ -124,7 +129,7 @@ async def test_a_socket_flooding_frames_is_rate_limited_and_others_are_not(world
     alice = Peer(world["alice"], "alice")
     await alice.connect(server.ws, resume=True)
     start = len(alice.frames)
-    with Watcher(server, world["bob"]) as watcher:
+    async with Watcher(server, world["bob"]) as watcher:
         began = time.monotonic()
         for i in range(frames):
             await alice.send({"type": "ping", "id": f"f{i}"})
@@ -137,8 +142,10 @@ async def test_a_socket_flooding_frames_is_rate_limited_and_others_are_not(world
 
     assert len(answers) == frames
     assert set(kinds) == {"pong", "rate_limited"}, kinds
-    # the bucket: the burst plus 20 a second, with some slack for a slow machine
-    assert 60 <= kinds["pong"] <= 60 + 20 * (elapsed + 5), (kinds, elapsed)
+    # the bucket: the burst plus 20 a second, with some slack for a slow machine; the
+    # socket's own resume took a token of the burst shortly before, which may not have
+    # come back yet
+    assert 59 <= kinds["pong"] <= 60 + 20 * (elapsed + 5), (kinds, elapsed)
     limited = [f for f in answers if f["type"] == "error"]
     assert all(f["details"]["retry_after"] > 0 and f["re"] for f in limited)
     report(
@@ -173,7 +180,7 @@ def rest_sends(world: dict, sends: int, parallel: int) -> list[int]:
 async def test_rest_sends_past_the_messages_throttle_get_429(world):
     sends = 650  # the throttle allows 600 a minute
 
-    with Watcher(world["server"], world["bob"]) as watcher:
+    async with Watcher(world["server"], world["bob"]) as watcher:
         began = time.monotonic()
         statuses = await asyncio.to_thread(rest_sends, world, sends, 1)
         elapsed = time.monotonic() - began
@@ -210,7 +217,7 @@ async def test_direct_chat_lookups_past_the_limit_get_429(world):
         body = {"user": f"nobody{i}@example.com"}
         return http(server, "POST", "/api/v1/conversations/direct", body, token)[0]
 
-    with Watcher(server, world["bob"]) as watcher:
+    async with Watcher(server, world["bob"]) as watcher:
         statuses = await asyncio.gather(*(asyncio.to_thread(probe, i) for i in range(probes)))
     counted = collections.Counter(statuses)
 
@@ -232,7 +239,7 @@ async def test_signups_from_one_address_past_the_limit_get_429(world):
         body = {"email": f"flood{i}@example.com", "password": "a-long-secret-99"}
         return http(server, "POST", "/_allauth/app/v1/auth/signup", body)[0]
 
-    with Watcher(server, world["bob"]) as watcher:
+    async with Watcher(server, world["bob"]) as watcher:
         statuses = [await asyncio.to_thread(signup, i) for i in range(signups)]
     counted = collections.Counter(statuses)
 
