@@ -7,8 +7,10 @@ DEBUG on and the console email backend, so that what a browser sees is what a us
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -80,8 +82,21 @@ class LiveServer:
         ]
 
     def start(self) -> LiveServer:
-        self.manage("migrate", "--noinput", "-v0")
+        self.migrate()
         return self.launch()
+
+    def migrate(self) -> None:
+        """Bring the database to the latest schema: a copy of a file migrated once per
+        schema, kept in the temporary directory, so each throwaway server does not pay
+        for the whole migration history (it takes seconds, and the tests start many)."""
+        template = Path(tempfile.gettempdir()) / f"parley-migrated-{schema_fingerprint()}.sqlite3"
+        if not template.exists():
+            self.manage("migrate", "--noinput", "-v0")
+            partial = template.with_suffix(f".{os.getpid()}.partial")
+            shutil.copyfile(self.workdir / "db.sqlite3", partial)
+            os.replace(partial, template)  # atomic: a reader never sees half a file
+            return
+        shutil.copyfile(template, self.workdir / "db.sqlite3")
 
     def launch(self, **env: str) -> LiveServer:
         """Start the server on the database as it is (`start` migrates it first) and wait
@@ -134,6 +149,19 @@ class LiveServer:
             f"    User.objects.create_user(username + '@example.com', username, {password!r},"
             " display_name=name)\n" + _verify_emails(password)
         )
+
+
+def schema_fingerprint() -> str:
+    """Names the schema `migrate` builds: every migration file of Parley and the locked
+    versions of the packages whose migrations it also runs."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "parley").glob("*/migrations/*.py")):
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    for lock in ("requirements.lock", "requirements-dev.lock"):
+        if (ROOT / lock).exists():
+            digest.update((ROOT / lock).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _verify_emails(_: str) -> str:
