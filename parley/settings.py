@@ -243,10 +243,8 @@ ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="
 # One EMAIL_URL: smtp+tls://user:password@host:587 in production; the console by default.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 # Seconds each step of talking to the mail server may take (connect, greeting, each
-# command). Mail is sent inside the request that asks for it (a signup's code): without a
-# timeout, a mail server that never answers holds that request's thread for good, and a few
-# of them hold all of a process's threads. A mail that fails is logged and the person may
-# ask for a new code (parley/accounts/adapter.py).
+# command). Mail is sent by the job worker, never from a request (docs/jobs.md): an
+# attempt that times out is retried later, and a hung server cannot hold a worker.
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=5.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <parley@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
