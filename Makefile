@@ -17,10 +17,14 @@ install: $(STAMP)
 
 # --no-proxy-headers: nothing stands in front of `make run`, and uvicorn would otherwise take
 # a loopback client's X-Forwarded-For as its address (docs/deployment.md, "Client addresses").
+# The job worker (mail) runs beside the server: uvicorn takes the shell's place (exec), so
+# the worker's parent is the server, and --exit-with-parent stops it when the server stops,
+# however it stops (docs/jobs.md, "The worker").
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py parley_welcome
-	$(BIN)/uvicorn parley.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools --ws websockets-sansio --ws-max-size 65536 --no-proxy-headers --no-access-log
+	$(BIN)/python manage.py parley_worker --no-reload --exit-with-parent & \
+	exec $(BIN)/uvicorn parley.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools --ws websockets-sansio --ws-max-size 65536 --no-proxy-headers --no-access-log
 
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput -v0

@@ -49,7 +49,10 @@ INSTALLED_APPS += [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "parley.accounts",
+    "parley.jobs",
     "parley.chat",
     "parley.support",
     "parley.realtime",
@@ -240,13 +243,16 @@ ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="
 # One EMAIL_URL: smtp+tls://user:password@host:587 in production; the console by default.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 # Seconds each step of talking to the mail server may take (connect, greeting, each
-# command). Mail is sent inside the request that asks for it (a signup's code): without a
-# timeout, a mail server that never answers holds that request's thread for good, and a few
-# of them hold all of a process's threads. A mail that fails is logged and the person may
-# ask for a new code (parley/accounts/adapter.py).
+# command). Mail is sent by the job worker, never from a request (docs/jobs.md): an
+# attempt that times out is retried later, and a hung server cannot hold a worker.
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=5.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <parley@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Background jobs (django-tasks with its database backend; docs/jobs.md) -------------
+# The queue is a table of this database: no broker, and a job enqueued in a transaction
+# exists exactly when that transaction commits. `manage.py parley_worker` runs them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 # --- I18N, static files ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -405,6 +411,17 @@ PARLEY = {
     # (counted by presence, in Redis with REDIS_URL); the next is closed with 4429. 0: no cap.
     "SOCKETS_PER_USER": env.int("PARLEY_SOCKETS_PER_USER", default=20),
     "SOCKETS_PER_IP": env.int("PARLEY_SOCKETS_PER_IP", default=500),
+    # Background jobs (parley/jobs/runner.py): a failed job runs again after
+    # RETRY_BASE_SECONDS, then 3x longer each time up to RETRY_MAX_SECONDS; a job running
+    # for LEASE_SECONDS is taken as lost (its worker was killed) and run again, which each
+    # worker checks every SWEEP_SECONDS. The lease must exceed the longest job (an email:
+    # a few EMAIL_TIMEOUTs).
+    "JOBS": {
+        "RETRY_BASE_SECONDS": env.float("PARLEY_JOBS_RETRY_BASE_SECONDS", default=10.0),
+        "RETRY_MAX_SECONDS": env.float("PARLEY_JOBS_RETRY_MAX_SECONDS", default=600.0),
+        "LEASE_SECONDS": env.float("PARLEY_JOBS_LEASE_SECONDS", default=300.0),
+        "SWEEP_SECONDS": env.float("PARLEY_JOBS_SWEEP_SECONDS", default=30.0),
+    },
     # A server process refuses to start while the database lacks migrations of its code
     # (parley/startup.py); true skips that check, for the rare case that needs it.
     "SKIP_MIGRATION_CHECK": env.bool("PARLEY_SKIP_MIGRATION_CHECK", default=False),

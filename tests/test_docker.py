@@ -92,13 +92,27 @@ def test_migrations_are_a_separate_command(tmp_path):
     assert "migrate" not in entrypoint(tmp_path, "serve")
 
 
-def test_compose_runs_migrations_once_then_two_servers_behind_nginx():
+def test_compose_runs_migrations_once_then_two_servers_behind_nginx_and_a_worker():
     services = compose()["services"]
     servers = [name for name, s in services.items() if s.get("command") == ["serve"]]
 
-    assert set(services) == {"postgres", "redis", "migrate", "parley-1", "parley-2", "nginx"}
+    assert set(services) == {
+        "postgres",
+        "redis",
+        "migrate",
+        "parley-1",
+        "parley-2",
+        "worker",
+        "nginx",
+    }
     assert servers == ["parley-1", "parley-2"]
     assert services["migrate"]["command"] == ["migrate"]
+    # the job worker (mail) is a process of its own, started after the migrations
+    assert services["worker"]["command"][0] == "parley_worker"
+    assert services["worker"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
+    assert "ports" not in services["worker"]
     for name in servers:
         server = services[name]
         assert server["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}

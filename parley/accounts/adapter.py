@@ -4,9 +4,9 @@
   user can sign up with no mail server (the console backend prints the whole mail too).
 * Too many failed logins answer 429 with a retry time, like every other rate limit,
   instead of allauth's form error (parley/accounts/ratelimits.py adds the time).
-* A mail that cannot be sent (the server refuses, or does not answer within
-  EMAIL_TIMEOUT) is logged, not a 500: the flow goes on as if it had been sent, and a page
-  tells the person to ask for a new code. Mail goes out inside the request for now.
+* Mail is not sent from the request: it is stored and sent by a background job
+  (parley/jobs/mail.py), retried while the mail server is down or slow, and never twice.
+  A request that sends a code answers at once, however slow the mail server is.
 """
 
 from __future__ import annotations
@@ -15,20 +15,17 @@ import logging
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.core.ratelimit import respond_429
 from django.conf import settings
-from django.contrib import messages
+from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from parley.jobs.mail import email_enqueue
+
 log = logging.getLogger("parley.accounts")
-
-
-def _is_headless(request: HttpRequest) -> bool:
-    """A JSON request (/_allauth/): the client offers "send a new code" from the pending
-    flow itself; there is no page to show a message on."""
-    return hasattr(getattr(request, "allauth", None), "headless")
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -37,17 +34,11 @@ class AccountAdapter(DefaultAccountAdapter):
         if code and settings.DEBUG:
             what = template_prefix.rsplit("/", 1)[-1]
             log.info("one-time code for %s (%s): %s", email, what, code)
-        try:
-            super().send_mail(template_prefix, email, context)
-        except OSError as exc:  # smtplib's errors and timeouts are OSErrors
-            log.error("could not send %s to %s: %r", template_prefix, email, exc)
-            request = getattr(self, "request", None)
-            if code and request is not None and not _is_headless(request):
-                messages.error(
-                    request,
-                    "We could not send the email with your code just now. "
-                    "Ask for a new code in a minute.",
-                )
+        # allauth's own send_mail, but enqueued instead of sent (its context, same keys).
+        request = allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx.update(context)
+        email_enqueue(message=self.render_mail(template_prefix, email, ctx))
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         try:

@@ -4,7 +4,7 @@ from django.urls import path, re_path
 
 from parley.accounts.api import MeApi, TokenListCreateApi, TokenRevokeApi
 from parley.api import views
-from parley.api.v1 import conversations, inbox, messages, rooms, widgets
+from parley.api.v1 import availability, conversations, inbox, messages, rooms, widgets
 
 app_name = "api"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("me", MeApi.as_view(), name="me"),
     path("me/tokens", TokenListCreateApi.as_view(), name="tokens"),
     path("me/tokens/<int:token_id>", TokenRevokeApi.as_view(), name="token-revoke"),
+    path("me/support", availability.SupportPreferencesApi.as_view(), name="support-preferences"),
     # Conversations
     path("conversations", conversations.ConversationListApi.as_view(), name="conversations"),
     path("conversations/direct", conversations.DirectCreateApi.as_view(), name="direct-create"),

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class RealtimeConfig(AppConfig):
     name = "parley.realtime"
     label = "realtime"
+
+    def ready(self) -> None:
+        from parley.common import connected
+        from parley.realtime.presence import get_presence, user_key
+
+        def users_connected(user_ids: list[int]) -> set[int]:
+            online = get_presence().online_sync([user_key(i) for i in user_ids])
+            return {i for i in user_ids if user_key(i) in online}
+
+        connected.register(users_connected)

@@ -58,6 +58,14 @@ class Widget(models.Model):
     require_identity = models.BooleanField(
         default=False, help_text="Only visitors identified by the site (HMAC) may chat."
     )
+    # Business hours (parley/support/hours.py): weekly hours in a time zone, and closed
+    # dates. No hours: open whenever someone of the team is online.
+    time_zone = models.CharField(max_length=64, default="UTC")
+    hours = models.JSONField(
+        default=dict, blank=True, help_text='{"mon": [["09:00", "17:00"]], ...}; {}: always.'
+    )
+    closed_dates = models.JSONField(default=list, blank=True)
+    offline_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -144,3 +152,24 @@ class SupportNote(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+
+
+class AgentPreferences(models.Model):
+    """One team member's own support settings, for all their widgets: whether they take
+    visitors now (away: the widgets do not count them as online), and which emails they
+    want about what they have not seen (docs/widget.md, "Availability")."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="support_preferences",
+    )
+    available = models.BooleanField(default=True)
+    email_new_conversation = models.BooleanField(default=True)
+    email_assigned = models.BooleanField(default=True)
+    email_visitor_message = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {'available' if self.available else 'away'}"

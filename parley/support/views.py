@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 
 from parley.common.origins import origin_allowed
 from parley.support import selectors
+from parley.support.availability import widget_availability
 from parley.support.errors import WidgetNotFound
 from parley.support.models import Widget
 
@@ -21,11 +22,18 @@ PUBLIC_FIELDS = (
     "ask_name",
     "ask_email",
     "require_identity",
+    "offline_message",
 )
 
 
 def public_config(widget: Widget) -> dict[str, object]:
-    return {"key": widget.public_key, **{f: getattr(widget, f) for f in PUBLIC_FIELDS}}
+    """The public settings, and whether the team answers now (`online`; when not, why:
+    `offline_reason` "closed" or "no_agent", and `back_at` when the hours open again)."""
+    return {
+        "key": widget.public_key,
+        **{f: getattr(widget, f) for f in PUBLIC_FIELDS},
+        **widget_availability(widget=widget).as_dict(),
+    }
 
 
 @require_GET

@@ -56,6 +56,18 @@ class WidgetSerializer(serializers.Serializer):
     ask_name = serializers.ChoiceField(choices=Widget.Field.choices, help_text=FIELD_HELP)
     ask_email = serializers.ChoiceField(choices=Widget.Field.choices, help_text=FIELD_HELP)
     require_identity = serializers.BooleanField()
+    time_zone = serializers.CharField(help_text='IANA time zone of the hours, e.g. "Europe/Paris".')
+    hours = serializers.DictField(
+        child=serializers.ListField(child=serializers.ListField(child=serializers.CharField())),
+        help_text='Weekly hours, wall-clock in `time_zone`: {"mon": [["09:00", "17:00"]], ...}; '
+        "a day not named is closed; {}: no hours (open whenever someone is online).",
+    )
+    closed_dates = serializers.ListField(
+        child=serializers.DateField(), help_text="Days closed (in `time_zone`), YYYY-MM-DD."
+    )
+    offline_message = serializers.CharField(
+        allow_blank=True, help_text="Shown to visitors when nobody answers."
+    )
     owner = AgentSerializer()
     agents = AgentSerializer(many=True, help_text="Who answers besides the owner.")
     created_at = serializers.DateTimeField()
@@ -77,6 +89,10 @@ class WidgetWriteSerializer(serializers.Serializer):
     ask_name = serializers.CharField(max_length=20, required=False)
     ask_email = serializers.CharField(max_length=20, required=False)
     require_identity = serializers.BooleanField(required=False)
+    time_zone = serializers.CharField(max_length=100, required=False)
+    hours = serializers.JSONField(required=False)
+    closed_dates = serializers.JSONField(required=False)
+    offline_message = serializers.CharField(max_length=2000, allow_blank=True, required=False)
 
 
 class AgentAddSerializer(serializers.Serializer):
@@ -107,6 +123,10 @@ def render_widget(widget: Widget, viewer: User) -> dict[str, Any]:
         "ask_name": widget.ask_name,
         "ask_email": widget.ask_email,
         "require_identity": widget.require_identity,
+        "time_zone": widget.time_zone,
+        "hours": widget.hours,
+        "closed_dates": list(widget.closed_dates),
+        "offline_message": widget.offline_message,
         "owner": _person(widget.owner),
         "agents": [_person(u) for u in sorted(widget.agents.all(), key=lambda u: u.pk)],
         "created_at": serializers.DateTimeField().to_representation(widget.created_at),

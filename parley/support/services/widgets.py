@@ -19,7 +19,7 @@ from parley.chat.models import Conversation
 from parley.chat.text import clean_line, clean_text
 from parley.common.errors import InvalidInput
 from parley.common.origins import InvalidOrigin, normalize_origin
-from parley.support import errors
+from parley.support import errors, hours
 from parley.support.models import SupportConversation, Widget, WidgetAgent, new_widget_secret
 from parley.support.services.conversations import conversations_delete, unassign
 
@@ -29,7 +29,13 @@ AGENTS_PER_WIDGET = 50
 ORIGINS_PER_WIDGET = 20
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_TEXT_FIELDS = {"name": 80, "title": 80, "greeting": 280, "welcome_message": 1000}
+_TEXT_FIELDS = {
+    "name": 80,
+    "title": 80,
+    "greeting": 280,
+    "welcome_message": 1000,
+    "offline_message": 500,
+}
 _CHOICES = {
     "position": Widget.Position.values,
     "ask_name": Widget.Field.values,
@@ -41,6 +47,9 @@ EDITABLE = (
     "allowed_origins",
     "accent_color",
     "require_identity",
+    "time_zone",
+    "hours",
+    "closed_dates",
 )
 
 
@@ -75,7 +84,7 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
             limit = _TEXT_FIELDS[field]
             text = (
                 clean_text(str(value)).strip()
-                if field == "welcome_message"
+                if field in ("welcome_message", "offline_message")
                 else clean_line(str(value))
             )
             if len(text) > limit:
@@ -95,6 +104,18 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
             cleaned[field] = bool(value)
         elif field == "allowed_origins":
             cleaned[field] = _clean_origins(value, problems)
+        elif field == "time_zone":
+            cleaned[field], problem = hours.clean_time_zone(value)
+            if problem:
+                problems[field] = [problem]
+        elif field == "hours":
+            cleaned[field], reasons = hours.clean_hours(value)
+            if reasons:
+                problems[field] = reasons
+        elif field == "closed_dates":
+            cleaned[field], reasons = hours.clean_closed_dates(value)
+            if reasons:
+                problems[field] = reasons
         else:
             raise AssertionError(field)
     if problems:
