@@ -405,6 +405,10 @@ PARLEY = {
     # (counted by presence, in Redis with REDIS_URL); the next is closed with 4429. 0: no cap.
     "SOCKETS_PER_USER": env.int("PARLEY_SOCKETS_PER_USER", default=20),
     "SOCKETS_PER_IP": env.int("PARLEY_SOCKETS_PER_IP", default=500),
+    # The same for support widget visitors, whose sockets per address are counted apart:
+    # a visitor has one chat, and anyone on the web may open a visitor socket.
+    "VISITOR_SOCKETS_PER_VISITOR": env.int("PARLEY_VISITOR_SOCKETS_PER_VISITOR", default=5),
+    "VISITOR_SOCKETS_PER_IP": env.int("PARLEY_VISITOR_SOCKETS_PER_IP", default=5),
     # A server process refuses to start while the database lacks migrations of its code
     # (parley/startup.py); true skips that check, for the rare case that needs it.
     "SKIP_MIGRATION_CHECK": env.bool("PARLEY_SKIP_MIGRATION_CHECK", default=False),
