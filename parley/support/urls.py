@@ -2,12 +2,14 @@
 
 from django.urls import path
 
-from parley.support import views, visitor_views
+from parley.support import embed, views, visitor_views
 
 app_name = "support"
 
 urlpatterns = [
     path("<str:key>/config", views.widget_config, name="config"),
+    path("<str:key>/frame", embed.frame, name="frame"),
     path("<str:key>/session", visitor_views.session, name="session"),
     path("<str:key>/messages", visitor_views.messages, name="messages"),
+    path("<str:key>/visitor", visitor_views.details, name="visitor"),
 ]
