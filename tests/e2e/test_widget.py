@@ -429,3 +429,97 @@ def test_on_a_phone_the_panel_fills_the_screen_and_the_api_drives_it(
     page.evaluate("Parley.toggle()")
     expect(visitor.frame.locator(".msg.welcome")).to_be_visible()
     expect(visitor.bodies).to_have_count(0)
+
+
+def test_a_lost_answer_a_reload_mid_send_and_a_drop_lose_nothing_and_double_nothing(
+    server, host_site, visitor_page
+):
+    team = Team(server, host_site)
+    embed(host_site, "/resume", server, team.key)
+    page = visitor_page()
+    visitor = Visitor(page)
+    sends: list[str] = []
+
+    def lose(reach_server: bool) -> Any:
+        def handler(route: Any) -> None:
+            if route.request.method != "POST":
+                route.continue_()
+                return
+            if reach_server:
+                route.fetch()  # stored, but the visitor's browser never hears back
+            sends.append(json.loads(route.request.post_data or "{}")["client_id"])
+            route.abort()
+
+        return handler
+
+    def wait_for_sends(count: int) -> None:
+        for _ in range(150):  # route handlers run while Playwright waits
+            if len(sends) >= count:
+                return
+            page.wait_for_timeout(100)
+        raise AssertionError(f"{len(sends)} sends, not {count}")
+
+    page.goto(host_site.url + "/resume")
+    visitor.launcher.click()
+
+    # when: the first message is stored but its answers are lost, twice (a retry)
+    page.context.route("**/widget/*/messages", lose(reach_server=True))
+    visitor.write("Is anybody there?")
+    expect(visitor.frame.locator(".msg.mine")).to_have_attribute("data-state", "sending")
+    wait_for_sends(2)
+    page.context.unroute("**/widget/*/messages")
+
+    # then: the next retry gets the stored message: once, for the visitor and the team
+    expect(visitor.frame.locator(".msg.mine")).to_have_attribute("data-state", "sent")
+    assert len(set(sends)) == 1  # every try had the same client_id
+    (row,) = team.inbox(1)
+    conversation = row["id"]
+
+    def stored() -> list[str]:
+        answer = team.api("GET", f"/conversations/{conversation}/messages?limit=100")
+        return [m["body"] for m in reversed(answer["results"])]
+
+    assert stored() == ["Is anybody there?"]
+    expect(visitor.bodies).to_have_text(["Is anybody there?"])
+
+    # when: the next message never reaches the server, and the visitor reloads the page
+    expect(visitor.frame.locator("body")).to_have_attribute("data-link", "ready")
+    # (its new sockets reach no server and never say hello: the message goes over HTTP)
+    sockets_reach_server = [False]
+    page.context.route_web_socket(
+        "**/ws/widget/**", lambda ws: ws.connect_to_server() if sockets_reach_server[0] else None
+    )
+    page.context.set_offline(True)
+    expect(visitor.frame.locator("body")).to_have_attribute("data-link", "offline")
+    page.context.set_offline(False)
+    expect(visitor.frame.locator("body")).to_have_attribute("data-link", "connecting")
+    page.context.route("**/widget/*/messages", lose(reach_server=False))
+    visitor.write("Hello again?")
+    wait_for_sends(3)
+    page.context.unroute("**/widget/*/messages")
+    sockets_reach_server[0] = True
+    page.reload()
+    visitor.launcher.click()
+
+    # then: the frame sends it again from its outbox, with the same client_id: once
+    expect(visitor.bodies).to_have_text(["Is anybody there?", "Hello again?"])
+    assert stored() == ["Is anybody there?", "Hello again?"]
+
+    # when: the visitor's connection drops and the team answers meanwhile
+    expect(visitor.frame.locator("body")).to_have_attribute("data-link", "ready")
+    page.context.set_offline(True)
+    expect(visitor.frame.locator("body")).to_have_attribute("data-link", "offline")
+    for n in range(3):
+        team.api(
+            "POST",
+            f"/conversations/{conversation}/messages",
+            {"client_id": f"away-{n}", "body": f"While you were away {n}"},
+        )
+    page.context.set_offline(False)
+
+    # then: the frame resumes and shows each answer once, in order
+    away = [f"While you were away {n}" for n in range(3)]
+    expect(visitor.bodies).to_have_text(["Is anybody there?", "Hello again?", *away])
+    expect(visitor.frame.locator("body")).to_have_attribute("data-link", "ready")
+    page.wait_for_timeout(500)
+    expect(visitor.bodies).to_have_count(5)
