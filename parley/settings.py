@@ -411,6 +411,10 @@ PARLEY = {
     # (counted by presence, in Redis with REDIS_URL); the next is closed with 4429. 0: no cap.
     "SOCKETS_PER_USER": env.int("PARLEY_SOCKETS_PER_USER", default=20),
     "SOCKETS_PER_IP": env.int("PARLEY_SOCKETS_PER_IP", default=500),
+    # The same for support widget visitors, whose sockets per address are counted apart:
+    # a visitor has one chat, and anyone on the web may open a visitor socket.
+    "VISITOR_SOCKETS_PER_VISITOR": env.int("PARLEY_VISITOR_SOCKETS_PER_VISITOR", default=5),
+    "VISITOR_SOCKETS_PER_IP": env.int("PARLEY_VISITOR_SOCKETS_PER_IP", default=5),
     # Background jobs (parley/jobs/runner.py): a failed job runs again after
     # RETRY_BASE_SECONDS, then 3x longer each time up to RETRY_MAX_SECONDS; a job running
     # for LEASE_SECONDS is taken as lost (its worker was killed) and run again, which each

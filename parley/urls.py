@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from parley import __version__
 from parley.health import healthz, livez, readyz
+from parley.support.embed import widget_js
 
 # The admin has no password form of its own: it sends people to the login page, which
 # applies the failed-login limits per account and per IP, locks and the confirmed
@@ -33,6 +34,8 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/", include("parley.api.urls")),
+    # The embed tag's loader, at an address that never changes (parley/support/embed.py).
+    path("widget.js", widget_js, name="widget-js"),
     path("widget/", include("parley.support.urls")),
     path("accounts/", include("parley.accounts.urls")),
     path("accounts/", include("allauth.urls")),

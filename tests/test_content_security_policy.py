@@ -153,3 +153,69 @@ def test_no_template_of_parley_needs_inline_code():
     }
 
     assert {path: found for path, found in offenders.items() if found} == {}
+
+
+# --- the support widget's frame: framed by the site that embeds it, nobody else ---------
+
+
+@pytest.fixture
+def shop_widget(alice):
+    from parley.support.services import widget_create
+
+    return widget_create(
+        owner=alice,
+        name="Shop",
+        allowed_origins=["https://shop.example.com:8443", "https://other.example.com"],
+    )
+
+
+def test_the_widget_frame_may_be_framed_by_the_embedding_origin_only(client, shop_widget):
+    response = client.get(
+        f"/widget/{shop_widget.public_key}/frame", {"origin": "https://shop.example.com:8443"}
+    )
+
+    assert response.status_code == 200
+    policy = _policy(response)
+    # only the origin that asked, not the widget's other sites, and nothing else relaxed
+    assert policy == {**POLICY, "frame-ancestors": "https://shop.example.com:8443"}
+    assert "X-Frame-Options" not in response.headers
+    assert b'data-host-origin="https://shop.example.com:8443"' in response.content
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "",
+        "null",
+        "https://evil.example.com",
+        "http://shop.example.com:8443",  # plain http, with DEBUG off
+        "https://shop.example.com",  # another port
+        "https://shop.example.com:8443/path",
+        "https://shop.example.com:8443 https://evil.example.com",
+    ],
+)
+def test_the_widget_frame_is_not_framed_for_any_other_origin(client, shop_widget, origin):
+    response = client.get(f"/widget/{shop_widget.public_key}/frame", {"origin": origin})
+
+    assert response.status_code == 403
+    assert _policy(response)["frame-ancestors"] == "'none'"
+    assert b"composer" not in response.content
+
+
+def test_an_unknown_widget_has_no_frame(client):
+    response = client.get("/widget/pw_nope/frame", {"origin": "https://shop.example.com"})
+
+    assert response.status_code == 404
+    assert _policy(response)["frame-ancestors"] == "'none'"
+
+
+def test_the_embed_script_is_cacheable_and_loadable_by_any_site(client):
+    response = client.get("/widget.js")
+    again = client.get("/widget.js", HTTP_IF_NONE_MATCH=response["ETag"])
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    assert "max-age=3600" in response["Cache-Control"]
+    assert response["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert b"window.Parley" in response.content
+    assert again.status_code == 304

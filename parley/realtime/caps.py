@@ -1,6 +1,10 @@
 """How many sockets one person and one client address may hold open.
 
-PARLEY["SOCKETS_PER_USER"] and PARLEY["SOCKETS_PER_IP"] (0: no cap). The sockets are
+PARLEY["SOCKETS_PER_USER"] and PARLEY["SOCKETS_PER_IP"] (0: no cap); support widget
+visitors have caps of their own, far lower (a visitor has one chat, and anyone may open
+a visitor socket): PARLEY["VISITOR_SOCKETS_PER_VISITOR"] and
+PARLEY["VISITOR_SOCKETS_PER_IP"], their sockets per address counted apart from signed-in
+people's. The sockets are
 counted where presence already counts them (presence.py): in this process, and with Redis
 on every live server process, so the caps hold across processes. A socket over either cap
 is closed with 4429 (consumers.py) as soon as presence has counted it; closing any other
@@ -79,4 +83,27 @@ def over_cap(arrival: Arrival) -> bool:
     per_user, per_ip = settings.PARLEY["SOCKETS_PER_USER"], settings.PARLEY["SOCKETS_PER_IP"]
     return bool(
         (per_user and arrival.place > per_user) or (per_ip and arrival.address_place > per_ip)
+    )
+
+
+# Visitors' sockets from one address are counted under their own key, apart from the
+# signed-in people's sockets from it (one office behind one address has both).
+VISITOR_ADDRESS = "w:"
+
+
+def visitor_counted_address(scope: dict[str, Any]) -> str | None:
+    """`counted_address` for a visitor's socket, against PARLEY["VISITOR_SOCKETS_PER_IP"]."""
+    if not settings.PARLEY["VISITOR_SOCKETS_PER_IP"]:
+        return None
+    address = client_address(scope)
+    return sys.intern(address_key(VISITOR_ADDRESS + address)) if address else None
+
+
+def visitor_over_cap(arrival: Arrival) -> bool:
+    """`over_cap` for a visitor's socket: beyond the sockets a visitor or an address may
+    hold for visitors."""
+    per_visitor = settings.PARLEY["VISITOR_SOCKETS_PER_VISITOR"]
+    per_ip = settings.PARLEY["VISITOR_SOCKETS_PER_IP"]
+    return bool(
+        (per_visitor and arrival.place > per_visitor) or (per_ip and arrival.address_place > per_ip)
     )

@@ -15,6 +15,8 @@ it and what they may do:
   first message goes over HTTP, `POST /widget/<key>/messages`, which makes it).
 * **What they may do.** Send, read receipts, typing, resume, ping. Deleting and clearing
   are the team's (`not_allowed`).
+* **How many.** A visitor, and the visitors of one client address, hold a few sockets at
+  most (parley/realtime/caps.py, `visitor_over_cap`); the next is closed with 4429.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from parley.chat import events as ev
 from parley.chat.models import Membership, Visitor
 from parley.common.outage import refusal
 from parley.realtime import protocol as p
-from parley.realtime.caps import counted_address, over_cap
+from parley.realtime.caps import visitor_counted_address, visitor_over_cap
 from parley.realtime.consumers import (
     CLOSE_TOO_MANY_SOCKETS,
     CLOSE_UNAUTHENTICATED,
@@ -127,12 +129,12 @@ class VisitorConsumer(ChatConsumer):
         await self.send(encode(p.Hello(user=sender, user_seq=0, limits=hello_limits())))
         presence = get_presence()
         await presence.start()
-        address = counted_address(self.scope)
+        address = visitor_counted_address(self.scope)
         if address is not None:
             self.address = address
         arrival = await presence.arrive(self.key, list(self.delivery.memberships), address)
         self.connected = True
-        if over_cap(arrival):
+        if visitor_over_cap(arrival):
             self.refused = True
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return

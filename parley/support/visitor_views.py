@@ -20,6 +20,7 @@ from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
+from django.db.models import Max
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -42,12 +43,12 @@ from parley.support.errors import (
     WidgetNotFound,
 )
 from parley.support.models import SupportConversation, Widget
+from parley.support.services.conversations import ATTRIBUTES_MAX
 from parley.support.views import public_config
 
 NAME_MAX_LENGTH = 80
 URL_MAX_LENGTH = 500
 USER_AGENT_MAX_LENGTH = 300
-ATTRIBUTES_MAX = 20  # custom key/values a site may attach to a visitor
 ATTRIBUTE_MAX_LENGTH = 200
 
 
@@ -62,6 +63,19 @@ def _own_origin(request: HttpRequest) -> str:
     return f"{request.scheme}://{request.get_host()}"
 
 
+def _from_own_origin(request: HttpRequest) -> bool:
+    """Whether the request comes from a page of this server (the frame). Browsers name
+    the page's origin in `Origin` on every POST, but not on a same-origin GET: there
+    `Sec-Fetch-Site: same-origin` says it (every current browser sends it; a page of
+    another site cannot make its request say so)."""
+    https_only = not settings.DEBUG
+    origin = request.headers.get("Origin")
+    if origin is None and request.method == "GET":
+        same = request.headers.get("Sec-Fetch-Site") == "same-origin"
+        return same and (request.is_secure() or not https_only)
+    return origin_allowed(origin, [_own_origin(request)], https_only=https_only)
+
+
 def visitor_endpoint(view: Callable[..., Any]) -> Callable[..., JsonResponse]:
     """The widget's frame only (this server's own Origin; https with DEBUG off), the
     widget by its public key, a JSON body, and DomainErrors as JSON answers."""
@@ -69,8 +83,7 @@ def visitor_endpoint(view: Callable[..., Any]) -> Callable[..., JsonResponse]:
     @csrf_exempt  # no cookie authenticates these: the visitor token does, in the body or a header
     def wrapper(request: HttpRequest, key: str) -> JsonResponse:
         try:
-            origin = request.headers.get("Origin")
-            if not origin_allowed(origin, [_own_origin(request)], https_only=not settings.DEBUG):
+            if not _from_own_origin(request):
                 raise OriginNotAllowed()
             widget = selectors.widget_by_key(key)
             if widget is None:
@@ -166,10 +179,25 @@ def session(request: HttpRequest, widget: Widget) -> dict[str, Any]:
     return {
         "token": token,
         "visitor": {"id": str(visitor_id), "verified": bool(verified_id)},
-        "conversation": {"id": support.pk, "last_seq": support.conversation.last_seq}
-        if support
-        else None,
+        "conversation": _conversation_state(support) if support else None,
         "widget": public_config(widget),
+    }
+
+
+def _conversation_state(support: SupportConversation) -> dict[str, Any]:
+    """What the frame shows of its conversation beside the messages: where it stands
+    (`last_seq`, the position to resume from), its status, and how far the team has
+    received and read it (the furthest of its members: receipts are ephemeral events, so
+    a reloaded frame reads them here)."""
+    team = Membership.objects.filter(
+        conversation_id=support.pk, user__isnull=False, left_at__isnull=True
+    ).aggregate(delivered=Max("last_delivered_seq"), read=Max("last_read_seq"))
+    return {
+        "id": support.pk,
+        "last_seq": support.conversation.last_seq,
+        "status": support.status,
+        "delivered_seq": team["delivered"] or 0,
+        "read_seq": team["read"] or 0,
     }
 
 
@@ -289,3 +317,18 @@ def _send(
         raise InvalidVisitorToken() from None
     # 201 stored now, 200 this client_id was stored before: the same message.
     return ev.message_out(message).model_dump(mode="json"), 201 if created else 200
+
+
+@require_http_methods(["POST"])
+@visitor_endpoint
+def details(request: HttpRequest, widget: Widget) -> dict[str, Any]:
+    """`POST /widget/<key>/visitor` `{name?, email?, attributes?}`: what the site says about
+    its visitor (the embed's `identify` and `setAttributes`), shown to the team in the
+    inbox. `stored` is false before the visitor's first message: the frame sends the
+    details with it."""
+    identity = _identity(request, widget)
+    context = _context(request, _body(request))
+    stored = services.visitor_details_update(
+        widget=widget, visitor_id=identity.visitor_id, context=context
+    )
+    return {"stored": stored}

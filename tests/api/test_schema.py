@@ -28,6 +28,11 @@ CONTRACT = {
     "/api/v1/conversations/{conversation_id}/messages/{seq}": {"delete"},
     "/api/v1/conversations/{conversation_id}/clear": {"post"},
     "/api/v1/conversations/{conversation_id}/read": {"post"},
+    # the support widget's frame and embedding pages (docs/widget.md)
+    "/widget/{key}/config": {"get"},
+    "/widget/{key}/session": {"post"},
+    "/widget/{key}/messages": {"get", "post"},
+    "/widget/{key}/visitor": {"post"},
 }
 
 
@@ -97,3 +102,24 @@ def test_every_json_body_documents_invalid_json():
     assert len(taking_json) >= 10
     for path, method, operation in taking_json:
         assert "`invalid_json`" in operation["responses"]["400"]["description"], (path, method)
+
+
+def test_the_widget_endpoints_say_their_own_errors_and_no_account_error():
+    paths = APIClient().get("/api/schema/", {"format": "json"}).json()["paths"]
+
+    def codes(path, method, status):
+        return paths[path][method]["responses"][status]["description"]
+
+    for path, methods in CONTRACT.items():
+        if not path.startswith("/widget/"):
+            continue
+        for method in methods:
+            assert "widget_not_found" in codes(path, method, "404")
+            if path.endswith(("/messages", "/visitor")):
+                assert "invalid_visitor_token" in codes(path, method, "401")
+            else:
+                assert "401" not in paths[path][method]["responses"]  # no account here
+            if not path.endswith("/config"):
+                assert "origin_not_allowed" in codes(path, method, "403")
+    assert "prechat_required" in codes("/widget/{key}/messages", "post", "400")
+    assert "rate_limited" in codes("/widget/{key}/session", "post", "429")

@@ -222,3 +222,49 @@ def test_the_widget_route_takes_only_a_key():
     assert widget_key("ws/widget/") is None
     assert widget_key("ws/widget/a/b/") is None
     assert widget_key("ws/widget/" + "k" * 41 + "/") is None
+
+
+async def _open(widget, token: str, address: str) -> tuple[str, VisitorSocket]:
+    """A visitor's socket from `address`: "open" when it stays open after its hello (a
+    ping is answered), else "closed <code>"."""
+    socket = VisitorSocket(widget, token)
+    socket.comm.scope["client"] = (address, 50000)
+    connected, code = await socket.comm.connect()
+    assert connected, code
+    assert (await socket.comm.receive_json_from())["type"] == "hello"
+    await socket.comm.send_json_to({"type": "ping", "id": "p"})
+    out = await socket.comm.receive_output(3)
+    if out["type"] == "websocket.close":
+        return f"closed {out['code']}", socket
+    return "open", socket
+
+
+async def test_visitor_sockets_are_capped_per_visitor_and_per_address(widget, settings):
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "VISITOR_SOCKETS_PER_VISITOR": 2,
+        "VISITOR_SOCKETS_PER_IP": 3,
+    }
+    one, two = await sync_to_async(visit)(widget), await sync_to_async(visit)(widget)
+    here, elsewhere = "198.51.100.7", "203.0.113.9"
+
+    # the third socket of one visitor is refused
+    mine = [await _open(widget, one["token"], here) for _ in range(3)]
+    assert [state for state, _ in mine] == ["open", "open", "closed 4429"]
+    await mine[2][1].comm.disconnect()
+    # another visitor from the same address has the address's last place, no more
+    theirs = [await _open(widget, two["token"], here) for _ in range(2)]
+    assert [state for state, _ in theirs] == ["open", "closed 4429"]
+    await theirs[1][1].comm.disconnect()
+    # from another address they may open one more; and a closed socket frees its place
+    other_place, other_socket = await _open(widget, two["token"], elsewhere)
+    assert other_place == "open"
+    await mine[0][1].comm.disconnect()
+    again, again_socket = await _open(widget, two["token"], here)
+    assert again == "closed 4429"  # two's own cap (2) is full now, wherever from
+    await again_socket.comm.disconnect()
+    await other_socket.comm.disconnect()
+    again, again_socket = await _open(widget, two["token"], here)
+    assert again == "open"
+    for socket in (mine[1][1], theirs[0][1], again_socket):
+        await socket.comm.disconnect()

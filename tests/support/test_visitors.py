@@ -291,3 +291,108 @@ def test_an_unknown_widget_key_is_a_404(widget):
     )
 
     assert response.status_code == 404 and response.json()["code"] == "widget_not_found"
+
+
+def test_the_frame_reads_its_history_with_the_headers_a_browser_sends(widget):
+    # A browser sends no Origin on a same-origin GET, only Sec-Fetch-Site.
+    token = session(widget).json()["token"]
+    send(widget, token, "mine")
+
+    def read(**headers):
+        return Client(**headers).get(
+            f"/widget/{widget.public_key}/messages",
+            secure=True,
+            HTTP_AUTHORIZATION=f"Visitor {token}",
+        )
+
+    own = read(HTTP_SEC_FETCH_SITE="same-origin")
+    assert own.status_code == 200 and [m["body"] for m in own.json()["results"]] == ["mine"]
+    for headers in (
+        {},
+        {"HTTP_SEC_FETCH_SITE": "same-site"},
+        {"HTTP_SEC_FETCH_SITE": "cross-site"},
+        {"HTTP_SEC_FETCH_SITE": "same-origin", "HTTP_ORIGIN": "https://shop.example.com"},
+    ):
+        refused = read(**headers)
+        assert refused.status_code == 403, headers
+        assert refused.json()["code"] == "origin_not_allowed"
+
+
+# --- what the site says about its visitor (identify, setAttributes) -------------------
+
+
+def details(widget, token, **fields):
+    return frame().post(
+        f"/widget/{widget.public_key}/visitor",
+        fields,
+        content_type="application/json",
+        secure=True,
+        HTTP_AUTHORIZATION=f"Visitor {token}",
+    )
+
+
+def test_the_site_tells_the_team_more_about_a_visitor_who_wrote(widget, alice):
+    token = session(widget).json()["token"]
+    before = details(widget, token, name="Kari", attributes={"plan": "free"})
+    send(widget, token, "Hello", attributes={"plan": "free", "cart": "2 items"})
+
+    after = details(
+        widget,
+        token,
+        name="Kari N.",
+        email="kari@example.no",
+        attributes={"plan": "pro", "cart": ""},
+    )
+    team = Client()
+    team.force_login(alice)
+    visitor = team.get("/api/v1/inbox").json()[0]["visitor"]
+
+    # before the first message nothing is stored: the frame sends it with that message
+    assert before.status_code == 200 and before.json() == {"stored": False}
+    assert after.status_code == 200 and after.json() == {"stored": True}
+    assert visitor["name"] == "Kari N." and visitor["email"] == "kari@example.no"
+    assert visitor["attributes"] == {"plan": "pro"}  # merged; an empty value removes a key
+
+
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"email": "not an address"}, "email"),
+        ({"name": "x" * 81}, "name"),
+        ({"attributes": {"k": ["a list"]}}, "attributes"),
+        ({"attributes": {f"k{i}": "v" for i in range(21)}}, "attributes"),
+    ],
+)
+def test_details_are_validated_with_a_reason(widget, fields, field):
+    token = session(widget).json()["token"]
+    send(widget, token, "Hello")
+
+    response = details(widget, token, **fields)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid" and field in response.json()["details"]
+
+
+def test_attributes_stay_within_the_limit_when_merged(widget):
+    token = session(widget).json()["token"]
+    send(widget, token, "Hello", attributes={f"a{i}": "v" for i in range(15)})
+
+    response = details(widget, token, attributes={f"b{i}": "v" for i in range(6)})
+
+    assert response.status_code == 400 and "attributes" in response.json()["details"]
+
+
+def test_details_need_the_visitors_token_from_the_frame(widget):
+    token = session(widget).json()["token"]
+
+    forged = details(widget, token[:-2] + "xx", name="Eve")
+    foreign = Client(HTTP_ORIGIN="https://shop.example.com").post(
+        f"/widget/{widget.public_key}/visitor",
+        {"name": "Eve"},
+        content_type="application/json",
+        secure=True,
+        HTTP_AUTHORIZATION=f"Visitor {token}",
+    )
+
+    assert forged.status_code == 401 and forged.json()["code"] == "invalid_visitor_token"
+    assert foreign.status_code == 403 and foreign.json()["code"] == "origin_not_allowed"

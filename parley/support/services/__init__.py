@@ -8,6 +8,7 @@ from parley.support.services.conversations import (
     conversations_delete,
     conversations_expired,
     note_add,
+    visitor_details_update,
     visitor_message_send,
 )
 from parley.support.services.widgets import (
@@ -37,6 +38,7 @@ __all__ = [
     "conversations_expired",
     "note_add",
     "owner_check",
+    "visitor_details_update",
     "visitor_message_send",
     "widget_create",
     "widget_delete",

@@ -97,6 +97,52 @@ def visitor_message_send(
     return message, created
 
 
+ATTRIBUTES_MAX = 20  # custom key/values a site may attach to a visitor, all told
+
+
+def visitor_details_update(
+    *, widget: Widget, visitor_id: uuid.UUID, context: VisitorContext
+) -> bool:
+    """What the site or the pre-chat form says about a visitor after they wrote (the
+    embed's `identify` and `setAttributes`): a name and an email replace the old ones when
+    given, attributes are merged into theirs (a key with an empty value removes it).
+    Returns whether there was a conversation to update: before the first message nothing
+    is stored (the frame sends the details with that message).
+
+    Raises InvalidInput when the merged attributes would exceed ATTRIBUTES_MAX keys."""
+    with transaction.atomic():
+        support = (
+            SupportConversation.objects.select_for_update()
+            .filter(widget=widget, visitor_id=visitor_id)
+            .first()
+        )
+        if support is None:
+            return False
+        changed = []
+        if context.email and context.email != support.email:
+            support.email = context.email[:254]
+            changed.append("email")
+        if context.attributes:
+            merged = {**support.attributes, **context.attributes}
+            merged = {k: v for k, v in merged.items() if v != ""}
+            if len(merged) > ATTRIBUTES_MAX:
+                raise InvalidInput(
+                    f"A visitor has at most {ATTRIBUTES_MAX} attributes.",
+                    attributes=[f"At most {ATTRIBUTES_MAX} keys."],
+                )
+            if merged != support.attributes:
+                support.attributes = merged
+                changed.append("attributes")
+        if changed:
+            support.save(update_fields=changed)
+        name = clean_line(context.name)[:80]
+        if name:
+            Visitor.objects.filter(pk=visitor_id).exclude(display_name=name).update(
+                display_name=name
+            )
+    return True
+
+
 def _wakes(support: SupportConversation) -> bool:
     Status = SupportConversation.Status
     return support.status == Status.RESOLVED or (

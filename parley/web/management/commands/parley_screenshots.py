@@ -2,7 +2,8 @@
 
 Starts a throwaway server (parley/web/liveserver.py) with a few people who already chat,
 logs in with headless Chromium (PARLEY_CHROMIUM, default /usr/bin/chromium) and saves the
-conversation list, an open conversation, a group, the phone layout and the dark theme.
+conversation list, an open conversation, a group, the phone layout and the dark theme;
+and the support widget on a shop's page served from another port.
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ class Command(BaseCommand):
                 browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
                 try:
                     self.shoot(browser, server.url, out)
+                    self.shoot_widget(browser, server, out)
                 finally:
                     browser.close()
         finally:
@@ -188,3 +190,91 @@ class Command(BaseCommand):
         save(mobile, "mobile-list.png")
         open_chat(mobile, "Bob Marley")
         save(mobile, "mobile.png")
+
+    def shoot_widget(self, browser: Any, server: Any, out: Path) -> None:
+        """The support widget open on a shop's page (another origin), mid-conversation."""
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        page_html: list[bytes] = []
+
+        class Shop(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(page_html[0])
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        shop = ThreadingHTTPServer(("127.0.0.1", 0), Shop)
+        shop_url = f"http://127.0.0.1:{shop.server_address[1]}"
+        threading.Thread(target=shop.serve_forever, daemon=True).start()
+        try:
+            key = server.shell(WIDGET.replace("SHOP_URL", shop_url)).strip().splitlines()[-1]
+            page_html.append(SHOP_PAGE.replace("PARLEY", server.url).replace("KEY", key).encode())
+            ctx = browser.new_context(
+                device_scale_factor=1, viewport={"width": 1280, "height": 800}
+            )
+            page = ctx.new_page()
+            page.goto(shop_url + "/")
+            page.locator("[data-parley-widget] button").click()
+            frame = page.frame_locator("[data-parley-widget] iframe")
+            frame.locator("#prechat-name").fill("Kari")
+            box = frame.locator("#composer-input")
+            box.fill("Hi! Do you ship to Norway?")
+            box.press("Enter")
+            page.wait_for_timeout(800)
+            server.shell(ANSWER)
+            frame.locator(".msg.theirs:not(.welcome)").wait_for()
+            page.wait_for_timeout(500)
+            page.mouse.move(0, 0)
+            page.screenshot(path=str(out / "widget.png"))
+            self.stdout.write("  widget.png")
+        finally:
+            shop.shutdown()
+            shop.server_close()
+
+
+WIDGET = """
+from parley.accounts.models import User
+from parley.support import services
+alice = User.objects.get(username="alice")
+widget = services.widget_create(
+    owner=alice, name="Shop", allowed_origins=["SHOP_URL"], title="Ask Tea & Co.",
+    greeting="We usually answer within minutes", accent_color="#0e7c66",
+    welcome_message="Hello! Questions about an order or a tea? Write to us.", ask_name="optional",
+)
+print(widget.public_key)
+"""
+
+ANSWER = """
+from parley.accounts.models import User
+from parley.chat import selectors, services
+from parley.support.models import SupportConversation
+alice = User.objects.get(username="alice")
+support = SupportConversation.objects.latest("pk")
+membership = selectors.membership_for(alice, support.pk)
+body = "Hi Kari! Yes, we ship to Norway in 3-5 days."
+services.message_send(membership=membership, body=body, client_id="shot-1")
+"""
+
+SHOP_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Tea &amp; Co.</title>
+<style>
+body { margin: 0; font: 16px/1.5 Georgia, serif; color: #2b2118; background: #faf6f0; }
+header { padding: 20px 48px; background: #2b2118; color: #faf6f0; font-size: 22px; }
+main { padding: 40px 48px; max-width: 640px; }
+h1 { font-size: 34px; margin: 0 0 12px; }
+.teas { display: flex; gap: 16px; margin-top: 24px; }
+.tea { flex: 1; height: 140px; border-radius: 10px; background: #e8dccb; padding: 12px; }
+</style></head><body>
+<header>Tea &amp; Co.</header>
+<main><h1>Loose-leaf teas, shipped across Europe</h1>
+<p>Green, black and oolong teas from small gardens. Free shipping from 40 EUR.</p>
+<div class="teas"><div class="tea">Sencha</div><div class="tea">Darjeeling</div>
+<div class="tea">Tieguanyin</div></div>
+</main>
+<script src="PARLEY/widget.js" data-widget="KEY" async></script>
+</body></html>"""

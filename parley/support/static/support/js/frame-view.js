@@ -1,0 +1,117 @@
+// What the visitor sees in the frame, drawn from the frame's state. Every text that comes
+// from people (messages, names) is set as text, never as HTML.
+
+const $ = (id) => document.getElementById(id);
+
+const list = $("message-list");
+const scroller = $("messages");
+
+function timeOf(iso) {
+  const date = iso ? new Date(iso) : new Date();
+  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function bubble({ key, mine, name, body, time, note, deleted }) {
+  const item = document.createElement("li");
+  item.className = `msg ${mine ? "mine" : "theirs"}`;
+  item.dataset.key = key;
+  if (!mine && name) {
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = name;
+    item.appendChild(who);
+  }
+  const text = document.createElement("p");
+  text.className = deleted ? "body deleted" : "body";
+  text.textContent = deleted ? "This message was deleted." : body;
+  item.appendChild(text);
+  const meta = document.createElement("span");
+  meta.className = "meta";
+  meta.textContent = note ? `${time} · ${note}` : time;
+  item.appendChild(meta);
+  return item;
+}
+
+/** The state a message of mine has reached, as words (and a data attribute for tests). */
+function progress(state, message) {
+  if (message.failed) return ["failed", "Not sent"];
+  if (message.seq == null) return ["sending", "Sending…"];
+  if (state.conversation && state.conversation.read_seq >= message.seq) return ["read", "Read"];
+  if (state.conversation && state.conversation.delivered_seq >= message.seq) return ["delivered", "Delivered"];
+  return ["sent", "Sent"];
+}
+
+export function renderMessages(state) {
+  const nearBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 60;
+  const items = [];
+  if (state.config.welcome_message) {
+    items.push(
+      bubble({ key: "welcome", mine: false, name: state.config.title, body: state.config.welcome_message, time: "" }),
+    );
+    items[0].classList.add("welcome");
+  }
+  const stored = [...state.messages.values()].sort((a, b) => a.seq - b.seq);
+  const stamped = new Set(stored.map((m) => m.client_id));
+  const waiting = [...state.pending.values()].filter((p) => !stamped.has(p.client_id));
+  for (const message of [...stored, ...waiting]) {
+    const mine = message.sender ? message.sender.kind === "visitor" : true;
+    const [stage, note] = mine ? progress(state, message) : [null, ""];
+    const item = bubble({
+      key: message.seq != null ? `s${message.seq}` : `c${message.client_id}`,
+      mine,
+      name: message.sender?.name,
+      body: message.body,
+      time: timeOf(message.created_at),
+      note,
+      deleted: message.deleted,
+    });
+    if (stage) item.dataset.state = stage;
+    items.push(item);
+  }
+  list.replaceChildren(...items);
+  if (nearBottom || state.scrollToEnd) {
+    scroller.scrollTop = scroller.scrollHeight;
+    state.scrollToEnd = false;
+  }
+  $("earlier").hidden = !state.hasMore;
+}
+
+export function renderStatus(state) {
+  const line = $("status");
+  let text = "";
+  if (state.problem) text = state.problem;
+  else if (state.conversation && state.link === "offline") text = "Reconnecting…";
+  else if (state.conversation?.status === "resolved") text = "This conversation is resolved. Write to open it again.";
+  line.textContent = text;
+  line.hidden = !text;
+  document.body.dataset.link = state.link;
+  document.body.dataset.status = state.conversation?.status || "new";
+}
+
+export function renderTyping(state) {
+  const who = [...state.typing.values()].filter((t) => t.until > Date.now()).map((t) => t.name);
+  $("typing").textContent = who.length ? `${who.join(", ")} ${who.length > 1 ? "are" : "is"} typing…` : "";
+}
+
+export function renderPrechat(state) {
+  const form = $("prechat");
+  const rows = [
+    ["name", state.config.ask_name],
+    ["email", state.config.ask_email],
+  ];
+  let any = false;
+  for (const [field, ask] of rows) {
+    const shown = ask !== "off" && !state.conversation && !state.details[field];
+    $(`prechat-${field}-row`).hidden = !shown;
+    $(`prechat-${field}-hint`).textContent = ask === "required" ? "(required)" : "(optional)";
+    $(`prechat-${field}`).required = ask === "required";
+    any ||= shown;
+  }
+  form.hidden = !any;
+}
+
+export function showError(text) {
+  const line = $("error");
+  line.textContent = text || "";
+  line.hidden = !text;
+}

@@ -1,0 +1,525 @@
+"""The support widget on somebody else's site: a host page served from a second loopback
+origin embeds it with the one tag, a visitor chats with the team, and the host page can
+neither restyle nor read the chat. The team's side is driven over the REST API and an
+agent's websocket (a bearer token), as a script would."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from websockets.sync.client import connect as ws_connect
+
+from tests.e2e.people import PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+ACCENT = "#0e7c66"
+# What a careless (or hostile) site puts in its stylesheet: none of it reaches the chat.
+HOST_CSS = """
+* { font-family: "Comic Sans MS", cursive !important; color: #ff0000 !important; }
+iframe, div { display: none !important; opacity: 0 !important; }
+button { background: #ff00ff !important; width: 4px !important; }
+p, li { visibility: hidden !important; }
+"""
+
+
+class HostSite:
+    """A website on another loopback port: pages by path, set by the test."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}
+        pages = self.pages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                body = pages.get(self.path.split("?")[0])
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write((body or "not found").encode())
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"  # an allowed origin
+        self.foreign_url = f"http://localhost:{self.port}"  # the same site, another origin
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def host_site() -> Iterator[HostSite]:
+    site = HostSite()
+    yield site
+    site.stop()
+
+
+def _http(server: Any, method: str, path: str, body: Any = None, token: str = "", **headers: str):
+    request = urllib.request.Request(server.url + path, method=method)
+    if body is not None:
+        request.data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    for name, value in headers.items():
+        request.add_header(name.replace("_", "-"), value)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+_n = itertools.count(1)
+
+
+class Team:
+    """A widget's owner, who answers over the REST API and a websocket."""
+
+    def __init__(self, server: Any, host_site: HostSite, **settings: Any) -> None:
+        self.server = server
+        run = next(_n)
+        self.username, self.name = f"owner{run}", "Olivia"
+        server.create_users((self.username, self.name), password=PASSWORD)
+        status, answer = _http(
+            server,
+            "POST",
+            "/api/v1/auth/token",
+            {"email": f"{self.username}@example.com", "password": PASSWORD},
+        )
+        assert status in (200, 201), answer
+        self.token = answer["token"]
+        fields = {
+            "name": "Shop",
+            "allowed_origins": [host_site.url],
+            "title": "Ask the shop",
+            "greeting": "We usually answer within minutes",
+            "welcome_message": "Hi! How can we help?",
+            "accent_color": ACCENT,
+            **settings,
+        }
+        status, self.widget = _http(server, "POST", "/api/v1/widgets", fields, self.token)
+        assert status == 201, self.widget
+        self.key = self.widget["public_key"]
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        status, answer = _http(self.server, method, "/api/v1" + path, body, self.token)
+        assert status < 400, (status, answer)
+        return answer
+
+    def inbox(self, count: int, timeout: float = 10) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.api("GET", "/inbox")
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.2)
+
+    @contextmanager
+    def socket(self) -> Iterator[Any]:
+        """An agent's websocket (a bearer token, as a script connects), resumed."""
+        ws_url = self.server.url.replace("http://", "ws://") + "/ws/"
+        headers = {"Authorization": f"Bearer {self.token}"}
+        with ws_connect(ws_url, additional_headers=headers) as socket:
+            assert json.loads(socket.recv(timeout=5))["type"] == "hello"
+            socket.send(json.dumps({"type": "resume", "id": "r"}))
+            yield socket
+
+
+def frames_until(socket: Any, predicate: Any, timeout: float = 10) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+        if predicate(frame):
+            return frame
+
+
+def embed(site: HostSite, path: str, server: Any, key: str, extra: str = "") -> None:
+    site.pages[path] = (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>A shop</title><style>{HOST_CSS}</style></head><body>"
+        "<h1>Welcome to the shop</h1>"
+        "<script>window.readyEvents = 0;"
+        " addEventListener('parley:ready', () => window.readyEvents++);</script>"
+        f"<script src='{server.url}/widget.js' data-widget='{key}' async></script>"
+        f"{extra}</body></html>"
+    )
+
+
+class Visitor:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.launcher = page.locator("[data-parley-widget] button")
+        self.iframe = page.locator("[data-parley-widget] iframe")
+        self.frame = page.frame_locator("[data-parley-widget] iframe")
+        self.bodies = self.frame.locator("#message-list .msg:not(.welcome) .body")
+        self.composer = self.frame.locator("#composer-input")
+
+    def write(self, text: str) -> None:
+        self.composer.fill(text)
+        self.composer.press("Enter")
+
+
+@pytest.fixture
+def visitor_page(browser) -> Iterator[Any]:
+    contexts = []
+
+    def make(viewport: dict[str, int] | None = None) -> Page:
+        context = browser.new_context(viewport=viewport or {"width": 1200, "height": 800})
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []  # type: ignore[attr-defined]
+        page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def test_a_visitor_chats_with_the_team_from_another_sites_page(server, host_site, visitor_page):
+    team = Team(server, host_site, ask_name="optional")
+    embed(host_site, "/shop", server, team.key)
+    visitor = Visitor(page := visitor_page())
+
+    # given: the shop's page with the one tag; its stylesheet hides every div and iframe
+    page.goto(host_site.url + "/shop")
+    expect(visitor.launcher).to_be_visible()
+    assert page.evaluate("window.readyEvents") == 1
+    assert page.evaluate("typeof Parley.open") == "function"
+    launcher_colour = visitor.launcher.evaluate("b => getComputedStyle(b).backgroundColor")
+    assert launcher_colour == "rgb(14, 124, 102)"  # the widget's accent, not the page's
+
+    # when: the visitor opens the chat
+    visitor.launcher.click()
+
+    # then: the panel shows, untouched by the page's CSS, with the welcome and the form
+    expect(visitor.iframe).to_be_visible()
+    expect(visitor.frame.locator("h1")).to_have_text("Ask the shop")
+    welcome = visitor.frame.locator(".msg.welcome .body")
+    expect(welcome).to_have_text("Hi! How can we help?")
+    assert welcome.evaluate("e => getComputedStyle(e).visibility") == "visible"
+    assert "Comic" not in welcome.evaluate("e => getComputedStyle(e).fontFamily")
+    expect(visitor.frame.locator("#prechat-name")).to_be_visible()
+
+    # when: they give their name and write, with a little markup in it
+    visitor.frame.locator("#prechat-name").fill("Vera")
+    visitor.write("Hello from the shop <b>page</b>")
+
+    # then: the team's inbox has it, with who wrote and from which page
+    (row,) = team.inbox(1)
+    conversation = row["id"]
+    detail = team.api("GET", f"/inbox/{conversation}")
+    assert detail["visitor"]["name"] == "Vera"
+    assert detail["visitor"]["page_url"] == host_site.url + "/shop"
+    history = team.api("GET", f"/conversations/{conversation}/messages")["results"]
+    assert [m["body"] for m in history] == ["Hello from the shop <b>page</b>"]
+    # and the visitor's text is text in the frame
+    expect(visitor.bodies).to_have_text(["Hello from the shop <b>page</b>"])
+    assert visitor.frame.locator("#message-list b").count() == 0
+
+    # when: an agent, on a websocket, starts typing
+    with team.socket() as agent:
+        frames_until(agent, lambda f: f["type"] == "resumed")
+        agent.send(json.dumps({"type": "typing", "conversation": conversation, "active": True}))
+
+        # then: the visitor sees it
+        expect(visitor.frame.locator("#typing")).to_have_text("Olivia is typing…")
+
+        # when: the visitor types, the agent sees it
+        visitor.composer.fill("One more")
+        typing = frames_until(
+            agent, lambda f: f["type"] == "typing" and f["who"]["kind"] == "visitor"
+        )
+        assert typing["active"] is True
+        visitor.composer.fill("")
+
+        # when: the agent answers over REST and reads the visitor's message
+        team.api(
+            "POST",
+            f"/conversations/{conversation}/messages",
+            {"client_id": "answer-1", "body": "Hello Vera, how can I help?"},
+        )
+        last = history[-1]["seq"]
+        agent.send(
+            json.dumps(
+                {"type": "receipt", "conversation": conversation, "kind": "read", "seq": last}
+            )
+        )
+
+        # then: the answer shows in the frame, the typing is gone, and the visitor's
+        # message says it was read
+        expect(visitor.bodies).to_have_text(
+            ["Hello from the shop <b>page</b>", "Hello Vera, how can I help?"]
+        )
+        expect(visitor.frame.locator("#typing")).to_have_text("")
+        mine = visitor.frame.locator(".msg.mine").first
+        expect(mine).to_have_attribute("data-state", "read")
+
+        # and the team's side got the visitor's read receipt: the frame is open and seen
+        frames_until(
+            agent,
+            lambda f: (
+                f["type"] == "receipt" and f["who"]["kind"] == "visitor" and f["read_seq"] > last
+            ),
+        )
+
+    # when: the visitor writes again (now over the websocket), then reloads the page
+    visitor.write("Do you ship to Norway?")
+    expect(visitor.bodies).to_have_count(3)
+    expect(visitor.frame.locator(".msg.mine").last).not_to_have_attribute("data-state", "sending")
+    page.reload()
+    visitor.launcher.click()
+
+    # then: the same conversation, each message once, and no pre-chat form any more
+    expect(visitor.bodies).to_have_text(
+        ["Hello from the shop <b>page</b>", "Hello Vera, how can I help?", "Do you ship to Norway?"]
+    )
+    expect(visitor.frame.locator("#prechat")).to_be_hidden()
+    assert len(team.inbox(1)) == 1
+    stored = team.api("GET", f"/conversations/{conversation}/messages")["results"]
+    bodies = [m["body"] for m in stored]
+    assert sorted(bodies) == sorted(
+        ["Hello from the shop <b>page</b>", "Hello Vera, how can I help?", "Do you ship to Norway?"]
+    )
+
+    # and: a script of the host page cannot reach into the frame or find the token
+    reach = page.evaluate(
+        """() => {
+          const widget = document.querySelector('[data-parley-widget]');
+          const frame = widget.shadowRoot.querySelector('iframe');
+          const tries = {};
+          for (const [name, grab] of Object.entries({
+            document: () => frame.contentWindow.document.body.innerHTML,
+            storage: () => JSON.stringify(frame.contentWindow.localStorage),
+            contentDocument: () => frame.contentDocument.body.innerHTML,
+          })) {
+            try { tries[name] = grab(); } catch (e) { tries[name] = 'refused: ' + e.name; }
+          }
+          tries.src = frame.src;
+          tries.hostStorage = JSON.stringify(localStorage) + document.cookie;
+          return tries;
+        }"""
+    )
+    assert reach["document"] == "refused: SecurityError"
+    assert reach["storage"] == "refused: SecurityError"
+    assert reach["contentDocument"].startswith("refused: ")  # null: cross-origin
+    assert "token" not in reach["src"] and ":" not in reach["src"].split("?", 1)[1].replace(
+        "%3A", ""
+    )
+    assert reach["hostStorage"] == "{}"
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_page_of_an_origin_that_is_not_allowed_gets_no_widget(server, host_site, visitor_page):
+    team = Team(server, host_site)
+    # a visitor who chatted on the real site: a valid token with a conversation
+    own = {"Origin": server.url}
+    status, session = _http(server, "POST", f"/widget/{team.key}/session", {}, **own)
+    token = session["token"]
+    status, _ = _http(
+        server,
+        "POST",
+        f"/widget/{team.key}/messages",
+        {"client_id": "c1", "body": "hi"},
+        Authorization=f"Visitor {token}",
+        **own,
+    )
+    assert status == 201
+    subprotocol = "t." + token.replace(":", ".")
+    # a page on localhost:<same port> (another origin) embeds it, tries its websocket with
+    # the stolen token, and frames the chat claiming to be the allowed origin
+    frame_url = f"{server.url}/widget/{team.key}/frame?origin={host_site.url}"
+    embed(
+        host_site,
+        "/elsewhere",
+        server,
+        team.key,
+        extra=(
+            "<script>window.socket = new Promise(done => {"
+            f" const ws = new WebSocket('{server.url.replace('http', 'ws')}/ws/widget/{team.key}/',"
+            f" ['parley.visitor', '{subprotocol}']);"
+            " ws.onopen = () => done('open'); ws.onclose = e => done('closed ' + e.code); });"
+            "</script>"
+            f"<iframe id='forged' src='{frame_url}'></iframe>"
+        ),
+    )
+    page = visitor_page()
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(m.text))
+
+    page.goto(host_site.foreign_url + "/elsewhere")
+
+    assert page.evaluate("window.socket") == "closed 1006"  # the handshake was refused
+    page.wait_for_timeout(1000)
+    assert page.locator("[data-parley-widget]").count() == 0
+    assert page.evaluate("window.readyEvents") == 0
+    assert page.evaluate("typeof window.Parley") == "undefined"
+    assert any("Parley widget" in m and "not shown" in m for m in messages), messages
+    # the forged frame is refused by the browser (frame-ancestors): no chat inside it
+    assert page.frame_locator("#forged").locator("#composer-input").count() == 0
+
+
+def test_on_a_phone_the_panel_fills_the_screen_and_the_api_drives_it(
+    server, host_site, visitor_page
+):
+    team = Team(server, host_site, position="left")
+    embed(host_site, "/phone", server, team.key)
+    page = visitor_page(viewport={"width": 390, "height": 800})
+    visitor = Visitor(page)
+    page.goto(host_site.url + "/phone")
+    expect(visitor.launcher).to_be_visible()
+    box = visitor.launcher.bounding_box()
+    assert box and box["x"] < 100  # on the left, as the widget says
+
+    # when: the site opens it from its own script
+    page.evaluate("Parley.open()")
+
+    # then: the chat covers the whole screen, the launcher is out of the way
+    expect(visitor.iframe).to_be_visible()
+    frame_box = visitor.iframe.bounding_box()
+    assert frame_box == {"x": 0, "y": 0, "width": 390, "height": 800}
+    expect(visitor.launcher).to_be_hidden()
+
+    # when: the site tells who the visitor is; a bad call is refused with its reason
+    refused = page.evaluate(
+        "Parley.setAttributes('plan').then(() => 'ok', e => e.code + ': ' + e.message)"
+    )
+    assert refused == "invalid: setAttributes takes an object."
+    page.evaluate("Parley.identify({name: 'Pia', email: 'pia@example.com'})")
+    page.evaluate("Parley.setAttributes({plan: 'pro', seats: 3})")
+    visitor.write("Hi from my phone")
+
+    # then: the team sees the details with the first message
+    (row,) = team.inbox(1)
+    detail = team.api("GET", f"/inbox/{row['id']}")
+    assert detail["visitor"]["name"] == "Pia"
+    assert detail["visitor"]["email"] == "pia@example.com"
+    assert detail["visitor"]["attributes"] == {"plan": "pro", "seats": "3"}
+    # and later changes go straight to the team
+    stored = page.evaluate("Parley.setAttributes({plan: 'enterprise'})")
+    assert stored == {"stored": True}
+    detail = team.api("GET", f"/inbox/{row['id']}")
+    assert detail["visitor"]["attributes"] == {"plan": "enterprise", "seats": "3"}
+
+    # when: the visitor closes the chat with its own button
+    visitor.frame.locator("#close").click()
+
+    # then: the launcher is back, and reset() starts a new visit with an empty chat
+    expect(visitor.launcher).to_be_visible()
+    expect(visitor.iframe).to_be_hidden()
+    page.evaluate("Parley.reset()")
+    page.evaluate("Parley.toggle()")
+    expect(visitor.frame.locator(".msg.welcome")).to_be_visible()
+    expect(visitor.bodies).to_have_count(0)
+
+
+def test_a_lost_answer_a_reload_mid_send_and_a_drop_lose_nothing_and_double_nothing(
+    server, host_site, visitor_page
+):
+    team = Team(server, host_site)
+    embed(host_site, "/resume", server, team.key)
+    page = visitor_page()
+    visitor = Visitor(page)
+    sends: list[str] = []
+
+    def lose(reach_server: bool) -> Any:
+        def handler(route: Any) -> None:
+            if route.request.method != "POST":
+                route.continue_()
+                return
+            if reach_server:
+                route.fetch()  # stored, but the visitor's browser never hears back
+            sends.append(json.loads(route.request.post_data or "{}")["client_id"])
+            route.abort()
+
+        return handler
+
+    def wait_for_sends(count: int) -> None:
+        for _ in range(150):  # route handlers run while Playwright waits
+            if len(sends) >= count:
+                return
+            page.wait_for_timeout(100)
+        raise AssertionError(f"{len(sends)} sends, not {count}")
+
+    page.goto(host_site.url + "/resume")
+    visitor.launcher.click()
+
+    # when: the first message is stored but its answers are lost, twice (a retry)
+    page.context.route("**/widget/*/messages", lose(reach_server=True))
+    visitor.write("Is anybody there?")
+    expect(visitor.frame.locator(".msg.mine")).to_have_attribute("data-state", "sending")
+    wait_for_sends(2)
+    page.context.unroute("**/widget/*/messages")
+
+    # then: the next retry gets the stored message: once, for the visitor and the team
+    expect(visitor.frame.locator(".msg.mine")).to_have_attribute("data-state", "sent")
+    assert len(set(sends)) == 1  # every try had the same client_id
+    (row,) = team.inbox(1)
+    conversation = row["id"]
+
+    def stored() -> list[str]:
+        answer = team.api("GET", f"/conversations/{conversation}/messages?limit=100")
+        return [m["body"] for m in reversed(answer["results"])]
+
+    assert stored() == ["Is anybody there?"]
+    expect(visitor.bodies).to_have_text(["Is anybody there?"])
+
+    # when: the next message never reaches the server, and the visitor reloads the page
+    expect(visitor.frame.locator("body")).to_have_attribute("data-link", "ready")
+    # (its new sockets reach no server and never say hello: the message goes over HTTP)
+    sockets_reach_server = [False]
+    page.context.route_web_socket(
+        "**/ws/widget/**", lambda ws: ws.connect_to_server() if sockets_reach_server[0] else None
+    )
+    page.context.set_offline(True)
+    expect(visitor.frame.locator("body")).to_have_attribute("data-link", "offline")
+    page.context.set_offline(False)
+    expect(visitor.frame.locator("body")).to_have_attribute("data-link", "connecting")
+    page.context.route("**/widget/*/messages", lose(reach_server=False))
+    visitor.write("Hello again?")
+    wait_for_sends(3)
+    page.context.unroute("**/widget/*/messages")
+    sockets_reach_server[0] = True
+    page.reload()
+    visitor.launcher.click()
+
+    # then: the frame sends it again from its outbox, with the same client_id: once
+    expect(visitor.bodies).to_have_text(["Is anybody there?", "Hello again?"])
+    assert stored() == ["Is anybody there?", "Hello again?"]
+
+    # when: the visitor's connection drops and the team answers meanwhile
+    expect(visitor.frame.locator("body")).to_have_attribute("data-link", "ready")
+    page.context.set_offline(True)
+    expect(visitor.frame.locator("body")).to_have_attribute("data-link", "offline")
+    for n in range(3):
+        team.api(
+            "POST",
+            f"/conversations/{conversation}/messages",
+            {"client_id": f"away-{n}", "body": f"While you were away {n}"},
+        )
+    page.context.set_offline(False)
+
+    # then: the frame resumes and shows each answer once, in order
+    away = [f"While you were away {n}" for n in range(3)]
+    expect(visitor.bodies).to_have_text(["Is anybody there?", "Hello again?", *away])
+    expect(visitor.frame.locator("body")).to_have_attribute("data-link", "ready")
+    page.wait_for_timeout(500)
+    expect(visitor.bodies).to_have_count(5)
