@@ -101,7 +101,7 @@ def test_widgets_screen_makes_changes_and_refuses_bad_values(people):
     editor.get_by_label("Title").fill("Talk to Olive")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#widget-error")).to_be_hidden()
-    page.get_by_label("Agent's email or username").fill(adam.email)
+    page.get_by_label("Address or username of the agent to add").fill(adam.email)
     page.get_by_role("button", name="Add agent").click()
     expect(page.locator("#widget-agents")).to_contain_text("Adam")
     secret = page.get_by_role("textbox", name="Identity secret").input_value()
@@ -137,7 +137,7 @@ def test_a_visitor_arrives_live_and_the_team_answers_resolves_assigns_and_notes(
     olive, adam = people("olive", "adam")
     page = olive.page
     key = create_widget(olive, "Shop")
-    page.get_by_label("Agent's email or username").fill(adam.email)
+    page.get_by_label("Address or username of the agent to add").fill(adam.email)
     page.get_by_role("button", name="Add agent").click()
     expect(page.locator("#widget-agents")).to_contain_text("Adam")
     page.get_by_role("tab", name="Inbox").click()
