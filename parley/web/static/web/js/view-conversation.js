@@ -55,7 +55,7 @@ export function renderHeader(conv) {
     avatar({
       name: who ? who.name : conv.title,
       avatar: who?.avatar,
-      seed: who ? `u${who.id}` : visitor ? `v${visitor.id}` : `c${conv.id}`,
+      seed: who ? `u${who.id}` : visitor ? `u${visitor.id}` : `c${conv.id}`,
       online: Boolean(who?.online || visitor?.online),
     }),
   );

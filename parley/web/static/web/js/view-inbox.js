@@ -111,7 +111,7 @@ function item(record, old) {
         "data-focus": "link",
         "data-conversation": record.id,
       },
-      avatar({ name: v.name, seed: `v${v.id}`, online: v.online }),
+      avatar({ name: v.name, seed: `u${v.id}`, online: v.online }),
       h(
         "span",
         { class: "conv-main" },

@@ -48,7 +48,7 @@ function renderVisitor(record) {
     h(
       "div",
       { class: "visitor-head" },
-      avatar({ name: v.name, seed: `v${v.id}`, online: v.online }),
+      avatar({ name: v.name, seed: `u${v.id}`, online: v.online }),
       h(
         "div",
         {},

@@ -133,8 +133,10 @@ export function createWidgets() {
     $("widget-copied").textContent = "";
     render();
     if (editing !== null) {
-      $("widget-editor").scrollIntoView({ block: "start" });
-      (editing === "new" ? $("w-name") : $("widget-editor-title")).focus();
+      // Scroll the screen's own body only: scrollIntoView would move the whole page too.
+      const body = $("widget-editor").parentElement;
+      body.scrollTop = $("widget-editor").offsetTop - body.offsetTop - 8;
+      (editing === "new" ? $("w-name") : $("widget-editor-title")).focus({ preventScroll: true });
     }
   }
 
