@@ -127,6 +127,9 @@ def _presence_events(
 
 async def participants_gone(keys: set[str]) -> None:
     """Announce people offline whose sockets died with another server process."""
+    from parley.realtime.visitors import visitors_gone
+
+    await visitors_gone(keys)
     user_ids = [int(k[1:]) for k in keys if k.startswith("u") and k[1:].isdigit()]
     if not user_ids:
         return

@@ -11,8 +11,10 @@ it and what they may do:
   server picks. The handshake's Origin must be the server's own (the widget's frame),
   as for a signed-in browser's socket.
 * **What they follow.** Their own support conversation and nothing else: no user stream,
-  no presence of others. A visitor's socket opens once they have a conversation (their
-  first message goes over HTTP, `POST /widget/<key>/messages`, which makes it).
+  no presence of others. The team sees theirs: `presence` with the visitor's id goes to
+  their conversation when their first socket opens and when their last one closes. A
+  visitor's socket opens once they have a conversation (their first message goes over
+  HTTP, `POST /widget/<key>/messages`, which makes it).
 * **What they may do.** Send, read receipts, typing, resume, ping. Deleting and clearing
   are the team's (`not_allowed`).
 * **How many.** A visitor, and the visitors of one client address, hold a few sockets at
@@ -21,6 +23,8 @@ it and what they may do:
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from typing import Any
 
 from parley.chat import errors as chat_errors
@@ -41,7 +45,7 @@ from parley.realtime.online import get_online_counts
 from parley.realtime.origins import handshake_origin_allowed
 from parley.realtime.presence import get_presence, visitor_key
 from parley.realtime.protocol import encode
-from parley.realtime.publish import conversation_group
+from parley.realtime.publish import conversation_group, outgoing, publish
 
 VISITOR_PROTOCOL = "parley.visitor"
 TOKEN_PROTOCOL_PREFIX = "t."
@@ -94,6 +98,34 @@ def visitor_state(key: str, token: str) -> tuple[Visitor, list[tuple[Member, int
     return visitor, [(Member(*row[:5]), row[5]) for row in rows]
 
 
+def visitor_presence(visitor_id: object, online: bool, conversation_id: int) -> Any:
+    """`presence` of a visitor (`user` is their UUID, their sender id in messages) to
+    the sockets of their conversation."""
+    event = p.PresenceEvent(user=str(visitor_id), online=online)
+    return outgoing(conversation_group(conversation_id), event)
+
+
+def _conversations_of(visitor_ids: list[str]) -> list[tuple[str, int]]:
+    return [
+        (str(v), c)
+        for v, c in Membership.objects.filter(
+            visitor_id__in=visitor_ids, left_at__isnull=True
+        ).values_list("visitor_id", "conversation_id")
+    ]
+
+
+async def visitors_gone(keys: set[str]) -> None:
+    """Announce visitors offline whose sockets died with another server process."""
+    visitor_ids = []
+    for key in keys:
+        if key.startswith("v"):
+            with contextlib.suppress(ValueError):
+                visitor_ids.append(str(uuid.UUID(key[1:])))
+    if visitor_ids:
+        rows = await database_sync_to_async(_conversations_of)(visitor_ids)
+        await publish([visitor_presence(v, False, c) for v, c in rows])
+
+
 class VisitorConsumer(ChatConsumer):
     visitor: Visitor
 
@@ -139,6 +171,8 @@ class VisitorConsumer(ChatConsumer):
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
         get_online_counts().changed(self.delivery.memberships)
+        if arrival.came_online:
+            await self._announce_presence(True, None)
 
     async def disconnect(self, code: int) -> None:
         self._gone()
@@ -148,11 +182,17 @@ class VisitorConsumer(ChatConsumer):
         self.delivery.closed = True
         await self.hub.unsubscribe(self, self._groups())
         cids = list(self.delivery.memberships)
-        await get_presence().disconnect(self.key, cids, address=self.address)
+        went_offline = await get_presence().disconnect(self.key, cids, address=self.address)
+        if went_offline and not self.refused:
+            await self._announce_presence(False, None)
         get_online_counts().changed(cids)
 
     async def _announce_presence(self, online: bool, last_seen: Any) -> None:
-        """Visitors' presence is not announced (yet): the inbox shows who wrote."""
+        """Whether the visitor is here now, for the team in their conversation (the inbox
+        shows it). No last-seen time: a visitor has no profile to show it on."""
+        await publish(
+            [visitor_presence(self.visitor.pk, online, c) for c in self.delivery.memberships]
+        )
 
     def _sender(self) -> p.Sender:
         return ev.visitor_sender(self.visitor)

@@ -6,6 +6,8 @@ from parley.web import views
 urlpatterns = [
     path("", views.chat, name="chat"),
     path("c/<int:conversation_id>/", views.chat, name="chat_conversation"),
+    path("inbox/", views.chat, {"section": "inbox"}, name="chat_inbox"),
+    path("widgets/", views.chat, {"section": "widgets"}, name="chat_widgets"),
     path("join/<str:secret>", views.join, name="join"),
     # Signing in and out is allauth's (/accounts/); the old addresses lead there.
     path(

@@ -27,13 +27,17 @@ def _first_url(*names: str) -> str | None:
 
 
 @login_required
-def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
-    """The messenger. `/c/<id>/` is the same page with that conversation open."""
+def chat(
+    request: HttpRequest, conversation_id: int | None = None, section: str = "chats"
+) -> HttpResponse:
+    """The messenger. `/c/<id>/` is the same page with that conversation open; `/inbox/`
+    with the support inbox shown, `/widgets/` with the support widgets screen."""
     from django.conf import settings
 
     boot = {
         "me": ev.user_sender(request.user).model_dump(),  # type: ignore[arg-type]
         "open": conversation_id,
+        "section": section,
         "ws": "/ws/",
         "api": "/api/v1",
         "limits": {

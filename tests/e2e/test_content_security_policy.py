@@ -70,6 +70,15 @@ def test_every_page_works_under_the_policy_without_a_violation(people, server):
     page.wait_for_url("**/accounts/login/**")
     alice.log_in()
 
+    # the support widgets screen (a widget's colour swatch) and the inbox
+    page.goto(server.url + "/widgets/")
+    page.get_by_role("button", name="New widget").click()
+    page.locator("#widget-editor").get_by_label("Name (for your team only)").fill("Shop")
+    page.get_by_role("button", name="Create widget").click()
+    expect(page.get_by_role("textbox", name="Embed snippet")).to_have_value(re.compile("pw_"))
+    page.get_by_role("tab", name="Inbox").click()
+    expect(page.locator("#inbox-empty")).to_be_visible()
+
     # the API docs, from the vendored Swagger UI, with its operations listed
     page.goto(server.url + "/api/docs/")
     expect(page.locator(".opblock").first).to_be_visible()

@@ -2,7 +2,7 @@
 // tests/realtime/test_events_reproduce_state.py. Reads one JSON object on stdin:
 //   {me, unread_cap, before: SNAPSHOT, frames: [...], after: SNAPSHOT}
 // where a SNAPSHOT is {list: [Conversation], details: {id: ConversationDetail},
-// histories: {id: [Message]}} as the REST API gives them. Prints {replayed, fresh}: the
+// histories: {id: [Message]}, inbox: [SupportConversation]} as the REST API gives them. Prints {replayed, fresh}: the
 // state reached from `before` plus the frames (a conversation the frames announce is read
 // from `after`, as the app fetches it), and the state built from `after` alone, each as
 // the same plain projection.
@@ -14,6 +14,7 @@ const { state } = store;
 function load(snapshot, input) {
   state.convs.clear();
   state.positions.clear();
+  state.inbox.clear();
   state.userSeq = null;
   state.openId = null;
   store.start(structuredClone(input.me), input.unread_cap);
@@ -24,6 +25,13 @@ function load(snapshot, input) {
     const conv = state.convs.get(Number(id));
     if (conv) store.historyPage(conv, { results: structuredClone(messages), has_more: false });
   }
+  store.inboxLoaded(structuredClone(snapshot.inbox ?? []));
+}
+
+function fetchedSupport(id, after) {
+  // A visitor's conversation the app had no inbox record of: it reads that record.
+  const record = (after.inbox ?? []).find((r) => r.id === id);
+  if (record) store.inboxLoaded([structuredClone(record)]);
 }
 
 function fetched(id, after) {
@@ -57,6 +65,9 @@ function projection() {
         : null,
     };
   }
+  for (const r of [...state.inbox.values()].sort((a, b) => a.id - b.id)) {
+    out[`inbox ${r.id}`] = [r.status, r.snoozed_until, r.assignee?.id ?? null, r.visitor.name];
+  }
   return out;
 }
 
@@ -67,7 +78,13 @@ const input = JSON.parse(Buffer.concat(chunks).toString());
 load(input.before, input);
 for (const frame of input.frames) {
   const hints = store.apply(frame);
-  if (hints.unknown) fetched(hints.unknown, input.after);
+  if (hints.unknown) {
+    fetched(hints.unknown, input.after);
+    if (state.convs.get(hints.unknown)?.kind === "support" && !state.inbox.has(hints.unknown)) {
+      fetchedSupport(hints.unknown, input.after);
+    }
+  }
+  if (hints.support) fetchedSupport(hints.support, input.after);
   if (hints.refresh) fetched(hints.refresh, input.after);
 }
 const replayed = projection();

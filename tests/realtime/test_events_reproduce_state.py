@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ from rest_framework.test import APIClient
 
 from parley.chat import selectors, services
 from parley.chat.selectors import unread_cap
+from parley.support import services as support
+from parley.support.models import SupportConversation
 from tests.ws import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,6 +49,7 @@ def snapshot(user) -> dict:
         "list": listed,
         "details": details,
         "histories": histories,
+        "inbox": client.get("/api/v1/inbox?limit=100").json(),
         "user_seq": user.last_event_seq,
     }
 
@@ -80,6 +84,28 @@ def changes(alice, bob, carol, dave, direct, group, other_group):
     services.group_remove_member(actor=bob, conversation=other_group, user=alice)
 
 
+async def replay(user, before: dict, frames: list[dict], after: dict) -> dict:
+    """The store's state from `before` plus `frames`, and from `after` alone (replay.mjs)."""
+    me = {"kind": "user", "id": str(user.pk), "name": user.name, "username": user.username}
+    done = subprocess.run(
+        [NODE, str(REPLAY)],
+        input=json.dumps(
+            {
+                "me": me,
+                "unread_cap": await sync_to_async(unread_cap)(),
+                "before": before,
+                "frames": frames,
+                "after": after,
+            }
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
 @pytest.mark.skipif(NODE is None, reason="needs node on PATH (apt-get install nodejs)")
 async def test_a_snapshot_plus_the_events_equals_a_fresh_snapshot(make_user):
     alice, bob, carol, dave = [await sync_to_async(make_user)(n) for n in "abcd"]
@@ -104,24 +130,7 @@ async def test_a_snapshot_plus_the_events_equals_a_fresh_snapshot(make_user):
     await socket.close()
     after = await sync_to_async(snapshot)(alice)
 
-    me = {"kind": "user", "id": str(alice.pk), "name": alice.name, "username": alice.username}
-    replay = subprocess.run(
-        [NODE, str(REPLAY)],
-        input=json.dumps(
-            {
-                "me": me,
-                "unread_cap": await sync_to_async(unread_cap)(),
-                "before": before,
-                "frames": frames,
-                "after": after,
-            }
-        ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    states = json.loads(replay.stdout)
+    states = await replay(alice, before, frames, after)
     seen = {frame["type"] for frame in frames}
     assert seen >= {
         "message.created",
@@ -135,4 +144,54 @@ async def test_a_snapshot_plus_the_events_equals_a_fresh_snapshot(make_user):
         "conversation.joined",
         "conversation.left",
     }, seen
+    assert states["replayed"] == states["fresh"]
+
+
+def support_changes(alice, bob, widget, known):
+    """What reaches the team of a widget: a new visitor, their messages, status and
+    assignee changes, a snooze that the visitor's next message ends."""
+    first = support.visitor_message_send(
+        widget=widget, visitor_id=uuid.uuid4(), body="new visitor", client_id="n1"
+    )[0]
+    send(alice, first.conversation, "hello, how can I help?", "a1")
+    record = SupportConversation.objects.get(pk=known.pk)
+    support.conversation_set_status(support=record, status="resolved")
+    support.conversation_assign(support=record, assignee=bob)
+    support.visitor_message_send(  # opens it again
+        widget=widget, visitor_id=record.visitor_id, body="me again", client_id="k2"
+    )
+    support.conversation_set_status(support=record, status="resolved")
+    fresh = SupportConversation.objects.get(pk=first.conversation_id)
+    support.conversation_set_status(support=fresh, status="snoozed")
+    support.visitor_message_send(
+        widget=widget, visitor_id=fresh.visitor_id, body="still there?", client_id="n2"
+    )
+
+
+@pytest.mark.skipif(NODE is None, reason="needs node on PATH (apt-get install nodejs)")
+async def test_the_inbox_from_a_snapshot_plus_the_events_equals_a_fresh_one(make_user):
+    alice, bob = [await sync_to_async(make_user)(n) for n in "ab"]
+    widget = await sync_to_async(support.widget_create)(owner=alice, name="Shop")
+    await sync_to_async(support.agent_add)(actor=alice, widget=widget, user=bob)
+    message = (
+        await sync_to_async(support.visitor_message_send)(
+            widget=widget, visitor_id=uuid.uuid4(), body="an earlier visitor", client_id="k1"
+        )
+    )[0]
+    known = await sync_to_async(SupportConversation.objects.get)(pk=message.conversation_id)
+    before = await sync_to_async(snapshot)(alice)
+    positions = {str(c["id"]): c["last_seq"] for c in before["list"]}
+    socket = await Client(alice).connect(
+        resume={"conversations": positions, "user_seq": before["user_seq"]}
+    )
+
+    await sync_to_async(support_changes)(alice, bob, widget, known)
+    frames = await socket.drain(quiet=1.0)
+    await socket.close()
+    after = await sync_to_async(snapshot)(alice)
+
+    states = await replay(alice, before, frames, after)
+    seen = {frame["type"] for frame in frames}
+    assert seen >= {"conversation.joined", "message.created", "support.updated"}, seen
+    assert len([k for k in states["fresh"] if k.startswith("inbox")]) == 2
     assert states["replayed"] == states["fresh"]

@@ -268,3 +268,38 @@ async def test_visitor_sockets_are_capped_per_visitor_and_per_address(widget, se
     assert again == "open"
     for socket in (mine[1][1], theirs[0][1], again_socket):
         await socket.comm.disconnect()
+
+
+async def test_the_team_sees_the_visitor_come_and_go_live_and_in_the_inbox(widget, alice):
+    visitor = await sync_to_async(visit)(widget)
+    cid = visitor["conversation"]
+    agent = await Client(alice).connect(resume={})
+    http = await sync_to_async(_logged_in)(alice)
+
+    # given: the visitor has written but has no socket open
+    before = await sync_to_async(http.get)(f"/api/v1/inbox/{cid}")
+    vid = before.json()["visitor"]["id"]
+
+    # when: their widget connects, then goes away
+    socket = await VisitorSocket(widget, visitor["token"]).connect(resume={})
+    came = await agent.expect("presence", user=vid)
+    during = await sync_to_async(http.get)(f"/api/v1/inbox/{cid}")
+    listed = await sync_to_async(http.get)("/api/v1/inbox")
+    await socket.close()
+    went = await agent.expect("presence", user=vid)
+    after = await sync_to_async(http.get)(f"/api/v1/inbox/{cid}")
+
+    # then: the team was told both, and the inbox says what is true at each moment
+    assert before.json()["visitor"]["online"] is False
+    assert came["online"] is True and went["online"] is False
+    assert "last_seen" not in went or went["last_seen"] is None
+    assert during.json()["visitor"]["online"] is True
+    assert listed.json()[0]["visitor"]["online"] is True
+    assert after.json()["visitor"]["online"] is False
+    await agent.close()
+
+
+def _logged_in(user) -> HttpClient:
+    client = HttpClient()
+    client.force_login(user)
+    return client

@@ -4,6 +4,7 @@ and private notes. The messages are read and answered like any conversation's
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from parley.accounts.models import User
 from parley.api.v1.common import ApiView, error_responses
 from parley.chat import selectors as chat_selectors
+from parley.realtime.presence import get_presence, visitor_key
 from parley.support import selectors, services
 from parley.support.models import SupportConversation, SupportNote
 
@@ -33,6 +35,10 @@ class VisitorInfoSerializer(serializers.Serializer):
     name = serializers.CharField()
     email = serializers.CharField(allow_blank=True)
     verified = serializers.BooleanField(help_text="The site vouched for them (HMAC).")
+    online = serializers.BooleanField(
+        help_text="A socket of theirs is open now (the widget is open on their screen); "
+        "`presence` frames with their id follow it live."
+    )
     page_url = serializers.CharField(allow_blank=True, help_text="Where they first wrote.")
     referrer = serializers.CharField(allow_blank=True)
     user_agent = serializers.CharField(allow_blank=True)
@@ -84,7 +90,14 @@ def _person(user: User | None) -> dict[str, Any] | None:
     return {"id": user.pk, "username": user.username, "name": user.name}
 
 
-def render_support(support: SupportConversation) -> dict[str, Any]:
+def visitors_online(supports: Iterable[SupportConversation]) -> set[str]:
+    """Presence keys of these conversations' visitors who have a socket open now: one
+    presence lookup for a whole page."""
+    keys = {visitor_key(s.visitor_id) for s in supports}
+    return get_presence().online_sync(keys) if keys else set()
+
+
+def render_support(support: SupportConversation, online: set[str]) -> dict[str, Any]:
     conversation, visitor = support.conversation, support.visitor
     return {
         "id": support.pk,
@@ -99,6 +112,7 @@ def render_support(support: SupportConversation) -> dict[str, Any]:
             "name": visitor.display_name,
             "email": support.email,
             "verified": bool(support.verified_id),
+            "online": visitor_key(visitor.pk) in online,
             "page_url": support.page_url,
             "referrer": support.referrer,
             "user_agent": support.user_agent,
@@ -120,6 +134,11 @@ def render_note(note: SupportNote) -> dict[str, Any]:
         "body": note.body,
         "created_at": _datetime.to_representation(note.created_at),
     }
+
+
+def _one(request: Request, conversation_id: int) -> Response:
+    support = selectors.support_for(request.user, conversation_id)  # type: ignore[arg-type]
+    return Response(render_support(support, visitors_online([support])))
 
 
 class InboxFilterSerializer(serializers.Serializer):
@@ -157,7 +176,9 @@ class InboxApi(ApiView):
             widget_id=wanted.get("widget"),
             assignee=wanted.get("assignee"),
         )[: wanted["limit"]]
-        return Response([render_support(s) for s in rows])
+        rows = list(rows)
+        online = visitors_online(rows)
+        return Response([render_support(s, online) for s in rows])
 
 
 class InboxItemApi(ApiView):
@@ -171,7 +192,7 @@ class InboxItemApi(ApiView):
         },
     )
     def get(self, request: Request, conversation_id: int) -> Response:
-        return Response(render_support(selectors.support_for(request.user, conversation_id)))  # type: ignore[arg-type]
+        return _one(request, conversation_id)
 
     @extend_schema(
         tags=TAG,
@@ -201,7 +222,7 @@ class InboxItemApi(ApiView):
                 status=data["status"],
                 snoozed_until=data.get("snoozed_until"),
             )
-        return Response(render_support(selectors.support_for(request.user, conversation_id)))  # type: ignore[arg-type]
+        return _one(request, conversation_id)
 
 
 class NotesApi(ApiView):

@@ -2,8 +2,9 @@
 
 Starts a throwaway server (parley/web/liveserver.py) with a few people who already chat,
 logs in with headless Chromium (PARLEY_CHROMIUM, default /usr/bin/chromium) and saves the
-conversation list, an open conversation, a group, the phone layout and the dark theme;
-and the support widget on a shop's page served from another port.
+conversation list, an open conversation, a group, the phone layout, the dark theme, the
+support inbox and the widgets screen; and the support widget on a shop's page served from
+another port.
 """
 
 from __future__ import annotations
@@ -106,6 +107,59 @@ oops = Message.objects.get(conversation=bob, seq=6)
 services.message_delete_for_everyone(membership=m, seq=oops.seq)
 read("bob", bob)
 read("alice", bob)
+
+# Alice's shop has a support widget that Bob answers too; visitors wrote to it.
+import uuid
+from parley.support import services as support
+from parley.support.models import SupportConversation
+
+shop = support.widget_create(
+    owner=u["alice"], name="Shop", allowed_origins=["https://shop.example.com"],
+    title="Questions? We're here", greeting="We answer within minutes", accent_color="#0f766e",
+)
+support.agent_add(actor=u["alice"], widget=shop, user=u["bob"])
+BROWSER = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 "
+    "Version/17.5 Safari/605.1.15"
+)
+
+def visitor(lines, **context):
+    vid = uuid.uuid4()
+    conversation = None
+    for n, (ago, who, text) in enumerate(lines):
+        if who == "visitor":
+            msg, _ = support.visitor_message_send(
+                widget=shop, visitor_id=vid, body=text, client_id=f"v{n}",
+                context=support.VisitorContext(user_agent=BROWSER, **context),
+            )
+            conversation = msg.conversation
+        else:
+            m = selectors.membership_for(u[who], conversation.pk)
+            msg, _ = services.message_send(membership=m, body=text, client_id=f"s{n}")
+        Message.objects.filter(pk=msg.pk).update(created_at=now - timedelta(minutes=ago))
+    last = now - timedelta(minutes=lines[-1][0])
+    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=last)
+    return SupportConversation.objects.get(pk=conversation.pk)
+
+kari = visitor([
+    (7, "visitor", "Hi! Do you ship to Norway?"),
+    (6, "alice", "Hello Kari! Yes, we ship all over Europe 🇳🇴"),
+    (5, "visitor", "Great. How long does it take to Bergen?"),
+    (2, "visitor", "I'd need the boots before the 14th"),
+], name="Kari Nordmann", email="kari@example.no",
+   page_url="https://shop.example.com/boots/trail-gtx",
+   referrer="https://search.example/?q=trail+boots",
+   attributes={"plan": "member", "cart": "2 items"})
+support.conversation_assign(support=kari, assignee=u["alice"])
+support.note_add(actor=u["bob"], support=kari, body="Asked about express delivery last month too.")
+read("alice", kari.conversation)
+visitor([(25, "visitor", "Is the green jacket back in stock in M?")], name="Jon", page_url="https://shop.example.com/jackets")
+ada = visitor([
+    (180, "visitor", "My order #4411 has not arrived"),
+    (170, "bob", "Sorry about that! It left the warehouse today, here is the tracking link"),
+    (160, "visitor", "Got it, thanks!"),
+], name="Ada", email="ada@example.com", page_url="https://shop.example.com/orders")
+support.conversation_set_status(support=ada, status="resolved")
 """
 
 
@@ -190,6 +244,22 @@ class Command(BaseCommand):
         save(mobile, "mobile-list.png")
         open_chat(mobile, "Bob Marley")
         save(mobile, "mobile.png")
+
+        # The support inbox, a visitor's conversation open beside who she is.
+        alice.locator("#tab-inbox").click()
+        alice.locator("#inbox-list .conv-title", has_text="Kari").click()
+        alice.wait_for_selector("#support-notes .note")
+        alice.wait_for_selector("#history-status:not(:empty)")
+        alice.wait_for_timeout(500)
+        save(alice, "inbox.png")
+        mobile.goto(url + "/inbox/")
+        mobile.wait_for_selector("#inbox-list[aria-busy=false]")
+        mobile.wait_for_timeout(400)
+        save(mobile, "mobile-inbox.png")
+        alice.goto(url + "/widgets/")
+        alice.get_by_role("button", name="Edit Shop").click()
+        alice.wait_for_timeout(300)
+        save(alice, "widgets.png")
 
     def shoot_widget(self, browser: Any, server: Any, out: Path) -> None:
         """The support widget open on a shop's page (another origin), mid-conversation."""

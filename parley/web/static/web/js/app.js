@@ -8,6 +8,7 @@ import { avatar, setGeneratedAvatarPath } from "./avatar.js";
 import { createComposer } from "./composer.js";
 import { h } from "./dom.js";
 import { unreadText } from "./format.js";
+import { createInbox } from "./inbox.js";
 import { closeMenu, openMenu } from "./menu.js";
 import * as notify from "./notify.js";
 import { Connection } from "./socket.js";
@@ -17,7 +18,10 @@ import { createSync } from "./sync.js";
 import * as theme from "./theme.js";
 import { $, toast } from "./ui.js";
 import * as convView from "./view-conversation.js";
+import * as inboxView from "./view-inbox.js";
 import * as listView from "./view-list.js";
+import * as supportView from "./view-support.js";
+import { createWidgets } from "./widgets.js";
 
 const boot = JSON.parse(document.getElementById("parley-boot").textContent);
 store.start(boot.me, boot.limits.unread_cap);
@@ -47,6 +51,12 @@ function flush() {
   if (parts.has("closed")) closeConversation();
   const conv = state.convs.get(state.openId);
   if (parts.has("list")) listView.render();
+  if (parts.has("list") || parts.has("inbox") || parts.has("section")) inboxView.render();
+  if (parts.has("section")) showSection();
+  if (parts.has("widgets")) widgets.render();
+  if (conv?.kind === "support" && (parts.has("support") || parts.has("notes"))) {
+    supportView.render(state.inbox.get(conv.id) || null);
+  }
   if (conv && parts.has("header")) convView.renderHeader(conv);
   if (conv && parts.has("messages")) {
     convView.renderMessages(conv, messageHandlers);
@@ -79,12 +89,15 @@ const conn = new Connection(boot.ws, {
       return;
     }
     const hints = store.apply(frame);
-    if (hints.unknown) sync.fetchConversation(hints.unknown);
+    if (hints.unknown) sync.fetchConversation(hints.unknown).then(inbox.conversationKnown);
     if (hints.refresh) sync.fetchConversation(hints.refresh);
+    if (hints.support) inbox.fetchSupport(hints.support);
     if (hints.incoming) onIncoming(hints.incoming.conv, hints.incoming.message);
   },
 });
 const sync = createSync(conn);
+const inbox = createInbox();
+const widgets = createWidgets();
 const composer = createComposer(conn, { maxLength: boot.limits.message_max_length });
 const { messageHandlers } = installActions({
   conn,
@@ -97,8 +110,8 @@ const { messageHandlers } = installActions({
 function onResumed(frame) {
   const { reset, unknown, reloadList } = store.resumed(frame);
   for (const cid of reset) sync.fetchConversation(cid, true);
-  if (reloadList) sync.loadConversations();
-  for (const cid of unknown) sync.fetchConversation(cid);
+  if (reloadList) sync.loadConversations().then(() => inbox.loadWidgets());
+  for (const cid of unknown) sync.fetchConversation(cid).then(inbox.conversationKnown);
 }
 
 function afterReady() {
@@ -192,6 +205,8 @@ async function openConversation(id, { push = true } = {}) {
   const switching = store.setOpen(id) !== id;
   if (push && location.pathname !== `/c/${id}/`) history.pushState({ c: id }, "", `/c/${id}/`);
   app.dataset.view = "conversation";
+  if (state.section === "widgets") store.setSection(conv.kind === "support" ? "inbox" : "chats");
+  $("widgets-screen").hidden = true;
   $("placeholder").hidden = true;
   $("conversation").hidden = false;
   if (switching) {
@@ -204,6 +219,7 @@ async function openConversation(id, { push = true } = {}) {
   convView.renderTyping(conv);
   listView.render();
   if (!conv.historyLoaded) sync.loadHistory(conv);
+  inbox.opened(conv);
   // Open first, then read the members: a group's presence comes only while it is open.
   conn.send({ type: "conversation.open", conversation: id });
   sync.fetchConversation(id);
@@ -222,25 +238,69 @@ function closeConversation({ push = true } = {}) {
   $("conversation").hidden = true;
   $("placeholder").hidden = false;
   convView.clear();
+  supportView.render(null);
   listView.render();
-  if (push && location.pathname !== "/") history.pushState({}, "", "/");
+  inboxView.render();
+  const home = SECTION_PATH[state.section === "inbox" ? "inbox" : "chats"];
+  if (push && location.pathname !== home) history.pushState({}, "", home);
   if (was) document.querySelector(`[data-conversation="${was}"]`)?.focus();
 }
 
+// --- sections: chats, the support inbox, the widgets screen ------------------------------
+
+const SECTION_PATH = { chats: "/", inbox: "/inbox/", widgets: "/widgets/" };
+
+/** Show what the section wants in the main area (the widgets screen, or what was there). */
+function showSection() {
+  const onWidgets = state.section === "widgets";
+  $("widgets-screen").hidden = !onWidgets;
+  if (onWidgets) {
+    $("conversation").hidden = true;
+    $("placeholder").hidden = true;
+    app.dataset.view = "widgets";
+  } else if (!state.openId) {
+    $("placeholder").hidden = false;
+    app.dataset.view = "list";
+  }
+}
+
+function goTo(section, { push = true } = {}) {
+  if (section === "widgets" && state.openId) closeConversation({ push: false });
+  if (section !== "widgets" && state.section === "widgets") {
+    store.setSection(section);
+    closeConversation({ push: false });
+  } else {
+    store.setSection(section);
+  }
+  if (push && !state.openId && location.pathname !== SECTION_PATH[section]) {
+    history.pushState({}, "", SECTION_PATH[section]);
+  }
+  if (section === "widgets") $("widgets-title").focus();
+  if (section === "inbox" && !state.inboxLoaded) inbox.loadInbox();
+}
+
+$("tab-chats").addEventListener("click", () => goTo("chats"));
+$("tab-inbox").addEventListener("click", () => goTo("inbox"));
+$("widgets-back").addEventListener("click", () => goTo(inboxView.hasInbox() ? "inbox" : "chats"));
+
 window.addEventListener("popstate", () => {
   const m = location.pathname.match(/^\/c\/(\d+)\/$/);
-  if (m) openConversation(Number(m[1]), { push: false });
-  else closeConversation({ push: false });
+  if (m) return openConversation(Number(m[1]), { push: false });
+  const section = Object.keys(SECTION_PATH).find((k) => SECTION_PATH[k] === location.pathname) || "chats";
+  if (state.openId) closeConversation({ push: false });
+  goTo(section, { push: false });
 });
 
 $("back-btn").addEventListener("click", () => closeConversation());
 
-$("conversation-list").addEventListener("click", (e) => {
-  const a = e.target.closest("a[data-conversation]");
-  if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
-  e.preventDefault();
-  openConversation(Number(a.dataset.conversation));
-});
+for (const list of [$("conversation-list"), $("inbox-list")]) {
+  list.addEventListener("click", (e) => {
+    const a = e.target.closest("a[data-conversation]");
+    if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+    e.preventDefault();
+    openConversation(Number(a.dataset.conversation));
+  });
+}
 
 $("filter").addEventListener("input", (e) => store.setFilter(e.target.value));
 
@@ -249,6 +309,7 @@ $("filter").addEventListener("input", (e) => store.setFilter(e.target.value));
 $("main-menu-btn").addEventListener("click", (e) => {
   const items = [];
   if (boot.urls.profile) items.push({ label: "Profile", action: () => (location.href = boot.urls.profile) });
+  items.push({ label: "Support widgets", action: () => goTo("widgets") });
   items.push({
     label: "Dark theme",
     checked: theme.current() === "dark",
@@ -307,6 +368,7 @@ $("messages").addEventListener("scroll", () => {
 renderMe();
 listView.render();
 for (const notice of boot.notices || []) toast(notice);
-await sync.loadConversations();
+await Promise.all([sync.loadConversations(), inbox.loadWidgets()]);
 conn.connect();
+if (boot.section && boot.section !== "chats") goTo(boot.section, { push: false });
 if (boot.open) openConversation(boot.open, { push: false });

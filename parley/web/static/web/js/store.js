@@ -18,6 +18,14 @@ export const state = {
   // The server counts unread messages up to this many (boot and hello `unread_cap`): a
   // count at it means that many or more.
   unreadCap: Infinity,
+  // The support inbox (docs/widget.md): which section the sidebar shows, the visitors'
+  // conversations of my widgets as the inbox API gives them, my widgets, the team's notes.
+  section: "chats", // "chats", "inbox" or "widgets" (the management screen)
+  inbox: new Map(), // conversation id -> support record (GET /api/v1/inbox shape)
+  inboxLoaded: false,
+  inboxFilter: { status: "open", assignee: "", widget: "" },
+  widgets: null, // my widgets (GET /api/v1/widgets), null until read
+  notes: new Map(), // conversation id -> the team's private notes, oldest first
 };
 
 let notify = () => {};
@@ -41,6 +49,7 @@ function blankConv(id) {
     last_seq: 0,
     role: "member",
     unread: 0,
+    unreadAsOf: 0, // the last seq that the unread count from the server included
     read_seq: 0,
     delivered_seq: 0,
     cleared_through_seq: 0,
@@ -80,8 +89,12 @@ export function upsertConv(data) {
     conv.last_seq = data.last_seq;
     // A read receipt of ours may have crossed this answer on the wire: then the answer's
     // count is older than what we know.
+    let counted = true;
     if ((data.read_seq || 0) >= conv.read_seq) conv.unread = data.unread ?? conv.unread;
     else if (conv.read_seq >= data.last_seq) conv.unread = 0;
+    else counted = false;
+    // The events of the messages it counted may still be on their way: they count once.
+    if (counted) conv.unreadAsOf = Math.max(conv.unreadAsOf, data.last_seq);
     conv.last_message = data.last_message ?? null;
     conv.last_message_at = data.last_message_at ?? conv.last_message_at;
   }
@@ -112,7 +125,9 @@ export function upsertConv(data) {
 export function removeConv(id) {
   state.convs.delete(id);
   state.positions.delete(id);
-  changed("list", "title");
+  state.inbox.delete(id);
+  state.notes.delete(id);
+  changed("list", "title", "inbox");
   if (state.openId === id) changed("closed");
 }
 
@@ -372,7 +387,7 @@ function applyConversationEvent(conv, frame) {
       changed("list", "title");
       if (conv.id === state.openId) changed("messages");
       if (isMine(m.sender)) return {};
-      conv.unread += 1;
+      if (m.seq > conv.unreadAsOf) conv.unread += 1;
       return { incoming: { conv, message: m } };
     }
     case "message.deleted":
@@ -412,9 +427,23 @@ function applyConversationEvent(conv, frame) {
       conv.title = frame.title;
       changed("list", "header");
       return {};
+    case "support.updated": {
+      const record = state.inbox.get(conv.id);
+      if (!record) return { support: conv.id }; // the app reads it from the inbox API
+      record.status = frame.status;
+      record.snoozed_until = frame.snoozed_until ?? null;
+      record.assignee = frame.assignee ? person(frame.assignee) : null;
+      changed("inbox", "support");
+      return {};
+    }
     default:
       return {};
   }
+}
+
+/** A `Sender` of an event as the inbox API shows a person. */
+function person(sender) {
+  return { id: Number(sender.id), username: sender.username, name: sender.name };
 }
 
 function applyUserEvent(frame) {
@@ -512,6 +541,13 @@ function applyEphemeral(frame) {
         }
         if (touched && c.id === state.openId) changed("header");
       }
+      // A visitor's presence (`user` is their id) for the team's inbox.
+      for (const record of state.inbox.values()) {
+        if (record.visitor.id === uid) {
+          record.visitor.online = frame.online;
+          changed("inbox", "support", "header");
+        }
+      }
       changed("list");
       return {};
     }
@@ -569,6 +605,110 @@ export function totalUnread() {
   let n = 0;
   for (const c of state.convs.values()) n += c.unread;
   return n;
+}
+
+// --- the support inbox and widgets -------------------------------------------------------
+
+/** Which part of the app shows: "chats", "inbox" or "widgets". */
+export function setSection(section) {
+  state.section = section;
+  changed("section", "list", "inbox", "widgets");
+}
+
+/** My widgets, as the widgets API lists them. */
+export function widgetsLoaded(list) {
+  state.widgets = list;
+  changed("widgets", "inbox", "section");
+}
+
+/** One widget as the API answered after a change (or a new one). */
+export function widgetSaved(widget) {
+  const list = state.widgets || [];
+  const i = list.findIndex((w) => w.id === widget.id);
+  if (i >= 0) list[i] = widget;
+  else list.push(widget);
+  state.widgets = list;
+  changed("widgets", "inbox", "section");
+}
+
+export function widgetRemoved(id) {
+  state.widgets = (state.widgets || []).filter((w) => w.id !== id);
+  for (const [cid, record] of state.inbox) if (record.widget.id === id) state.inbox.delete(cid);
+  if (state.inboxFilter.widget === String(id)) state.inboxFilter.widget = "";
+  changed("widgets", "inbox", "section");
+}
+
+/** The team that answers a widget's visitors: the owner, then the agents. */
+export function teamOf(widgetId) {
+  const widget = (state.widgets || []).find((w) => w.id === widgetId);
+  return widget ? [widget.owner, ...widget.agents] : [];
+}
+
+/** Support records from the inbox API (a page, or one): merged by conversation id. */
+export function inboxLoaded(records) {
+  for (const record of records) state.inbox.set(record.id, record);
+  state.inboxLoaded = true;
+  changed("inbox", "support", "header");
+}
+
+export function setInboxFilter(patch) {
+  Object.assign(state.inboxFilter, patch);
+  changed("inbox");
+}
+
+/** When the conversation last had a message: the live conversation's, else the record's. */
+function activity(record) {
+  return state.convs.get(record.id)?.last_message_at || record.last_message_at || record.created_at;
+}
+
+function filtered(record, filter, text) {
+  if (filter.status && record.status !== filter.status) return false;
+  if (filter.widget && String(record.widget.id) !== String(filter.widget)) return false;
+  const assignee = record.assignee ? String(record.assignee.id) : null;
+  if (filter.assignee === "none" && assignee !== null) return false;
+  if (filter.assignee === "me" && assignee !== String(state.me.id)) return false;
+  if (filter.assignee && !["me", "none"].includes(filter.assignee) && assignee !== filter.assignee) {
+    return false;
+  }
+  if (!text) return true;
+  const v = record.visitor;
+  return [v.name, v.email].join(" ").toLowerCase().includes(text);
+}
+
+/** The inbox as shown: the records that pass the filters, newest activity first. */
+export function inboxItems() {
+  const text = state.filter.trim().toLowerCase();
+  return [...state.inbox.values()]
+    .filter((r) => filtered(r, state.inboxFilter, text))
+    .sort((a, b) => {
+      const ta = activity(a);
+      const tb = activity(b);
+      if (ta !== tb) return ta < tb ? 1 : -1;
+      return b.id - a.id;
+    });
+}
+
+/** Unread messages in visitors' conversations (the Inbox tab) and in the rest (Chats). */
+export function unreadBySection() {
+  let inbox = 0;
+  let chats = 0;
+  for (const c of state.convs.values()) {
+    if (c.kind === "support") inbox += c.unread;
+    else chats += c.unread;
+  }
+  return { inbox, chats };
+}
+
+export function notesLoaded(conversationId, notes) {
+  state.notes.set(conversationId, notes);
+  changed("notes");
+}
+
+export function noteAdded(conversationId, note) {
+  const notes = state.notes.get(conversationId) || [];
+  if (!notes.some((n) => n.id === note.id)) notes.push(note);
+  state.notes.set(conversationId, notes);
+  changed("notes");
 }
 
 /** Receipt state of my message `seq`: "sent", "delivered", "read", or {readBy: n}. */

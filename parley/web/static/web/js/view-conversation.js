@@ -23,6 +23,14 @@ export function scrollToBottomNext() {
 }
 
 export function statusText(conv) {
+  if (conv.kind === "support") {
+    // The visitor, as the inbox knows them (their presence comes live).
+    const record = state.inbox.get(conv.id);
+    if (!record) return { text: "", online: false };
+    const where = record.widget.name;
+    if (record.visitor.online) return { text: `online · ${where}`, online: true };
+    return { text: `offline · ${where}`, online: false };
+  }
   if (conv.kind === "direct") {
     const other = conv.other_user;
     if (!other) return { text: "", online: false };
@@ -42,12 +50,13 @@ export function renderHeader(conv) {
   statusEl.textContent = s.text;
   statusEl.classList.toggle("online", s.online);
   const who = conv.kind === "direct" ? conv.other_user : null;
+  const visitor = conv.kind === "support" ? state.inbox.get(conv.id)?.visitor : null;
   avatarSlot.replaceChildren(
     avatar({
       name: who ? who.name : conv.title,
       avatar: who?.avatar,
-      seed: who ? `u${who.id}` : `c${conv.id}`,
-      online: Boolean(who?.online),
+      seed: who ? `u${who.id}` : visitor ? `u${visitor.id}` : `c${conv.id}`,
+      online: Boolean(who?.online || visitor?.online),
     }),
   );
 }

@@ -9,8 +9,9 @@ const ul = document.getElementById("conversation-list");
 const empty = document.getElementById("list-empty");
 const filterEmpty = document.getElementById("filter-empty");
 
+/** My chats, newest activity first; visitors' conversations are in the inbox instead. */
 export function sorted() {
-  return [...state.convs.values()].sort((a, b) => {
+  return [...state.convs.values()].filter((c) => c.kind !== "support").sort((a, b) => {
     const ta = a.last_message_at || "";
     const tb = b.last_message_at || "";
     if (ta !== tb) return ta < tb ? 1 : -1;
