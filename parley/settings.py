@@ -363,6 +363,12 @@ PARLEY = {
     # Support widget visitors whose conversation had no message for this many days are
     # deleted with it by `manage.py parley_support_purge` (run it daily, docs/widget.md).
     "SUPPORT_RETENTION_DAYS": env.int("PARLEY_SUPPORT_RETENTION_DAYS", default=365),
+    # A reply the visitor has not read, a visitor's message or an assignment the team
+    # has not: emailed this many minutes later, if still unread (docs/widget.md).
+    "SUPPORT_FOLLOWUP_MINUTES": env.float("PARLEY_SUPPORT_FOLLOWUP_MINUTES", default=10.0),
+    # Where people reach this Parley, for the links in emails sent by the worker (which
+    # has no request to take it from): scheme://host[:port].
+    "SITE_URL": env.str("PARLEY_SITE_URL", default="http://127.0.0.1:8000"),
     "MESSAGE_MAX_LENGTH": 4000,
     "FRAME_MAX_BYTES": 16 * 1024,
     # Per-user limits on REST actions any signed-in user can repeat (429 `rate_limited`,
