@@ -55,6 +55,7 @@ INSTALLED_APPS += [
     "parley.jobs",
     "parley.chat",
     "parley.support",
+    "parley.webhooks",
     "parley.realtime",
     "parley.api",
     "parley.web",
@@ -427,6 +428,14 @@ PARLEY = {
         "RETRY_MAX_SECONDS": env.float("PARLEY_JOBS_RETRY_MAX_SECONDS", default=600.0),
         "LEASE_SECONDS": env.float("PARLEY_JOBS_LEASE_SECONDS", default=300.0),
         "SWEEP_SECONDS": env.float("PARLEY_JOBS_SWEEP_SECONDS", default=30.0),
+    },
+    # Outgoing webhooks (parley/webhooks/targets.py, docs/webhooks.md): http:// URLs and
+    # private or loopback addresses are refused unless these are on (DEBUG turns both on,
+    # for a receiver on this machine); TIMEOUT_SECONDS bounds each network operation.
+    "WEBHOOKS": {
+        "ALLOW_HTTP": env.bool("PARLEY_WEBHOOKS_ALLOW_HTTP", default=DEBUG),
+        "ALLOW_PRIVATE": env.bool("PARLEY_WEBHOOKS_ALLOW_PRIVATE", default=DEBUG),
+        "TIMEOUT_SECONDS": env.float("PARLEY_WEBHOOKS_TIMEOUT_SECONDS", default=10.0),
     },
     # A server process refuses to start while the database lacks migrations of its code
     # (parley/startup.py); true skips that check, for the rare case that needs it.
