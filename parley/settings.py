@@ -55,6 +55,7 @@ INSTALLED_APPS += [
     "parley.jobs",
     "parley.chat",
     "parley.support",
+    "parley.webhooks",
     "parley.realtime",
     "parley.api",
     "parley.web",
@@ -363,6 +364,12 @@ PARLEY = {
     # Support widget visitors whose conversation had no message for this many days are
     # deleted with it by `manage.py parley_support_purge` (run it daily, docs/widget.md).
     "SUPPORT_RETENTION_DAYS": env.int("PARLEY_SUPPORT_RETENTION_DAYS", default=365),
+    # A reply the visitor has not read, a visitor's message or an assignment the team
+    # has not: emailed this many minutes later, if still unread (docs/widget.md).
+    "SUPPORT_FOLLOWUP_MINUTES": env.float("PARLEY_SUPPORT_FOLLOWUP_MINUTES", default=10.0),
+    # Where people reach this Parley, for the links in emails sent by the worker (which
+    # has no request to take it from): scheme://host[:port].
+    "SITE_URL": env.str("PARLEY_SITE_URL", default="http://127.0.0.1:8000"),
     "MESSAGE_MAX_LENGTH": 4000,
     "FRAME_MAX_BYTES": 16 * 1024,
     # Per-user limits on REST actions any signed-in user can repeat (429 `rate_limited`,
@@ -425,6 +432,14 @@ PARLEY = {
         "RETRY_MAX_SECONDS": env.float("PARLEY_JOBS_RETRY_MAX_SECONDS", default=600.0),
         "LEASE_SECONDS": env.float("PARLEY_JOBS_LEASE_SECONDS", default=300.0),
         "SWEEP_SECONDS": env.float("PARLEY_JOBS_SWEEP_SECONDS", default=30.0),
+    },
+    # Outgoing webhooks (parley/webhooks/targets.py, docs/webhooks.md): http:// URLs and
+    # private or loopback addresses are refused unless these are on (DEBUG turns both on,
+    # for a receiver on this machine); TIMEOUT_SECONDS bounds each network operation.
+    "WEBHOOKS": {
+        "ALLOW_HTTP": env.bool("PARLEY_WEBHOOKS_ALLOW_HTTP", default=DEBUG),
+        "ALLOW_PRIVATE": env.bool("PARLEY_WEBHOOKS_ALLOW_PRIVATE", default=DEBUG),
+        "TIMEOUT_SECONDS": env.float("PARLEY_WEBHOOKS_TIMEOUT_SECONDS", default=10.0),
     },
     # A server process refuses to start while the database lacks migrations of its code
     # (parley/startup.py); true skips that check, for the rare case that needs it.

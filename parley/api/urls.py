@@ -4,7 +4,7 @@ from django.urls import path, re_path
 
 from parley.accounts.api import MeApi, TokenListCreateApi, TokenRevokeApi
 from parley.api import views
-from parley.api.v1 import availability, conversations, inbox, messages, rooms, widgets
+from parley.api.v1 import availability, conversations, inbox, messages, rooms, webhooks, widgets
 
 app_name = "api"
 
@@ -77,6 +77,25 @@ urlpatterns = [
         "widgets/<int:widget_id>/agents/<int:user_id>",
         widgets.AgentRemoveApi.as_view(),
         name="widget-agent",
+    ),
+    # Outgoing webhooks of widgets and their owners
+    path(
+        "widgets/<int:widget_id>/webhooks",
+        webhooks.WidgetWebhookListCreateApi.as_view(),
+        name="widget-webhooks",
+    ),
+    path("webhooks", webhooks.OwnerWebhookListCreateApi.as_view(), name="webhooks"),
+    path("webhooks/<int:endpoint_id>", webhooks.WebhookDetailApi.as_view(), name="webhook"),
+    path(
+        "webhooks/<int:endpoint_id>/secret",
+        webhooks.WebhookSecretApi.as_view(),
+        name="webhook-secret",
+    ),
+    path("webhooks/<int:endpoint_id>/test", webhooks.WebhookTestApi.as_view(), name="webhook-test"),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries",
+        webhooks.WebhookDeliveriesApi.as_view(),
+        name="webhook-deliveries",
     ),
     # The team's inbox of visitors' conversations
     path("inbox", inbox.InboxApi.as_view(), name="inbox"),

@@ -3,8 +3,12 @@ test starts with none."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.core.cache import cache
+
+from tests.smtp import SmtpSink
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +16,12 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def smtp(settings) -> Iterator[SmtpSink]:
+    """A real SMTP server that Django's mail goes to (the follow-up emails)."""
+    sink = SmtpSink()
+    sink.use_in(settings)
+    yield sink
+    sink.stop()

@@ -215,7 +215,9 @@ class InboxItemApi(ApiView):
         if "assignee" in data:
             who = data["assignee"]
             assignee = chat_selectors.user_by_id(who) if who is not None else None
-            support = services.conversation_assign(support=support, assignee=assignee)
+            support = services.conversation_assign(
+                support=support, assignee=assignee, actor=request.user
+            )
         if "status" in data:
             support = services.conversation_set_status(
                 support=support,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from parley.chat import errors
 from parley.chat import events as ev
 from parley.chat.models import Conversation, HiddenMessage, Membership, Message
+from parley.chat.observers import messages_stored
 from parley.chat.services._streams import (
     TAKE_MESSAGE_SEQS,
     record_conversation_event,
@@ -246,6 +247,7 @@ def _stored(
         m._state.adding = False
         m._state.db = connection.alias
         publish_on_commit(ev.message_created(m, requests[i].sender))
+    messages_stored(list(messages.values()))
 
 
 def _one_trip_possible() -> bool:

@@ -19,7 +19,7 @@ from parley.chat import services as chat
 from parley.chat.models import Conversation, Membership, Message, Visitor
 from parley.chat.text import clean_line, clean_text
 from parley.common.errors import InvalidInput
-from parley.support import errors
+from parley.support import errors, reactions
 from parley.support.models import SupportConversation, SupportNote, Widget
 from parley.support.selectors import team_of
 
@@ -47,7 +47,7 @@ def _start(
         owner=widget.owner,
         agents=list(widget.agents.all()),
     )
-    return SupportConversation.objects.create(
+    support = SupportConversation.objects.create(
         conversation=conversation,
         widget=widget,
         visitor=visitor,
@@ -58,6 +58,8 @@ def _start(
         user_agent=context.user_agent[:300],
         attributes=dict(context.attributes),
     )
+    reactions.conversation_started(support)
+    return support
 
 
 def visitor_message_send(
@@ -205,13 +207,18 @@ def conversation_set_status(
         raise InvalidInput("Snooze until a time in the future.", snoozed_until=["In the past."])
     with transaction.atomic():
         locked = SupportConversation.objects.select_for_update().get(pk=support.pk)
-        return _set(locked, status=status, snoozed_until=snoozed_until)
+        was = locked.status
+        _set(locked, status=status, snoozed_until=snoozed_until)
+        if status == Status.RESOLVED and was != Status.RESOLVED:
+            reactions.conversation_resolved(locked)
+        return locked
 
 
 def conversation_assign(
-    *, support: SupportConversation, assignee: User | None
+    *, support: SupportConversation, assignee: User | None, actor: User | None = None
 ) -> SupportConversation:
-    """Give the conversation to one of the widget's team, or to nobody."""
+    """Give the conversation to one of the widget's team, or to nobody. `actor`: who did
+    it (none: Parley itself); someone who assigns it to themselves gets no email."""
     if assignee is not None and assignee not in team_of(support.widget):
         raise errors.NotOnTeam()
     with transaction.atomic():
@@ -219,7 +226,13 @@ def conversation_assign(
         if assignee is not None:
             # They answer it now: in it even if they joined the team after it was resolved.
             chat.support_team_join(conversation=locked.conversation, user=assignee)
-        return _set(locked, assignee=assignee)
+        was = locked.assignee_id
+        _set(locked, assignee=assignee)
+        if assignee is not None and was != assignee.pk:
+            seq = Conversation.objects.values_list("last_seq", flat=True).get(pk=locked.pk)
+            by_self = actor is not None and actor.pk == assignee.pk
+            reactions.conversation_assigned(locked, seq=seq, by_self=by_self)
+        return locked
 
 
 NOTE_MAX_LENGTH = 4000
