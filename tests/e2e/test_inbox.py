@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.request
 from typing import Any
 
@@ -264,4 +265,52 @@ def test_the_inbox_on_a_phone(people, server):
     expect(page.get_by_role("button", name="Visitor details")).to_be_focused()
     page.get_by_role("button", name="Back to conversations").click()
     expect(inbox_item(page, "Ola")).to_be_visible()
+    assert olive.errors == []
+
+
+def widget_config(server: Any, key: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{server.url}/widget/{key}/config", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_a_team_member_sets_themself_away_and_chooses_their_emails(people, server):
+    (olive,) = people("olive")
+    page = olive.page
+    key = create_widget(olive, "Shop")
+    page.get_by_role("tab", name="Inbox").click()
+
+    # given: Olive is available with the app open, so the widget is online
+    switch = page.get_by_role("switch", name="Available")
+    expect(switch).to_be_checked()
+    assert widget_config(server, key)["online"] is True
+
+    # when: she sets herself away
+    switch.uncheck()
+
+    # then: the switch says so, and her widget is offline for visitors
+    expect(page.get_by_role("switch", name="Away")).not_to_be_checked()
+    deadline = time.monotonic() + 5
+    while widget_config(server, key)["online"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert widget_config(server, key)["offline_reason"] == "no_agent"
+
+    # when: she turns off the emails about a visitor's new messages
+    page.get_by_text("Emails", exact=True).click()
+    page.get_by_label("a visitor's new message").uncheck()
+    expect(page.get_by_label("a visitor's new message")).not_to_be_checked()
+
+    # then: both stay after a reload; and back available, the widget is online again
+    page.reload()
+    olive.wait_ready()
+    page.get_by_role("tab", name="Inbox").click()
+    expect(page.get_by_role("switch", name="Away")).not_to_be_checked()
+    page.get_by_text("Emails", exact=True).click()
+    expect(page.get_by_label("a visitor's new message")).not_to_be_checked()
+    expect(page.get_by_label("a new conversation")).to_be_checked()
+    page.get_by_role("switch", name="Away").check()
+    expect(page.get_by_role("switch", name="Available")).to_be_checked()
+    deadline = time.monotonic() + 5
+    while not widget_config(server, key)["online"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert widget_config(server, key)["online"] is True
     assert olive.errors == []

@@ -4,6 +4,7 @@
 
 import { installActions } from "./actions.js";
 import { setBase } from "./api.js";
+import { createAvailability } from "./availability.js";
 import { avatar, setGeneratedAvatarPath } from "./avatar.js";
 import { createComposer } from "./composer.js";
 import { h } from "./dom.js";
@@ -54,6 +55,9 @@ function flush() {
   if (parts.has("list") || parts.has("inbox") || parts.has("section")) inboxView.render();
   if (parts.has("section")) showSection();
   if (parts.has("widgets")) widgets.render();
+  if (parts.has("availability")) availability.render();
+  // On a widget's team (the Inbox shows): my availability is read once.
+  if (parts.has("widgets") && inboxView.hasInbox()) availability.load();
   if (conv?.kind === "support" && (parts.has("support") || parts.has("notes"))) {
     supportView.render(state.inbox.get(conv.id) || null);
   }
@@ -98,6 +102,7 @@ const conn = new Connection(boot.ws, {
 const sync = createSync(conn);
 const inbox = createInbox();
 const widgets = createWidgets();
+const availability = createAvailability();
 const composer = createComposer(conn, { maxLength: boot.limits.message_max_length });
 const { messageHandlers } = installActions({
   conn,

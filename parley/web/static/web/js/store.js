@@ -26,6 +26,9 @@ export const state = {
   inboxFilter: { status: "open", assignee: "", widget: "" },
   widgets: null, // my widgets (GET /api/v1/widgets), null until read
   notes: new Map(), // conversation id -> the team's private notes, oldest first
+  // My own support settings (GET /api/v1/me/support): available or away, and which
+  // emails I want; null until read.
+  supportPrefs: null,
 };
 
 let notify = () => {};
@@ -642,6 +645,12 @@ export function widgetRemoved(id) {
 export function teamOf(widgetId) {
   const widget = (state.widgets || []).find((w) => w.id === widgetId);
   return widget ? [widget.owner, ...widget.agents] : [];
+}
+
+/** My support settings, as GET or PATCH /api/v1/me/support answered. */
+export function supportPrefsLoaded(prefs) {
+  state.supportPrefs = prefs;
+  changed("availability");
 }
 
 /** Support records from the inbox API (a page, or one): merged by conversation id. */
