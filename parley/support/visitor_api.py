@@ -63,6 +63,9 @@ class SessionRequestSerializer(serializers.Serializer):
 class SessionVisitorSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="The visitor's UUID (their sender id).")
     verified = serializers.BooleanField()
+    email_given = serializers.BooleanField(
+        help_text="Whether the team has an email of theirs (the frame asks when offline)."
+    )
 
 
 class SessionConversationSerializer(serializers.Serializer):

@@ -178,7 +178,12 @@ def session(request: HttpRequest, widget: Widget) -> dict[str, Any]:
     support = _conversation(widget, visitor_id)
     return {
         "token": token,
-        "visitor": {"id": str(visitor_id), "verified": bool(verified_id)},
+        "visitor": {
+            "id": str(visitor_id),
+            "verified": bool(verified_id),
+            # Whether to ask for an email when nobody answers (the address is not repeated).
+            "email_given": bool(support and support.email),
+        },
         "conversation": _conversation_state(support) if support else None,
         "widget": public_config(widget),
     }

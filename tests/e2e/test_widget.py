@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -523,3 +524,66 @@ def test_a_lost_answer_a_reload_mid_send_and_a_drop_lose_nothing_and_double_noth
     expect(visitor.frame.locator("body")).to_have_attribute("data-link", "ready")
     page.wait_for_timeout(500)
     expect(visitor.bodies).to_have_count(5)
+
+
+def test_outside_business_hours_the_visitor_reads_when_the_team_is_back_and_leaves_an_email(
+    server, host_site, browser
+):
+    # given: a widget whose only hours are 09:00-17:00 UTC two days from now: closed now
+    opening = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(
+        days=2
+    )
+    day = opening.strftime("%a").lower()
+    team = Team(
+        server,
+        host_site,
+        time_zone="UTC",
+        hours={day: [["09:00", "17:00"]]},
+        offline_message="We are out until our next opening.",
+    )
+    embed(host_site, "/closed", server, team.key)
+    # a visitor in Tokyo (UTC+9), whose browser writes dates the British way
+    context = browser.new_context(
+        viewport={"width": 1200, "height": 800}, timezone_id="Asia/Tokyo", locale="en-GB"
+    )
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        visitor = Visitor(page)
+        page.goto(host_site.url + "/closed")
+        visitor.launcher.click()
+
+        # then: the frame shows the offline message, and when the team is back in Tokyo time
+        offline = visitor.frame.locator("#offline")
+        expect(offline).to_contain_text("We are out until our next opening.")
+        in_tokyo = opening + timedelta(hours=9)
+        day_in_tokyo = f"{in_tokyo.strftime('%A')} {in_tokyo.day} {in_tokyo.strftime('%B')}"
+        expect(offline).to_contain_text(f"We are back {day_in_tokyo} at 18:00.")
+
+        # when: they write, and leave their email in the offline form
+        visitor.write("Are you open on Sunday?")
+        (row,) = team.inbox(1)
+        email = visitor.frame.get_by_label("Leave your email and we will answer there")
+        email.fill("not an address")
+        visitor.frame.get_by_role("button", name="Save").click()
+        expect(visitor.frame.locator("#error")).to_contain_text("email address")
+        email.fill("kari@example.no")
+        visitor.frame.get_by_role("button", name="Save").click()
+
+        # then: the frame thanks them, and the team's inbox has the email
+        expect(visitor.frame.locator("#offline-thanks")).to_have_text(
+            "Thanks! We will write to you at kari@example.no."
+        )
+        detail = team.api("GET", f"/inbox/{row['id']}")
+        assert detail["visitor"]["email"] == "kari@example.no"
+
+        # and after a reload the frame does not ask again, while it still says it is away
+        page.reload()
+        visitor.launcher.click()
+        expect(offline).to_contain_text("We are out until our next opening.")
+        expect(visitor.bodies).to_have_text(["Are you open on Sunday?"])
+        expect(visitor.frame.locator("#offline-email-form")).to_be_hidden()
+        assert errors == []
+    finally:
+        context.close()

@@ -73,6 +73,24 @@ def test_a_first_visit_gets_a_token_and_the_public_settings_and_costs_no_row(wid
     assert not SupportConversation.objects.exists()
 
 
+def test_the_session_says_whether_the_team_has_the_visitors_email(widget):
+    token = session(widget).json()["token"]
+    assert session(widget, token=token).json()["visitor"]["email_given"] is False
+    assert send(widget, token).status_code == 201
+    assert session(widget, token=token).json()["visitor"]["email_given"] is False
+
+    frame().post(
+        f"/widget/{widget.public_key}/visitor",
+        {"email": "kari@example.no"},
+        content_type="application/json",
+        secure=True,
+        HTTP_AUTHORIZATION=f"Visitor {token}",
+    )
+
+    again = session(widget, token=token).json()["visitor"]
+    assert again["email_given"] is True and "email" not in again
+
+
 @pytest.mark.parametrize(
     "origin",
     [None, "null", "https://shop.example.com", "https://testserver:8443", "http://testserver"],

@@ -115,3 +115,27 @@ export function showError(text) {
   line.textContent = text || "";
   line.hidden = !text;
 }
+
+/** "Monday 9 June at 09:00", in the visitor's own time zone and language. */
+export function backAt(iso) {
+  const date = new Date(iso);
+  const day = date.toLocaleDateString([], { weekday: "long", day: "numeric", month: "long" });
+  return `${day} at ${date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+}
+
+/** Nobody answers now: the widget's offline message, when the hours open again, and a
+ * form for an email when the team has none of the visitor's. */
+export function renderOffline(state) {
+  const config = state.config;
+  const offline = config.online === false;
+  $("offline").hidden = !offline;
+  document.body.dataset.online = String(!offline);
+  if (!offline) return;
+  $("offline-text").textContent = config.offline_message || "We are away right now. Leave a message and we will answer as soon as we can.";
+  $("offline-back").textContent = config.back_at ? `We are back ${backAt(config.back_at)}.` : "";
+  $("offline-back").hidden = !config.back_at;
+  const given = state.emailLeft || state.details.email || state.visitor?.email_given;
+  $("offline-email-form").hidden = Boolean(given);
+  $("offline-thanks").hidden = !state.emailLeft;
+  if (state.emailLeft) $("offline-thanks").textContent = `Thanks! We will write to you at ${state.emailLeft}.`;
+}

@@ -32,6 +32,7 @@ const state = {
   pending: new Map(), // client_id -> {client_id, body, failed?}
   typing: new Map(), // sender id -> {name, until}
   details: { name: "", email: "", attributes: {} }, // sent with the first message
+  emailLeft: "", // the email the visitor left in the offline form
   page: { url: "", referrer: "" },
   hasMore: false,
   open: !framed,
@@ -157,6 +158,7 @@ const commands = {
 async function startSession(identify) {
   const data = await api.session(identify);
   state.visitor = data.visitor;
+  state.config = { ...state.config, ...data.widget };
   const previous = state.conversation;
   state.conversation = data.conversation;
   if (data.conversation && previous?.id !== data.conversation.id) {
@@ -495,7 +497,48 @@ function redraw() {
   view.renderMessages(state);
   view.renderStatus(state);
   view.renderPrechat(state);
+  view.renderOffline(state);
 }
+
+// --- when nobody answers ------------------------------------------------------------------
+
+document.getElementById("offline-email-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = document.getElementById("offline-email");
+  const email = input.value.trim();
+  if (!email || !input.checkValidity()) {
+    input.setAttribute("aria-invalid", "true");
+    view.showError("Please give an email address like you@example.com.");
+    input.focus();
+    return;
+  }
+  input.removeAttribute("aria-invalid");
+  view.showError("");
+  try {
+    // Stored now when the visitor has written; else sent with their first message.
+    await tell({ email });
+    state.emailLeft = email;
+    redraw();
+  } catch (err) {
+    view.showError(err.message);
+  }
+});
+
+const AVAILABILITY_EVERY = 60000;
+
+/** Whether the team answers changes with the hours and their sockets: read it again
+ * while the chat is on screen. */
+async function refreshAvailability() {
+  if (document.visibilityState !== "visible") return;
+  try {
+    const fresh = await api.config();
+    state.config = { ...state.config, online: fresh.online, offline_reason: fresh.offline_reason, back_at: fresh.back_at, offline_message: fresh.offline_message };
+    view.renderOffline(state);
+  } catch {
+    /* the next round asks again */
+  }
+}
+setInterval(refreshAvailability, AVAILABILITY_EVERY);
 
 // --- start --------------------------------------------------------------------------------
 

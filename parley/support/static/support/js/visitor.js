@@ -114,6 +114,11 @@ export class VisitorApi {
     return (await this._call("POST", "/visitor", fields)).data;
   }
 
+  /** The public settings, with whether the team answers now (`online`, `back_at`). */
+  async config() {
+    return (await this._call("GET", "/config", undefined, false)).data;
+  }
+
   /** Messages written but not yet stored, kept across a reload (sent again with the same
    * client_id: stored once). */
   get outbox() {
