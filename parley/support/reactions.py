@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from parley.chat.models import Conversation, Membership, Message
 from parley.support.models import SupportConversation
-from parley.support.services import followups
+from parley.support.services import followups, waking
 
 log = logging.getLogger("parley.support.reactions")
 
@@ -62,6 +62,10 @@ def on_messages_stored(messages: Sequence[Message]) -> None:
             conversation_id=conversation_id, seq=seq, from_visitor=visitor_id is not None
         )
         _announce("message.created", conversation_id, message_id)
+    # The one place a visitor's message opens their conversation again, however it came.
+    waking.conversations_wake_on_visitor(
+        conversation_ids={cid for _, cid, _, visitor_id in rows if visitor_id is not None}
+    )
 
 
 def conversation_started(support: SupportConversation) -> None:

@@ -12,6 +12,7 @@ from parley.chat import selectors
 from parley.chat import services as chat
 from parley.realtime.routing import websocket_application
 from parley.support import services
+from parley.support.models import SupportConversation
 from tests.ws import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -303,3 +304,30 @@ def _logged_in(user) -> HttpClient:
     client = HttpClient()
     client.force_login(user)
     return client
+
+
+async def test_a_visitors_message_on_the_socket_opens_a_resolved_or_snoozed_conversation(
+    widget, alice
+):
+    visitor = await sync_to_async(visit)(widget)
+    cid = visitor["conversation"]
+    support = await sync_to_async(SupportConversation.objects.get)(pk=cid)
+    socket = await VisitorSocket(widget, visitor["token"]).connect(resume={})
+    agent = await Client(alice).connect(resume={})
+
+    for asleep in ("resolved", "snoozed"):
+        # given: the team resolved it, or snoozed it until the visitor writes
+        await sync_to_async(services.conversation_set_status)(support=support, status=asleep)
+        await agent.expect("support.updated", conversation=cid, status=asleep)
+
+        # when: the visitor writes over their websocket
+        await socket.request(
+            {"type": "message.send", "conversation": cid, "client_id": asleep, "body": "Still?"}
+        )
+
+        # then: it is open again, and the team sees it open live
+        reopened = await agent.expect("support.updated", conversation=cid, status="open")
+        assert "snoozed_until" not in reopened
+        assert (await sync_to_async(SupportConversation.objects.get)(pk=cid)).status == "open"
+    await socket.close()
+    await agent.close()

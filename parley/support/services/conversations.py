@@ -22,6 +22,7 @@ from parley.common.errors import InvalidInput
 from parley.support import errors, reactions
 from parley.support.models import SupportConversation, SupportNote, Widget
 from parley.support.selectors import team_of
+from parley.support.services import waking
 
 # --- visitors' conversations ---------------------------------------------------------------
 
@@ -77,7 +78,7 @@ def visitor_message_send(
     who never writes costs no row, and a first message that is refused (empty, too long)
     leaves none behind. A retry with the same `client_id` returns the stored message, as
     every send does. A resolved conversation, or one snoozed until the visitor writes,
-    opens again."""
+    opens again once it is stored (waking.conversations_wake_on_visitor)."""
     context = context or VisitorContext()
     with transaction.atomic():
         visitor, _ = Visitor.objects.get_or_create(
@@ -93,9 +94,9 @@ def visitor_message_send(
         membership = Membership.objects.select_related("visitor").get(
             conversation_id=support.pk, visitor=visitor, left_at__isnull=True
         )
+        # A resolved or snoozed conversation opens again in waking.py, told of every
+        # visitor message however it was sent (parley/support/reactions.py).
         message, created = chat.message_send(membership=membership, body=body, client_id=client_id)
-        if created and _wakes(support):
-            _set(support, status=SupportConversation.Status.OPEN, snoozed_until=None)
     return message, created
 
 
@@ -209,6 +210,7 @@ def conversation_set_status(
         locked = SupportConversation.objects.select_for_update().get(pk=support.pk)
         was = locked.status
         _set(locked, status=status, snoozed_until=snoozed_until)
+        waking.snooze_schedule(locked)
         if status == Status.RESOLVED and was != Status.RESOLVED:
             reactions.conversation_resolved(locked)
         return locked
