@@ -14,6 +14,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from websockets.sync.client import connect
 
+from tests.webhooks.receiver import Receiver
+
 pytestmark = pytest.mark.e2e
 
 
@@ -313,4 +315,63 @@ def test_a_team_member_sets_themself_away_and_chooses_their_emails(people, serve
     while not widget_config(server, key)["online"] and time.monotonic() < deadline:
         time.sleep(0.1)
     assert widget_config(server, key)["online"] is True
+    assert olive.errors == []
+
+
+def test_an_owner_manages_a_widgets_webhooks_and_reads_their_deliveries(people, server):
+    (olive,) = people("olive")
+    page = olive.page
+    create_widget(olive, "Shop")
+    box = page.locator("#widget-webhooks-box")
+    expect(box.get_by_text("No webhooks yet.")).to_be_visible()
+    receiver = Receiver()
+    try:
+        # a URL that is not one is refused, and nothing is added
+        box.get_by_label("Webhook URL").fill("ftp://example.com/x")
+        box.get_by_role("button", name="Add webhook").click()
+        expect(page.locator("#webhook-error")).to_be_visible()
+        expect(box.locator(".webhook")).to_have_count(0)
+
+        # when: she adds her server's address, for two of the events
+        box.get_by_label("Webhook URL").fill(receiver.url)
+        box.get_by_label("conversation.assigned").uncheck()
+        box.get_by_label("conversation.resolved").uncheck()
+        box.get_by_role("button", name="Add webhook").click()
+
+        # then: it is listed with its events and its secret
+        hook = box.locator(".webhook")
+        expect(hook).to_have_count(1)
+        expect(hook).to_contain_text(receiver.url)
+        expect(hook).to_contain_text("conversation.created, message.created")
+        secret_box = page.get_by_label(f"Signing secret of {receiver.url}")
+        secret = secret_box.input_value()
+        assert secret.startswith("whsec_")
+
+        # when: she sends a test event, and the job worker posts it
+        page.get_by_role("button", name=f"Send a test event to {receiver.url}").click()
+        expect(hook.locator(".delivery")).to_have_count(1)
+        expect(hook.locator(".delivery")).to_contain_text("webhook.test")
+        server.manage("parley_worker", "--batch")
+
+        # then: her server got it, and the delivery shows its attempt's outcome
+        assert [path for path, _, _ in receiver.received] == ["/hooks/parley?x=1"]
+        page.get_by_role("button", name=f"Refresh the deliveries to {receiver.url}").click()
+        expect(hook.locator(".delivery")).to_contain_text("delivered")
+        expect(hook.locator(".attempt")).to_contain_text(re.compile(r"#1 · .* · 200 in \d+ ms"))
+
+        # a new secret replaces the old one; the list stays after a reload
+        page.get_by_role("button", name=f"New secret for {receiver.url}").click()
+        page.locator("#confirm-ok").click()
+        expect(secret_box).not_to_have_value(secret)
+        page.goto(server.url + "/widgets/")
+        page.get_by_role("button", name="Edit Shop").click()
+        expect(box.locator(".webhook")).to_contain_text(receiver.url)
+
+        # when: she deletes it, it is gone
+        page.get_by_role("button", name=f"Delete the webhook to {receiver.url}").click()
+        page.locator("#confirm-ok").click()
+        expect(box.locator(".webhook")).to_have_count(0)
+        expect(box.get_by_text("No webhooks yet.")).to_be_visible()
+    finally:
+        receiver.stop()
     assert olive.errors == []

@@ -29,6 +29,10 @@ export const state = {
   // My own support settings (GET /api/v1/me/support): available or away, and which
   // emails I want; null until read.
   supportPrefs: null,
+  // The outgoing webhooks of my widgets (owner only): widget id -> its endpoints, and
+  // endpoint id -> its newest deliveries, as the webhooks API answered.
+  webhooks: new Map(),
+  deliveries: new Map(),
 };
 
 let notify = () => {};
@@ -651,6 +655,34 @@ export function teamOf(widgetId) {
 export function supportPrefsLoaded(prefs) {
   state.supportPrefs = prefs;
   changed("availability");
+}
+
+/** A widget's webhook endpoints (GET /api/v1/widgets/{id}/webhooks). */
+export function webhooksLoaded(widgetId, endpoints) {
+  state.webhooks.set(widgetId, endpoints);
+  changed("webhooks");
+}
+
+/** One endpoint added or changed (its new secret, say). */
+export function webhookSaved(endpoint) {
+  const list = state.webhooks.get(endpoint.widget) || [];
+  const at = list.findIndex((e) => e.id === endpoint.id);
+  if (at >= 0) list[at] = endpoint;
+  else list.push(endpoint);
+  state.webhooks.set(endpoint.widget, list);
+  changed("webhooks");
+}
+
+export function webhookRemoved(widgetId, id) {
+  state.webhooks.set(widgetId, (state.webhooks.get(widgetId) || []).filter((e) => e.id !== id));
+  state.deliveries.delete(id);
+  changed("webhooks");
+}
+
+/** An endpoint's newest deliveries, each with its attempts. */
+export function deliveriesLoaded(endpointId, deliveries) {
+  state.deliveries.set(endpointId, deliveries);
+  changed("webhooks");
 }
 
 /** Support records from the inbox API (a page, or one): merged by conversation id. */

@@ -7,6 +7,7 @@ import { h } from "./dom.js";
 import * as store from "./store.js";
 import { state } from "./store.js";
 import { $, confirmDialog, copy, failed, formError, toast } from "./ui.js";
+import { createWebhooks } from "./webhooks.js";
 
 const FIELDS = ["name", "title", "greeting", "welcome_message", "accent_color", "position", "ask_name", "ask_email"];
 const INPUT = {
@@ -41,6 +42,7 @@ export function embedSnippet(publicKey, origin = location.origin) {
 
 export function createWidgets() {
   let editing = null; // the id of the widget in the editor, "new", or null
+  const webhooks = createWebhooks();
 
   const mine = (w) => String(w.owner.id) === String(state.me.id);
   const current = () => (state.widgets || []).find((w) => w.id === editing) || null;
@@ -89,7 +91,7 @@ export function createWidgets() {
   function renderEditor() {
     const editor = $("widget-editor");
     editor.hidden = editing === null;
-    if (editing === null) return;
+    if (editing === null) return webhooks.show(null);
     const w = current();
     const owner = editing === "new" || (w && mine(w));
     $("widget-editor-title").textContent = editing === "new" ? "New widget" : w ? w.name : "";
@@ -99,6 +101,7 @@ export function createWidgets() {
     $("widget-save").textContent = editing === "new" ? "Create widget" : "Save";
     for (const id of ["widget-embed", "widget-secret-box"]) $(id).hidden = editing === "new";
     $("agent-form").hidden = !owner;
+    webhooks.show(editing !== "new" && w && owner ? w : null); // its owner's only
     if (editing === "new" || !w) {
       $("widget-agents").replaceChildren();
       return;
@@ -249,5 +252,5 @@ export function createWidgets() {
 
   $("widget-new").addEventListener("click", () => edit("new"));
 
-  return { render };
+  return { render, renderWebhooks: () => webhooks.render() };
 }
