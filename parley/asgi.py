@@ -9,6 +9,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parley.settings")
 django_asgi_app = get_asgi_application()
 
+from parley.common.accesslog import serve_http, serve_websocket  # noqa: E402
 from parley.realtime.routing import websocket_application  # noqa: E402
 from parley.realtime.writer import release_leases  # noqa: E402
 from parley.startup import startup_refusal  # noqa: E402
@@ -23,7 +24,7 @@ _executors = [ThreadPoolExecutor(1, thread_name_prefix=f"http{i}") for i in rang
 _in_flight = [0] * HTTP_THREADS
 
 
-async def http_application(scope, receive, send):  # type: ignore[no-untyped-def]
+async def django_application(scope, receive, send):  # type: ignore[no-untyped-def]
     i = min(range(HTTP_THREADS), key=_in_flight.__getitem__)
     _in_flight[i] += 1
     try:
@@ -31,6 +32,11 @@ async def http_application(scope, receive, send):  # type: ignore[no-untyped-def
             await django_asgi_app(scope, receive, send)
     finally:
         _in_flight[i] -= 1
+
+
+def http_application(scope, receive, send):  # type: ignore[no-untyped-def]
+    """Django, with the request id set, returned and logged (parley/common/accesslog.py)."""
+    return serve_http(django_application, scope, receive, send)
 
 
 async def lifespan_application(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -63,8 +69,8 @@ def application(scope, receive, send):  # type: ignore[no-untyped-def]
     socket: it returns the coroutine of the application for the scope's type. Any other
     type is refused as that router refuses it."""
     kind = scope["type"]
-    if kind == "websocket":
-        return websocket_application(scope, receive, send)
+    if kind == "websocket":  # with its request id and access line (common/accesslog.py)
+        return serve_websocket(websocket_application, scope, receive, send)
     if kind == "http":
         return http_application(scope, receive, send)
     if kind == "lifespan":

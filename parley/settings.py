@@ -405,6 +405,8 @@ PARLEY = {
     # (counted by presence, in Redis with REDIS_URL); the next is closed with 4429. 0: no cap.
     "SOCKETS_PER_USER": env.int("PARLEY_SOCKETS_PER_USER", default=20),
     "SOCKETS_PER_IP": env.int("PARLEY_SOCKETS_PER_IP", default=500),
+    # One access log line per HTTP request and per websocket (parley/common/accesslog.py).
+    "ACCESS_LOG": env.bool("PARLEY_ACCESS_LOG", default=True),
     # A server process refuses to start while the database lacks migrations of its code
     # (parley/startup.py); true skips that check, for the rare case that needs it.
     "SKIP_MIGRATION_CHECK": env.bool("PARLEY_SKIP_MIGRATION_CHECK", default=False),
@@ -424,13 +426,31 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Every record is made with credentials blanked (a token put in a URL by mistake, as
-# servers log URLs): parley/common/logs.py, docs/deployment.md "Logs".
+# servers log URLs) and the id of the request or socket being served: parley/common/logs.py,
+# docs/operations.md "Logs". LOG_FORMAT=json: one JSON object per line.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT is {LOG_FORMAT!r}: it must be plain or json.")
 LOGGING_CONFIG = "parley.common.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"()": "parley.common.logs.PlainFormatter"},
+        "json": {"()": "parley.common.logs.JsonFormatter"},
+    },
+    "filters": {"connection_lines": {"()": "parley.common.logs.DropConnectionLines"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        # Django's default configuration gives "django" handlers of its own (a second copy
+        # of each line with DEBUG on, mail to ADMINS): its records go to the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.channels.server": {"level": "WARNING"},
+        # uvicorn's loggers write through Parley's handler (JSON too). Its access log is
+        # off: Parley writes its own, with the request id (parley/common/accesslog.py).
+        "uvicorn": {"handlers": ["console"], "propagate": False},
+        "uvicorn.error": {"filters": ["connection_lines"]},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+    },
 }
