@@ -454,3 +454,19 @@ LOGGING = {
         "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
     },
 }
+
+# --- Error tracking (optional) -----------------------------------------------------------
+# With SENTRY_DSN, errors (exceptions in views and frames, ERROR log lines) go to Sentry
+# or a compatible tracker, scrubbed of credentials and bodies (parley/common/errortracking.py,
+# docs/operations.md "Error tracking"). Without it sentry_sdk is not even imported.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from parley import __version__
+    from parley.common import errortracking
+
+    errortracking.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=f"parley@{__version__}",
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
