@@ -66,7 +66,9 @@ MIDDLEWARE = [
     "parley.common.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "parley.common.csp.ContentSecurityPolicyMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # whitenoise, serving the hashed files of the previous and next version too
+    # (parley/web/staticfiles.py).
+    "parley.web.staticfiles.StaticFilesMiddleware",
     # A JSON body too large, too deep or not JSON: 400 `invalid_json` before any view.
     "parley.common.jsonbody.JsonBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -255,7 +257,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Outside the checkout in production (/var/lib/parley/static), so that each version's
+# collectstatic adds its files next to the previous version's (docs/deployment.md).
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 STORAGES = {
@@ -264,7 +268,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "parley.web.staticfiles.StaticFilesStorage"  # ES module imports hashed too
         )
     },
 }
