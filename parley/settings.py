@@ -409,12 +409,20 @@ PARLEY = {
     # (counted by presence, in Redis with REDIS_URL); the next is closed with 4429. 0: no cap.
     "SOCKETS_PER_USER": env.int("PARLEY_SOCKETS_PER_USER", default=20),
     "SOCKETS_PER_IP": env.int("PARLEY_SOCKETS_PER_IP", default=500),
+    # Prometheus metrics at /metrics for `Authorization: Bearer <token>`; empty: no
+    # endpoint and no HTTP counting (parley/common/metrics.py, docs/operations.md).
+    "METRICS_TOKEN": env.str("PARLEY_METRICS_TOKEN", default=""),
     # One access log line per HTTP request and per websocket (parley/common/accesslog.py).
     "ACCESS_LOG": env.bool("PARLEY_ACCESS_LOG", default=True),
     # A server process refuses to start while the database lacks migrations of its code
     # (parley/startup.py); true skips that check, for the rare case that needs it.
     "SKIP_MIGRATION_CHECK": env.bool("PARLEY_SKIP_MIGRATION_CHECK", default=False),
 }
+
+if PARLEY["METRICS_TOKEN"]:
+    # First: /metrics answered before the Host check and the HTTPS redirect (a scrape
+    # comes to the process's own address), and every request counted with its status.
+    MIDDLEWARE.insert(0, "parley.common.metrics.MetricsMiddleware")
 
 # --- Production hardening (active when DEBUG is off) ------------------------------------
 BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)

@@ -105,3 +105,27 @@ def test_parley_skip_migration_check_lets_a_server_start_unmigrated():
         server.launch(PARLEY_SKIP_MIGRATION_CHECK="true")
     finally:
         server.stop()
+
+
+def test_metrics_are_off_without_a_token(client):
+    assert client.get("/metrics").status_code == 404
+
+
+@pytest.mark.django_db
+def test_metrics_answer_the_token_only_and_a_scrape_on_the_process_address(settings):
+    pytest.importorskip("prometheus_client", reason="prometheus-client is in requirements.in")
+    settings.PARLEY = {**settings.PARLEY, "METRICS_TOKEN": "s3cret-scrape"}
+    settings.MIDDLEWARE = ["parley.common.metrics.MetricsMiddleware", *settings.MIDDLEWARE]
+    settings.DEBUG = False
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["chat.example.com"]
+    prometheus = Client(HTTP_HOST="10.0.0.5:8001")
+
+    anonymous = prometheus.get("/metrics")
+    wrong = prometheus.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrapE")
+    scraped = prometheus.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrape")
+
+    assert anonymous.status_code == 401 and wrong.status_code == 401
+    assert scraped.status_code == 200
+    assert scraped["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert b"parley_sockets_open" in scraped.content
