@@ -452,8 +452,15 @@ LOGGING = {
         "json": {"()": "parley.common.logs.JsonFormatter"},
     },
     "filters": {"connection_lines": {"()": "parley.common.logs.DropConnectionLines"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
+        # the last errors of this process, for the admin's status page
+        "recent_errors": {"()": "parley.common.processes.RecentErrors"},
+    },
+    "root": {
+        "handlers": ["console", "recent_errors"],
+        "level": env.str("LOG_LEVEL", default="INFO"),
+    },
     "loggers": {
         # Django's default configuration gives "django" handlers of its own (a second copy
         # of each line with DEBUG on, mail to ADMINS): its records go to the root's.
@@ -461,7 +468,7 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
         # uvicorn's loggers write through Parley's handler (JSON too). Its access log is
         # off: Parley writes its own, with the request id (parley/common/accesslog.py).
-        "uvicorn": {"handlers": ["console"], "propagate": False},
+        "uvicorn": {"handlers": ["console", "recent_errors"], "propagate": False},
         "uvicorn.error": {"filters": ["connection_lines"]},
         "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
     },

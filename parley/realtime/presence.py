@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 
+from parley.common import counts
 from parley.common.intervallog import IntervalLog
 from parley.common.outage import refusal
 
@@ -87,6 +88,10 @@ class LocalPresence:
     def __init__(self) -> None:
         self.users: Counter[str] = Counter()
         self.conversations: defaultdict[int, Counter[str]] = defaultdict(Counter)
+        counts.gauge("online_here", "People with a socket on this process.", self._online_here)
+
+    def _online_here(self) -> int:
+        return sum(1 for key, n in self.users.items() if n > 0 and not key.startswith(ADDRESS))
 
     async def connect(self, key: str, conversations: Iterable[int]) -> bool:
         """Count a socket. Returns whether the participant just came online."""

@@ -125,6 +125,7 @@ class Writer:
         self._ids = itertools.count()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._renewer: asyncio.Task[None] | None = None
+        counts.gauge("writer_leases", "Conversations this process writes.", self._leases.__len__)
         # for tests and profiles
         self.forwarded = 0
         self.served = 0
