@@ -87,10 +87,10 @@ def snapshot() -> dict[str, Any]:
     }
 
 
-def report() -> None:
+def report(state: dict[str, Any] | None = None) -> None:
     """Write this process's snapshot and keep its id in the index (a lost race with
     another process's index write is repaired at the next beat)."""
-    cache.set(_key(PROCESS_ID), snapshot(), TTL_SECONDS)
+    cache.set(_key(PROCESS_ID), state or snapshot(), TTL_SECONDS)
     now = time.time()
     index = {pid: until for pid, until in (cache.get(INDEX_KEY) or {}).items() if until > now}
     index[PROCESS_ID] = now + TTL_SECONDS
@@ -112,5 +112,5 @@ async def heartbeat() -> None:
     """Report every HEARTBEAT_SECONDS until cancelled (the ASGI lifespan runs it)."""
     while True:
         with contextlib.suppress(Exception):  # the cache down: the page misses a beat
-            await asyncio.to_thread(report)
+            await asyncio.to_thread(report, snapshot())  # counted on the loop, sent off it
         await asyncio.sleep(HEARTBEAT_SECONDS)

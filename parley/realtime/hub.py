@@ -143,13 +143,17 @@ class Hub:
                 return
             self.channel = await self.layer.new_channel("hub.")
             counts.gauge("hub_outbox_events", OUTBOX_DOC, lambda: len(self._outbox))
-            counts.gauge("hub_held_events", HELD_DOC, lambda: sum(map(len, self.held.values())))
+            counts.gauge("hub_held_events", HELD_DOC, self._held_count)
             loop = asyncio.get_running_loop()
             self._tasks = [
                 loop.create_task(self._receive()),
                 loop.create_task(self._refresh()),
                 loop.create_task(self._watch_heads()),
             ]
+
+    def _held_count(self) -> int:
+        # read by a scrape on another thread: list() copies the values at once
+        return sum(map(len, list(self.held.values())))
 
     async def subscribe(self, subscriber: Subscriber, groups: Iterable[str]) -> None:
         """Route `groups` to `subscriber`. Returns once the layer delivers them to this

@@ -91,7 +91,10 @@ class LocalPresence:
         counts.gauge("online_here", "People with a socket on this process.", self._online_here)
 
     def _online_here(self) -> int:
-        return sum(1 for key, n in self.users.items() if n > 0 and not key.startswith(ADDRESS))
+        # Read by a scrape on another thread: list() copies the items at once (in C,
+        # under the GIL), so a socket arriving meanwhile cannot break the iteration.
+        users = list(self.users.items())
+        return sum(1 for key, n in users if n > 0 and not key.startswith(ADDRESS))
 
     async def connect(self, key: str, conversations: Iterable[int]) -> bool:
         """Count a socket. Returns whether the participant just came online."""
