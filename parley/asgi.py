@@ -1,5 +1,7 @@
 """The ASGI entry point: HTTP goes to Django, /ws/ to the realtime gateway."""
 
+import asyncio
+import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,6 +11,8 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parley.settings")
 django_asgi_app = get_asgi_application()
 
+from parley.common import processes  # noqa: E402
+from parley.common.accesslog import serve_http, serve_websocket  # noqa: E402
 from parley.realtime.routing import websocket_application  # noqa: E402
 from parley.realtime.writer import release_leases  # noqa: E402
 from parley.startup import startup_refusal  # noqa: E402
@@ -23,7 +27,7 @@ _executors = [ThreadPoolExecutor(1, thread_name_prefix=f"http{i}") for i in rang
 _in_flight = [0] * HTTP_THREADS
 
 
-async def http_application(scope, receive, send):  # type: ignore[no-untyped-def]
+async def django_application(scope, receive, send):  # type: ignore[no-untyped-def]
     i = min(range(HTTP_THREADS), key=_in_flight.__getitem__)
     _in_flight[i] += 1
     try:
@@ -33,12 +37,19 @@ async def http_application(scope, receive, send):  # type: ignore[no-untyped-def
         _in_flight[i] -= 1
 
 
+def http_application(scope, receive, send):  # type: ignore[no-untyped-def]
+    """Django, with the request id set, returned and logged (parley/common/accesslog.py)."""
+    return serve_http(django_application, scope, receive, send)
+
+
 async def lifespan_application(scope, receive, send):  # type: ignore[no-untyped-def]
     """uvicorn's lifespan. At startup, before it listens, a process whose database lacks
     migrations of its code refuses to start: uvicorn logs the reason and exits with status
     3 (parley/startup.py). At shutdown, once the sockets are closed, this process gives up
     the conversations it writes (realtime/writer.py), so that the other processes take
-    them at once instead of waiting for the leases to expire."""
+    them at once instead of waiting for the leases to expire. In between, the process
+    reports itself for the admin's status page (parley/common/processes.py)."""
+    heartbeat = None
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
@@ -46,8 +57,13 @@ async def lifespan_application(scope, receive, send):  # type: ignore[no-untyped
             if refusal:
                 await send({"type": "lifespan.startup.failed", "message": refusal})
                 return
+            heartbeat = asyncio.get_running_loop().create_task(processes.heartbeat())
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            if heartbeat is not None:
+                heartbeat.cancel()
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(processes.withdraw)
             await release_leases()
             await send({"type": "lifespan.shutdown.complete"})
             return
@@ -63,8 +79,8 @@ def application(scope, receive, send):  # type: ignore[no-untyped-def]
     socket: it returns the coroutine of the application for the scope's type. Any other
     type is refused as that router refuses it."""
     kind = scope["type"]
-    if kind == "websocket":
-        return websocket_application(scope, receive, send)
+    if kind == "websocket":  # with its request id and access line (common/accesslog.py)
+        return serve_websocket(websocket_application, scope, receive, send)
     if kind == "http":
         return http_application(scope, receive, send)
     if kind == "lifespan":

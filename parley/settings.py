@@ -70,7 +70,9 @@ MIDDLEWARE = [
     "parley.common.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "parley.common.csp.ContentSecurityPolicyMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # whitenoise, serving the hashed files of the previous and next version too
+    # (parley/web/staticfiles.py).
+    "parley.web.staticfiles.StaticFilesMiddleware",
     # A JSON body too large, too deep or not JSON: 400 `invalid_json` before any view.
     "parley.common.jsonbody.JsonBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -262,7 +264,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Outside the checkout in production (/var/lib/parley/static), so that each version's
+# collectstatic adds its files next to the previous version's (docs/deployment.md).
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 STORAGES = {
@@ -271,7 +275,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "parley.web.staticfiles.StaticFilesStorage"  # ES module imports hashed too
         )
     },
 }
@@ -441,10 +445,20 @@ PARLEY = {
         "ALLOW_PRIVATE": env.bool("PARLEY_WEBHOOKS_ALLOW_PRIVATE", default=DEBUG),
         "TIMEOUT_SECONDS": env.float("PARLEY_WEBHOOKS_TIMEOUT_SECONDS", default=10.0),
     },
+    # Prometheus metrics at /metrics for `Authorization: Bearer <token>`; empty: no
+    # endpoint and no HTTP counting (parley/common/metrics.py, docs/operations.md).
+    "METRICS_TOKEN": env.str("PARLEY_METRICS_TOKEN", default=""),
+    # One access log line per HTTP request and per websocket (parley/common/accesslog.py).
+    "ACCESS_LOG": env.bool("PARLEY_ACCESS_LOG", default=True),
     # A server process refuses to start while the database lacks migrations of its code
     # (parley/startup.py); true skips that check, for the rare case that needs it.
     "SKIP_MIGRATION_CHECK": env.bool("PARLEY_SKIP_MIGRATION_CHECK", default=False),
 }
+
+if PARLEY["METRICS_TOKEN"]:
+    # First: /metrics answered before the Host check and the HTTPS redirect (a scrape
+    # comes to the process's own address), and every request counted with its status.
+    MIDDLEWARE.insert(0, "parley.common.metrics.MetricsMiddleware")
 
 # --- Production hardening (active when DEBUG is off) ------------------------------------
 BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
@@ -460,13 +474,54 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Every record is made with credentials blanked (a token put in a URL by mistake, as
-# servers log URLs): parley/common/logs.py, docs/deployment.md "Logs".
+# servers log URLs) and the id of the request or socket being served: parley/common/logs.py,
+# docs/operations.md "Logs". LOG_FORMAT=json: one JSON object per line.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT is {LOG_FORMAT!r}: it must be plain or json.")
 LOGGING_CONFIG = "parley.common.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "formatters": {
+        "plain": {"()": "parley.common.logs.PlainFormatter"},
+        "json": {"()": "parley.common.logs.JsonFormatter"},
+    },
+    "filters": {"connection_lines": {"()": "parley.common.logs.DropConnectionLines"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
+        # the last errors of this process, for the admin's status page
+        "recent_errors": {"()": "parley.common.processes.RecentErrors"},
+    },
+    "root": {
+        "handlers": ["console", "recent_errors"],
+        "level": env.str("LOG_LEVEL", default="INFO"),
+    },
+    "loggers": {
+        # Django's default configuration gives "django" handlers of its own (a second copy
+        # of each line with DEBUG on, mail to ADMINS): its records go to the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.channels.server": {"level": "WARNING"},
+        # uvicorn's loggers write through Parley's handler (JSON too). Its access log is
+        # off: Parley writes its own, with the request id (parley/common/accesslog.py).
+        "uvicorn": {"handlers": ["console", "recent_errors"], "propagate": False},
+        "uvicorn.error": {"filters": ["connection_lines"]},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+    },
 }
+
+# --- Error tracking (optional) -----------------------------------------------------------
+# With SENTRY_DSN, errors (exceptions in views and frames, ERROR log lines) go to Sentry
+# or a compatible tracker, scrubbed of credentials and bodies (parley/common/errortracking.py,
+# docs/operations.md "Error tracking"). Without it sentry_sdk is not even imported.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from parley import __version__
+    from parley.common import errortracking
+
+    errortracking.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=f"parley@{__version__}",
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

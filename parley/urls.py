@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from parley import __version__
 from parley.health import healthz, livez, readyz
 from parley.support.embed import widget_js
+from parley.web.status import status_page
 
 # The admin has no password form of its own: it sends people to the login page, which
 # applies the failed-login limits per account and per IP, locks and the confirmed
@@ -21,6 +22,8 @@ urlpatterns = [
     path("livez", livez, name="livez"),
     path("readyz", readyz, name="readyz"),
     path("healthz", healthz, name="healthz"),
+    # Staff: every server process alive, as it last reported (parley/web/status.py).
+    path("admin/status/", status_page, name="admin-status"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up code as a script of its own

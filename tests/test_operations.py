@@ -3,6 +3,8 @@ check and a demo command kept out of production (docs/operations.md)."""
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from django.test import Client
 
 from parley import __version__
 from parley.accounts.models import User
+from parley.common import processes
 from parley.web.liveserver import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,3 +108,54 @@ def test_parley_skip_migration_check_lets_a_server_start_unmigrated():
         server.launch(PARLEY_SKIP_MIGRATION_CHECK="true")
     finally:
         server.stop()
+
+
+def test_metrics_are_off_without_a_token(client):
+    assert client.get("/metrics").status_code == 404
+
+
+@pytest.mark.django_db
+def test_metrics_answer_the_token_only_and_a_scrape_on_the_process_address(settings):
+    pytest.importorskip("prometheus_client", reason="prometheus-client is in requirements.in")
+    settings.PARLEY = {**settings.PARLEY, "METRICS_TOKEN": "s3cret-scrape"}
+    settings.MIDDLEWARE = ["parley.common.metrics.MetricsMiddleware", *settings.MIDDLEWARE]
+    settings.DEBUG = False
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["chat.example.com"]
+    prometheus = Client(HTTP_HOST="10.0.0.5:8001")
+
+    anonymous = prometheus.get("/metrics")
+    wrong = prometheus.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrapE")
+    scraped = prometheus.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrape")
+
+    assert anonymous.status_code == 401 and wrong.status_code == 401
+    assert scraped.status_code == 200
+    assert scraped["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert b"parley_sockets_open" in scraped.content
+
+
+def test_the_grafana_dashboard_shows_only_documented_metrics():
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "parley.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    used = {
+        re.sub(r"_(bucket|sum|count)$", "", m) for e in exprs for m in re.findall(r"parley_\w+", e)
+    }
+    documented = set(re.findall(r"`(parley_\w+)", (ROOT / "docs" / "operations.md").read_text()))
+
+    assert len(used) > 15
+    assert used - documented == set()
+
+
+@pytest.mark.django_db
+def test_the_status_page_is_for_staff_and_lists_this_process(client, make_user):
+    processes.report()  # what the heartbeat does every few seconds
+
+    anonymous = client.get("/admin/status/")
+    client.force_login(make_user("member"))
+    member = client.get("/admin/status/")
+    client.force_login(make_user("boss", is_staff=True))
+    staff = client.get("/admin/status/")
+
+    assert anonymous.status_code == 302 and member.status_code == 302
+    assert staff.status_code == 200
+    assert processes.PROCESS_ID in staff.content.decode()

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils.decorators import sync_and_async_middleware
 
 from parley.accounts.ratelimits import retry_after
+from parley.common import counts
 
 
 def _headless_too_many(request: HttpRequest, response: HttpResponse) -> bool:
@@ -41,6 +42,7 @@ def _needs_retry(request: HttpRequest, response: HttpResponse) -> bool:
 
 
 def _add_retry(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    counts.refused("accounts")  # one of allauth's limits (login, signup, codes)
     seconds = retry_after(request)
     message = retry_message(seconds)
     if getattr(response, "streaming", False):

@@ -11,6 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from parley.common import counts
 from parley.common.errors import DomainError, RateLimited, Unavailable
 from parley.common.outage import refusal
 
@@ -50,6 +51,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
         body = {"code": code, "message": str(detail) or code}
+        if isinstance(exc, exceptions.Throttled):
+            counts.refused("api_throttle")
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             body["details"] = {"retry_after": int(exc.wait + 0.999)}
     if response.status_code == status.HTTP_403_FORBIDDEN and code in (

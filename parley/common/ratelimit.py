@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
+from parley.common import counts
 from parley.common.errors import RateLimited
 
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
@@ -93,6 +94,7 @@ def take(ident: object, what: str = "requests", **costs: int) -> None:
         counted.append((key, cost))
         previous = cache.get(f"rl:{action}:{ident}:{int(window) - 1}", 0)
         if count + previous * (1 - elapsed / period) > amount:
+            counts.refused(action)
             wait = max(wait, _wait(amount, cost, count - cost, previous, elapsed, period))
     if wait:
         for key, cost in counted:

@@ -25,6 +25,7 @@ from parley.accounts.models import User
 from parley.chat import events as ev
 from parley.chat import selectors, services
 from parley.chat.models import Conversation, Membership
+from parley.common import counts
 from parley.common.errors import DomainError
 from parley.common.outage import refusal
 from parley.realtime import protocol as p
@@ -170,6 +171,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         try:
             await super().send(text_data, bytes_data, close)
+            counts.gateway.frames_out += 1
         except Exception as exc:
             self._gone(exc)
 
@@ -297,7 +299,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.address = address
         arrival = await presence.arrive(self.key, list(self.delivery.memberships), address)
         self.connected = True  # from here on, disconnect() undoes what connect did
+        counts.gateway.sockets_opened += 1
         if over_cap(arrival):
+            counts.refused("sockets")
             self.refused = True
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
@@ -317,6 +321,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not getattr(self, "connected", False):
             return
         self.connected = False
+        counts.gateway.sockets_closed += 1
         self.delivery.closed = True
         await self.hub.unsubscribe(self, self._groups())
         presence = get_presence()
@@ -393,11 +398,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         request_id = None
+        counts.gateway.frames_in += 1
         try:
             wait, self.frames_due = take_frame(
                 self.frames_due, settings.PARLEY["FRAME_RATE"], settings.PARLEY["FRAME_BURST"]
             )
             if wait:
+                counts.refused("frames")
                 raise ProtocolError(
                     "rate_limited",
                     f"Too many frames; try again in {wait:.1f} s.",
@@ -451,12 +458,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return result
 
     async def on_message_send(self, command: p.SendMessage) -> None:
+        received = time.perf_counter()  # for the ack latency (counts.ack_seconds)
+        counts.gateway.sends += 1
         membership = self._membership(command.conversation)
         # Written together with the other sends waiting for the database, by the process
         # that writes this conversation (writer.py; this one, without Redis).
         message, _ = await get_writer().send(membership, command.body, command.client_id)
         sender = self._sender() if message.sender_id == membership.pk else None
         await self.send(encode(p.Ack(re=command.id, message=ev.message_out(message, sender))))
+        counts.ack_seconds.observe(time.perf_counter() - received)
 
     async def on_typing(self, command: p.Typing) -> None:
         self._membership(command.conversation)

@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 from asgiref.sync import SyncToAsync
 from django.db import close_old_connections, connections
 
+from parley.common import counts
 from parley.common.outage import answered
 
 HEALTH_TRUST_SECONDS = 1.0
@@ -64,6 +65,7 @@ class GatewayHop(SyncToAsync):
     HEALTH_TRUST_SECONDS skips its health check."""
 
     def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
         close_old_connections()
         _trust_recently_used()
         try:
@@ -71,6 +73,7 @@ class GatewayHop(SyncToAsync):
         finally:
             _stamp_answered()
             close_old_connections()
+            counts.db_hop_seconds.observe(time.perf_counter() - started)
 
 
 database_sync_to_async = GatewayHop
@@ -98,6 +101,7 @@ class HopBatcher(Generic[Request, Result]):
         self._hop_waiting = False  # a hop is queued for the DB thread and has not taken yet
         self._pump: asyncio.Task[None] | None = None
         self.batches = 0  # hops that did work (for tests and profiles)
+        self.sizes = counts.batch_sizes(type(self).__name__.removesuffix("Batcher").lower())
 
     def work(self, requests: list[Request]) -> tuple[list[Result | Exception], Any]:
         """On the database thread: a result or exception per request, and what `after`
@@ -127,6 +131,7 @@ class HopBatcher(Generic[Request, Result]):
         if not taken:
             return [], None
         self.batches += 1
+        self.sizes.observe(len(taken))
         return self.work([p.request for p in taken])
 
     def _hop(self) -> tuple[list[_Pending[Request, Result]], asyncio.Future[Any]]:

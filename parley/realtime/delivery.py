@@ -26,6 +26,7 @@ from django.db.models import DEFERRED
 
 from parley.chat import selectors
 from parley.chat.models import Conversation, Membership
+from parley.common import counts
 from parley.common.errors import Unavailable
 from parley.common.outage import refusal
 from parley.realtime import protocol as p
@@ -343,6 +344,7 @@ class Delivery:
             await self.socket.membership_changed(cid, False)
 
     async def _resume(self, command: p.Resume) -> None:
+        counts.gateway.resumes += 1
         limit = settings.PARLEY["RESUME_MAX_EVENTS"]
         reset: list[int] = []
         user_reset = False
@@ -383,6 +385,7 @@ class Delivery:
                 continue
             for _, text in events:
                 await self._send(text)
+        counts.gateway.resume_resets += len(reset) + user_reset
         await self._send(
             encode(
                 p.Resumed(

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
+from parley.common import counts
 from parley.common.intervallog import IntervalLog
 from parley.common.outage import refusal
 from parley.realtime.db import database_sync_to_async
@@ -54,6 +55,9 @@ OUTBOX_BATCH = 100
 # joins a bucket for its first socket of any user in it, so a connect storm costs a
 # handful of layer subscriptions instead of one per user (docs/architecture.md).
 USER_BUCKETS = 64
+# The hub's lag, as gauges of the metrics (parley/common/counts.py).
+OUTBOX_DOC = "Events published here still waiting for the channel layer."
+HELD_DOC = "Events held for the ones before them (reordering)."
 
 
 class Subscriber(Protocol):
@@ -138,12 +142,18 @@ class Hub:
             if self.channel is not None or self.layer is None:
                 return
             self.channel = await self.layer.new_channel("hub.")
+            counts.gauge("hub_outbox_events", OUTBOX_DOC, lambda: len(self._outbox))
+            counts.gauge("hub_held_events", HELD_DOC, self._held_count)
             loop = asyncio.get_running_loop()
             self._tasks = [
                 loop.create_task(self._receive()),
                 loop.create_task(self._refresh()),
                 loop.create_task(self._watch_heads()),
             ]
+
+    def _held_count(self) -> int:
+        # read by a scrape on another thread: list() copies the values at once
+        return sum(map(len, list(self.held.values())))
 
     async def subscribe(self, subscriber: Subscriber, groups: Iterable[str]) -> None:
         """Route `groups` to `subscriber`. Returns once the layer delivers them to this
@@ -267,6 +277,7 @@ class Hub:
         elif seq < expected:
             self._deliver(group, message)  # a late duplicate: sockets drop what they sent
         else:
+            counts.gateway.reorder_holds += 1
             self.held.setdefault(group, {})[seq] = message
             if group not in self._release_timers:
                 self._release_timers[group] = asyncio.get_running_loop().call_later(
@@ -287,6 +298,7 @@ class Hub:
         each socket fills the hole from the database."""
         self._release_timers.pop(group, None)
         held = self.held.pop(group, {})
+        counts.gateway.reorder_releases += bool(held)
         for seq in sorted(held):
             self._deliver(group, held[seq])
             self.next_seq[group] = seq + 1
@@ -380,9 +392,11 @@ class Hub:
             elif message.get("o") == self.channel:
                 continue  # what this hub published: its sockets already have it
             elif message.get("type") == BATCH_MESSAGE_TYPE:
+                counts.gateway.hub_events += len(message["m"])
                 for event in message["m"]:
                     self.dispatch(event)
             else:
+                counts.gateway.hub_events += 1
                 self.dispatch(message)
 
     async def _refresh(self) -> None:
@@ -422,6 +436,7 @@ class Hub:
         fill them in from the database by seq.
         """
         if len(self._outbox) >= OUTBOX_MAX:
+            counts.gateway.layer_outbox_drops += 1
             dropped, _ = self._outbox.popleft()
             log.warning("the channel layer is behind; dropped an event for %s", dropped)
         self._outbox.append((group, message))
@@ -448,6 +463,7 @@ class Hub:
                     self._outbox.popleft()
                     batch.append(message)
                 for carrier, messages in batches.items():
+                    counts.layer_batch_events.observe(len(messages))
                     if len(messages) == 1:
                         payload = messages[0]
                     else:
@@ -455,6 +471,7 @@ class Hub:
                     try:
                         await self.layer.group_send(carrier, payload)
                     except Exception as exc:  # the database has it; readers catch up by seq
+                        counts.gateway.layer_publish_failures += 1
                         layer_outage.failed(exc, "events reach other processes by seq later")
                     else:
                         layer_outage.ok()

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 
+from parley.common import counts
 from parley.common.intervallog import IntervalLog
 from parley.common.outage import refusal
 
@@ -87,6 +88,13 @@ class LocalPresence:
     def __init__(self) -> None:
         self.users: Counter[str] = Counter()
         self.conversations: defaultdict[int, Counter[str]] = defaultdict(Counter)
+        counts.gauge("online_here", "People with a socket on this process.", self._online_here)
+
+    def _online_here(self) -> int:
+        # Read by a scrape on another thread: list() copies the items at once (in C,
+        # under the GIL), so a socket arriving meanwhile cannot break the iteration.
+        users = list(self.users.items())
+        return sum(1 for key, n in users if n > 0 and not key.startswith(ADDRESS))
 
     async def connect(self, key: str, conversations: Iterable[int]) -> bool:
         """Count a socket. Returns whether the participant just came online."""

@@ -30,6 +30,7 @@ from typing import Any
 from parley.chat import errors as chat_errors
 from parley.chat import events as ev
 from parley.chat.models import Membership, Visitor
+from parley.common import counts
 from parley.common.outage import refusal
 from parley.realtime import protocol as p
 from parley.realtime.caps import visitor_counted_address, visitor_over_cap
@@ -166,7 +167,9 @@ class VisitorConsumer(ChatConsumer):
             self.address = address
         arrival = await presence.arrive(self.key, list(self.delivery.memberships), address)
         self.connected = True
+        counts.gateway.sockets_opened += 1
         if visitor_over_cap(arrival):
+            counts.refused("sockets")
             self.refused = True
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return

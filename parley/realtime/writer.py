@@ -39,6 +39,7 @@ from django.conf import settings
 
 from parley.chat import events as ev
 from parley.chat.models import Membership, Message
+from parley.common import counts
 from parley.common.errors import DomainError
 from parley.common.outage import refusal
 from parley.realtime.batching import get_batcher
@@ -124,6 +125,7 @@ class Writer:
         self._ids = itertools.count()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._renewer: asyncio.Task[None] | None = None
+        counts.gauge("writer_leases", "Conversations this process writes.", self._leases.__len__)
         # for tests and profiles
         self.forwarded = 0
         self.served = 0
@@ -285,6 +287,7 @@ class Writer:
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[request] = answer
         self.forwarded += 1
+        counts.gateway.writer_forwards += 1
         try:
             await self.layer.send(
                 owner,
@@ -302,6 +305,7 @@ class Writer:
             )
             reply = await asyncio.wait_for(answer, self.timeout)
         except TimeoutError:
+            counts.gateway.writer_timeouts += 1
             raise _NoAnswer() from None
         except asyncio.CancelledError:
             raise
@@ -320,6 +324,7 @@ class Writer:
     def _serve(self, message: dict[str, Any]) -> None:
         """Hub handler: another process forwarded a send to us."""
         self.served += 1
+        counts.gateway.writer_served += 1
         task = asyncio.get_running_loop().create_task(self._write_for(message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
