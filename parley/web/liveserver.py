@@ -1,8 +1,9 @@
 """A throwaway Parley server for the browser tests and the screenshots command.
 
 It runs the real thing: `uvicorn parley.asgi:application` in a subprocess on a free
-loopback port, with its own SQLite file (migrated first), the in-memory channel layer,
-DEBUG on and the console email backend, so that what a browser sees is what a user sees.
+loopback port, and the job worker beside it as `make run` does, with its own SQLite file
+(migrated first), the in-memory channel layer, DEBUG on and the console email backend, so
+that what a browser sees is what a user sees.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, workdir: Path | None = None, server: str = "uvicorn") -> None:
+    def __init__(
+        self, workdir: Path | None = None, server: str = "uvicorn", *, with_worker: bool = True
+    ) -> None:
         self.server = server  # "uvicorn" (what Parley runs) or "daphne" (also supported)
+        self.with_worker = with_worker
+        self.worker: subprocess.Popen[bytes] | None = None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="parley-live-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -101,7 +106,7 @@ class LiveServer:
     def launch(self, **env: str) -> LiveServer:
         """Start the server on the database as it is (`start` migrates it first) and wait
         until it answers; RuntimeError with its log when it exits or does not answer."""
-        log = self.log_path.open("wb")
+        log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             self.command(),
             cwd=ROOT,
@@ -109,6 +114,16 @@ class LiveServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        if self.with_worker:
+            # As `make run`: the job worker beside the server sends the mail (the console
+            # backend prints it into the same log) and runs every other job.
+            self.worker = subprocess.Popen(
+                [sys.executable, "manage.py", "parley_worker", "--no-reload"],
+                cwd=ROOT,
+                env={**self.env, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -123,15 +138,16 @@ class LiveServer:
         raise RuntimeError(f"the server did not answer within 40 s:\n{self.log()}")
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self.proc = None
+        for proc in (self.proc, self.worker):
+            if proc is None:
+                continue
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        self.proc = self.worker = None
 
     def log(self) -> str:
         try:

@@ -36,9 +36,12 @@ class StaticFilesStorage(CompressedManifestStaticFilesStorage):
 class StaticFilesMiddleware(WhiteNoiseMiddleware):
     def __call__(self, request: Any) -> Any:
         path = request.path_info
-        static_file = self.files.get(path)
-        if static_file is None and not self.autorefresh and self._is_hashed_static(path):
-            static_file = self._collected_since_start(path)
+        if self.autorefresh:  # DEBUG: whitenoise looks each file up in the apps' folders
+            static_file = self.find_file(path)
+        else:
+            static_file = self.files.get(path)
+            if static_file is None and self._is_hashed_static(path):
+                static_file = self._collected_since_start(path)
         if static_file is not None:
             return self.serve(static_file, request)
         return self.get_response(request)
