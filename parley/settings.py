@@ -341,7 +341,7 @@ SPECTACULAR_SETTINGS = {
     # Several fields are named "kind" and "role": one enum name per set of choices.
     "ENUM_NAME_OVERRIDES": {
         "ConversationKindEnum": "parley.chat.models.Conversation.Kind",
-        "ParticipantKindEnum": ["user", "visitor"],
+        "ParticipantKindEnum": ["user", "visitor", "bot"],
         "RoleEnum": "parley.chat.models.Membership.Role",
         "AssignableRoleEnum": ["admin", "member"],
         "PrechatFieldEnum": "parley.support.models.Widget.Field",
@@ -363,6 +363,10 @@ PARLEY = {
     # Support widget visitors whose conversation had no message for this many days are
     # deleted with it by `manage.py parley_support_purge` (run it daily, docs/widget.md).
     "SUPPORT_RETENTION_DAYS": env.int("PARLEY_SUPPORT_RETENTION_DAYS", default=365),
+    # A widget bot's regular expressions get this many seconds per visitor message, all
+    # its patterns together; past it the child process that runs them is killed and no
+    # pattern matched (parley/support/regex_sandbox.py, docs/widget.md "The bot").
+    "BOT_REGEX_TIMEOUT": env.float("PARLEY_BOT_REGEX_TIMEOUT", default=0.1),
     "MESSAGE_MAX_LENGTH": 4000,
     "FRAME_MAX_BYTES": 16 * 1024,
     # Per-user limits on REST actions any signed-in user can repeat (429 `rate_limited`,

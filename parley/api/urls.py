@@ -4,7 +4,7 @@ from django.urls import path, re_path
 
 from parley.accounts.api import MeApi, TokenListCreateApi, TokenRevokeApi
 from parley.api import views
-from parley.api.v1 import availability, conversations, inbox, messages, rooms, widgets
+from parley.api.v1 import availability, bot, conversations, inbox, messages, rooms, widgets
 
 app_name = "api"
 
@@ -72,6 +72,7 @@ urlpatterns = [
     path("widgets", widgets.WidgetListCreateApi.as_view(), name="widgets"),
     path("widgets/<int:widget_id>", widgets.WidgetDetailApi.as_view(), name="widget"),
     path("widgets/<int:widget_id>/secret", widgets.WidgetSecretApi.as_view(), name="widget-secret"),
+    path("widgets/<int:widget_id>/bot", bot.WidgetBotApi.as_view(), name="widget-bot"),
     path("widgets/<int:widget_id>/agents", widgets.AgentAddApi.as_view(), name="widget-agents"),
     path(
         "widgets/<int:widget_id>/agents/<int:user_id>",

@@ -515,3 +515,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_ping(self, command: p.Ping) -> None:
         await self.send(encode(p.Pong(re=command.id)))
+
+    async def on_support_handoff(self, command: p.SupportHandoff) -> None:
+        from parley.chat.errors import NotAllowed
+
+        raise NotAllowed("Only a support visitor asks for a person.")

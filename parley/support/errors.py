@@ -61,3 +61,9 @@ class IdentityRequired(DomainError):
 class PrechatRequired(InvalidInput):
     code = "prechat_required"
     default_message = "The widget asks for this before the first message."
+
+
+class NoConversation(DomainError):
+    code = "no_conversation"
+    status = 409
+    default_message = "Write a first message: there is no conversation yet."

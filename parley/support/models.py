@@ -128,6 +128,23 @@ class SupportConversation(models.Model):
     referrer = models.URLField(max_length=500, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
+    # The bot's state (parley/support/services/bot.py). Database defaults, so that rows
+    # inserted by the code of the version before these columns existed are valid.
+    handoff_seq = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        help_text="The conversation's seq when the visitor asked for a person (0: never); "
+        "waiting for an agent until a team member writes after it.",
+    )
+    bot_since_seq = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        help_text="The bot answers until a team member writes after this seq (raised when "
+        "the conversation is resolved, so the bot greets a returning visitor again).",
+    )
+    away_sent_seq = models.BigIntegerField(
+        default=0, db_default=0, help_text="Seq of the bot's last out-of-office answer."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -138,6 +155,29 @@ class SupportConversation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visitor} on {self.widget}"
+
+
+class SupportBot(models.Model):
+    """A widget's bot: who it is (a `chat.Bot`, the sender of its messages), whether it
+    answers, and what it says (docs/widget.md, "The bot")."""
+
+    widget = models.OneToOneField(
+        Widget, primary_key=True, on_delete=models.CASCADE, related_name="bot_settings"
+    )
+    bot = models.OneToOneField("chat.Bot", on_delete=models.PROTECT, related_name="widget_bot")
+    enabled = models.BooleanField(default=False)
+    greeting = models.TextField(max_length=1000, blank=True)
+    out_of_office = models.TextField(max_length=1000, blank=True)
+    fallback = models.TextField(max_length=1000, blank=True)
+    handoff_message = models.TextField(max_length=1000, blank=True)
+    handoff_words = models.JSONField(default=list, blank=True)
+    # Ordered: the first rule that matches answers. Each {"keywords": [...]} or
+    # {"pattern": "..."}, with "answer" (parley/support/bot_rules.py validates them).
+    rules = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"bot of {self.widget}"
 
 
 class SupportNote(models.Model):

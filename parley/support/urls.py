@@ -10,4 +10,5 @@ urlpatterns = [
     path("<str:key>/config", views.widget_config, name="config"),
     path("<str:key>/session", visitor_views.session, name="session"),
     path("<str:key>/messages", visitor_views.messages, name="messages"),
+    path("<str:key>/handoff", visitor_views.handoff, name="handoff"),
 ]

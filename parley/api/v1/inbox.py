@@ -53,6 +53,9 @@ class SupportConversationSerializer(serializers.Serializer):
         allow_null=True, help_text="Snoozed without a time: until the visitor writes."
     )
     assignee = PersonSerializer(allow_null=True)
+    waiting_for_agent = serializers.BooleanField(
+        help_text="The visitor asked for a person and nobody of the team has written since."
+    )
     visitor = VisitorInfoSerializer()
     last_seq = serializers.IntegerField()
     last_message_at = serializers.DateTimeField(allow_null=True)
@@ -94,6 +97,7 @@ def render_support(support: SupportConversation) -> dict[str, Any]:
         if support.snoozed_until
         else None,
         "assignee": _person(support.assignee),
+        "waiting_for_agent": selectors.waiting_for_agent(support),
         "visitor": {
             "id": str(visitor.pk),
             "name": visitor.display_name,

@@ -1,5 +1,13 @@
-"""Every write of the support domain: widgets and their team, visitors' conversations."""
+"""Every write of the support domain: widgets and their team, visitors' conversations,
+the bot."""
 
+from parley.support.services.bot import (
+    bot_answer,
+    bot_answer_or_log,
+    bot_settings_of,
+    bot_update,
+    handoff_request,
+)
 from parley.support.services.conversations import (
     NOTE_MAX_LENGTH,
     VisitorContext,
@@ -24,6 +32,11 @@ from parley.support.services.widgets import (
 )
 
 __all__ = [
+    "bot_answer",
+    "bot_answer_or_log",
+    "bot_settings_of",
+    "bot_update",
+    "handoff_request",
     "AGENTS_PER_WIDGET",
     "NOTE_MAX_LENGTH",
     "ORIGINS_PER_WIDGET",

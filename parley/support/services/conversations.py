@@ -115,14 +115,16 @@ def _set(
     status: str | object = _UNSET,
     snoozed_until: datetime.datetime | None | object = _UNSET,
     assignee: User | None | object = _UNSET,
+    handoff_seq: int | object = _UNSET,
 ) -> SupportConversation:
-    """Change status and assignee and announce it (support.updated, a durable event of the
-    conversation: the team and the visitor see it, and a resume replays it)."""
+    """Change status, assignee or handoff and announce it (support.updated, a durable
+    event of the conversation: the team and the visitor see it, and a resume replays it)."""
     changed = []
     for name, value in (
         ("status", status),
         ("snoozed_until", snoozed_until),
         ("assignee", assignee),
+        ("handoff_seq", handoff_seq),
     ):
         if value is not _UNSET and getattr(support, name) != value:
             setattr(support, name, value)
@@ -137,9 +139,17 @@ def _set(
             "status": support.status,
             "snoozed_until": support.snoozed_until.isoformat() if support.snoozed_until else None,
             "assignee": ev.user_sender(support.assignee).model_dump() if support.assignee else None,
+            # Asked for a person and not answered by one yet: a team member's message after
+            # this event ends the wait (docs/widget.md, "Handoff").
+            "waiting": support.handoff_seq > support.bot_since_seq,
         },
     )
     return support
+
+
+def set_handoff(support: SupportConversation, seq: int) -> SupportConversation:
+    """The visitor asked for a person at `seq` (the caller holds the row's lock)."""
+    return _set(support, handoff_seq=max(seq, support.bot_since_seq + 1))
 
 
 def conversation_set_status(
@@ -159,6 +169,13 @@ def conversation_set_status(
         raise InvalidInput("Snooze until a time in the future.", snoozed_until=["In the past."])
     with transaction.atomic():
         locked = SupportConversation.objects.select_for_update().get(pk=support.pk)
+        if status == Status.RESOLVED and locked.status != Status.RESOLVED:
+            # What the visitor writes next is a new matter: the bot greets and answers
+            # again until a team member writes, and nobody is waiting for a person.
+            locked.bot_since_seq = (
+                Conversation.objects.filter(pk=locked.pk).values_list("last_seq", flat=True).get()
+            )
+            locked.save(update_fields=["bot_since_seq"])
         return _set(locked, status=status, snoozed_until=snoozed_until)
 
 

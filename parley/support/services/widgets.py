@@ -15,12 +15,18 @@ from django.db import transaction
 
 from parley.accounts.models import User
 from parley.chat import services as chat
-from parley.chat.models import Conversation
+from parley.chat.models import Bot, Conversation
 from parley.chat.text import clean_line, clean_text
 from parley.common.errors import InvalidInput
 from parley.common.origins import InvalidOrigin, normalize_origin
 from parley.support import errors, hours
-from parley.support.models import SupportConversation, Widget, WidgetAgent, new_widget_secret
+from parley.support.models import (
+    SupportBot,
+    SupportConversation,
+    Widget,
+    WidgetAgent,
+    new_widget_secret,
+)
 from parley.support.services.conversations import conversations_delete, unassign
 
 # Limits (docs/widget.md, "Limits").
@@ -158,7 +164,9 @@ def widget_delete(*, actor: User, widget: Widget) -> None:
     owner_check(actor=actor, widget=widget)
     with transaction.atomic():
         conversations_delete(SupportConversation.objects.filter(widget=widget))
+        bot_ids = list(SupportBot.objects.filter(widget=widget).values_list("bot_id", flat=True))
         widget.delete()
+        Bot.objects.filter(pk__in=bot_ids).delete()
 
 
 def widget_rotate_secret(*, actor: User, widget: Widget) -> str:
