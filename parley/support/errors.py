@@ -26,6 +26,16 @@ class SupportConversationNotFound(NotFound):
     default_message = "No such support conversation, or you are not on its team."
 
 
+class ShortcutTaken(InvalidInput):
+    code = "shortcut_taken"
+    default_message = "Another canned reply of this widget has this shortcut."
+
+
+class CannedReplyNotFound(NotFound):
+    code = "canned_reply_not_found"
+    default_message = "No such canned reply on this widget."
+
+
 class NotOnTeam(InvalidInput):
     code = "not_on_team"
     default_message = "Conversations are assigned to the widget's owner or its agents."

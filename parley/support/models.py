@@ -180,6 +180,30 @@ class SupportBot(models.Model):
         return f"bot of {self.widget}"
 
 
+class CannedReply(models.Model):
+    """A reply the team of a widget shares, inserted with `/shortcut` in the composer;
+    `{visitor.name}` and `{agent.name}` are filled in for the conversation at hand
+    (parley/support/services/canned.py)."""
+
+    widget = models.ForeignKey(Widget, on_delete=models.CASCADE, related_name="canned_replies")
+    shortcut = models.CharField(max_length=32)
+    body = models.TextField(max_length=4000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["shortcut"]
+        constraints = [
+            models.UniqueConstraint(fields=["widget", "shortcut"], name="canned_shortcut_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
+
+
 class SupportNote(models.Model):
     """A private note of the team on a support conversation: the visitor never sees it."""
 
