@@ -520,3 +520,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         from parley.chat.errors import NotAllowed
 
         raise NotAllowed("Only a support visitor asks for a person.")
+
+    async def on_support_rate(self, command: p.SupportRate) -> None:
+        from parley.chat.errors import NotAllowed
+
+        raise NotAllowed("Only a support visitor rates their conversation.")

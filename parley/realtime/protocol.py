@@ -112,6 +112,16 @@ class SupportHandoff(Command):
     conversation: ConversationId
 
 
+class SupportRate(Command):
+    """A support visitor rates their resolved conversation (widgets that ask for it).
+    Visitors only."""
+
+    type: Literal["support.rate"]
+    conversation: ConversationId
+    score: Annotated[int, Field(strict=True, ge=1, le=5)]
+    comment: Annotated[str, StringConstraints(max_length=1000)] = ""
+
+
 CLIENT_COMMANDS: tuple[type[Command], ...] = (
     SendMessage,
     Typing,
@@ -123,6 +133,7 @@ CLIENT_COMMANDS: tuple[type[Command], ...] = (
     Resume,
     Ping,
     SupportHandoff,
+    SupportRate,
 )
 
 

@@ -190,6 +190,19 @@ class VisitorConsumer(ChatConsumer):
         await self._call(handoff_request, support=support)
         await self.send(encode(p.Ack(re=command.id, result={"waiting": True})))
 
+    async def on_support_rate(self, command: p.SupportRate) -> None:
+        from parley.support.models import SupportConversation
+        from parley.support.services import rating_set
+
+        self._membership(command.conversation)
+        support = await database_sync_to_async(
+            SupportConversation.objects.select_related("widget").get
+        )(pk=command.conversation)
+        saved = await self._call(
+            rating_set, support=support, score=command.score, comment=command.comment
+        )
+        await self.send(encode(p.Ack(re=command.id, result={"score": saved.score})))
+
     async def on_message_delete(self, command: p.DeleteMessage) -> None:
         raise chat_errors.NotAllowed("Visitors cannot delete messages.")
 

@@ -36,6 +36,18 @@ class CannedReplyNotFound(NotFound):
     default_message = "No such canned reply on this widget."
 
 
+class RatingsOff(DomainError):
+    code = "ratings_off"
+    status = 409
+    default_message = "This widget does not ask for ratings."
+
+
+class NotResolved(DomainError):
+    code = "not_resolved"
+    status = 409
+    default_message = "A conversation is rated once it is resolved."
+
+
 class NotOnTeam(InvalidInput):
     code = "not_on_team"
     default_message = "Conversations are assigned to the widget's owner or its agents."

@@ -66,6 +66,11 @@ class Widget(models.Model):
     )
     closed_dates = models.JSONField(default=list, blank=True)
     offline_message = models.CharField(max_length=500, blank=True)
+    ratings = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="After a conversation is resolved, the visitor may rate it (1-5, a comment).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -202,6 +207,25 @@ class CannedReply(models.Model):
 
     def __str__(self) -> str:
         return f"/{self.shortcut}"
+
+
+class SupportRating(models.Model):
+    """The visitor's rating of their conversation after it was resolved; a later rating
+    (after it was reopened and resolved again) replaces it."""
+
+    support = models.OneToOneField(
+        SupportConversation, primary_key=True, on_delete=models.CASCADE, related_name="rating"
+    )
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(max_length=1000, blank=True)
+    rated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5"
+            ),
+        ]
 
 
 class SupportNote(models.Model):

@@ -75,7 +75,7 @@ def inbox(
     is a user id, "me", or "none" (unassigned)."""
     rows = (
         SupportConversation.objects.filter(widget__in=widgets_of(user))
-        .select_related("conversation", "visitor", "assignee", "widget")
+        .select_related("conversation", "visitor", "assignee", "widget", "rating")
         .annotate(team_answered_handoff=Exists(_team_after_handoff))
     )
     if status:

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<str:key>/session", visitor_views.session, name="session"),
     path("<str:key>/messages", visitor_views.messages, name="messages"),
     path("<str:key>/handoff", visitor_views.handoff, name="handoff"),
+    path("<str:key>/rating", visitor_views.rating, name="rating"),
 ]

@@ -297,6 +297,22 @@ def _send(
 
 @require_http_methods(["POST"])
 @visitor_endpoint
+def rating(request: HttpRequest, widget: Widget) -> dict[str, Any]:
+    """`POST /widget/<key>/rating` `{score, comment?}`: the visitor rates their resolved
+    conversation (widgets with `ratings` on); rating again replaces it."""
+    identity = _identity(request, widget)
+    support = _conversation(widget, identity.visitor_id)
+    if support is None:
+        raise NoConversation()
+    data = _body(request)
+    saved = services.rating_set(
+        support=support, score=data.get("score"), comment=data.get("comment", "")
+    )
+    return {"conversation": support.pk, "score": saved.score, "comment": saved.comment}
+
+
+@require_http_methods(["POST"])
+@visitor_endpoint
 def handoff(request: HttpRequest, widget: Widget) -> dict[str, Any]:
     """`POST /widget/<key>/handoff`: the visitor asks for a person ("talk to a human").
     Their conversation waits for an agent, and the bot stops answering its rules."""

@@ -40,6 +40,12 @@ class VisitorInfoSerializer(serializers.Serializer):
     attributes = serializers.DictField(child=serializers.CharField())
 
 
+class RatingSerializer(serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(allow_blank=True)
+    rated_at = serializers.DateTimeField()
+
+
 class WidgetRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -55,6 +61,9 @@ class SupportConversationSerializer(serializers.Serializer):
     assignee = PersonSerializer(allow_null=True)
     waiting_for_agent = serializers.BooleanField(
         help_text="The visitor asked for a person and nobody of the team has written since."
+    )
+    rating = RatingSerializer(
+        allow_null=True, help_text="The visitor's rating after it was resolved, if any."
     )
     visitor = VisitorInfoSerializer()
     last_seq = serializers.IntegerField()
@@ -87,6 +96,17 @@ def _person(user: User | None) -> dict[str, Any] | None:
     return {"id": user.pk, "username": user.username, "name": user.name}
 
 
+def _rating(support: SupportConversation) -> dict[str, Any] | None:
+    rating = getattr(support, "rating", None)
+    if rating is None:
+        return None
+    return {
+        "score": rating.score,
+        "comment": rating.comment,
+        "rated_at": _datetime.to_representation(rating.rated_at),
+    }
+
+
 def render_support(support: SupportConversation) -> dict[str, Any]:
     conversation, visitor = support.conversation, support.visitor
     return {
@@ -98,6 +118,7 @@ def render_support(support: SupportConversation) -> dict[str, Any]:
         else None,
         "assignee": _person(support.assignee),
         "waiting_for_agent": selectors.waiting_for_agent(support),
+        "rating": _rating(support),
         "visitor": {
             "id": str(visitor.pk),
             "name": visitor.display_name,

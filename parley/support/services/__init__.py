@@ -18,6 +18,7 @@ from parley.support.services.conversations import (
     note_add,
     visitor_message_send,
 )
+from parley.support.services.ratings import rating_set
 from parley.support.services.widgets import (
     AGENTS_PER_WIDGET,
     ORIGINS_PER_WIDGET,
@@ -50,6 +51,7 @@ __all__ = [
     "conversations_expired",
     "note_add",
     "owner_check",
+    "rating_set",
     "visitor_message_send",
     "widget_create",
     "widget_delete",

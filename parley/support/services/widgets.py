@@ -53,6 +53,7 @@ EDITABLE = (
     "allowed_origins",
     "accent_color",
     "require_identity",
+    "ratings",
     "time_zone",
     "hours",
     "closed_dates",
@@ -106,7 +107,7 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(value, str) or not _COLOR.match(value):
                 problems[field] = ["A colour as #rrggbb."]
             cleaned[field] = str(value).lower()
-        elif field == "require_identity":
+        elif field in ("require_identity", "ratings"):
             cleaned[field] = bool(value)
         elif field == "allowed_origins":
             cleaned[field] = _clean_origins(value, problems)
