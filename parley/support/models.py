@@ -66,6 +66,12 @@ class Widget(models.Model):
     )
     closed_dates = models.JSONField(default=list, blank=True)
     offline_message = models.CharField(max_length=500, blank=True)
+    # Auto-assignment (parley/support/services/assignment.py): round robin among the
+    # available team members who are online, at most `assign_limit` open conversations
+    # each; `assign_cursor` is the user id that got the last one.
+    auto_assign = models.BooleanField(default=False, db_default=False)
+    assign_limit = models.PositiveSmallIntegerField(default=5, db_default=5)
+    assign_cursor = models.BigIntegerField(default=0, db_default=0)
     ratings = models.BooleanField(
         default=False,
         db_default=False,

@@ -94,6 +94,8 @@ def visitor_message_send(
         message, created = chat.message_send(membership=membership, body=body, client_id=client_id)
         if created and _wakes(support):
             _set(support, status=SupportConversation.Status.OPEN, snoozed_until=None)
+    if created and support.assignee_id is None and support.status == support.Status.OPEN:
+        _queue_moves(widget)  # a new or reopened conversation waits in the queue
     return message, created
 
 
@@ -176,13 +178,16 @@ def conversation_set_status(
                 Conversation.objects.filter(pk=locked.pk).values_list("last_seq", flat=True).get()
             )
             locked.save(update_fields=["bot_since_seq"])
-        return _set(locked, status=status, snoozed_until=snoozed_until)
+        changed = _set(locked, status=status, snoozed_until=snoozed_until)
+    _queue_moves(support.widget)
+    return changed
 
 
 def conversation_assign(
     *, support: SupportConversation, assignee: User | None
 ) -> SupportConversation:
-    """Give the conversation to one of the widget's team, or to nobody."""
+    """Give the conversation to one of the widget's team, or to nobody (then the
+    widget's auto-assignment, when on, may give it to someone else at once)."""
     if assignee is not None and assignee not in team_of(support.widget):
         raise errors.NotOnTeam()
     with transaction.atomic():
@@ -190,7 +195,22 @@ def conversation_assign(
         if assignee is not None:
             # They answer it now: in it even if they joined the team after it was resolved.
             chat.support_team_join(conversation=locked.conversation, user=assignee)
-        return _set(locked, assignee=assignee)
+        changed = _set(locked, assignee=assignee)
+    _queue_moves(support.widget)
+    return changed
+
+
+def assign_locked(support: SupportConversation, assignee: User) -> SupportConversation:
+    """Assign a conversation whose row the caller has locked (auto-assignment)."""
+    return _set(support, assignee=assignee)
+
+
+def _queue_moves(widget: Widget) -> None:
+    """Something that frees an agent or fills the queue happened: auto-assign."""
+    if widget.auto_assign:
+        from parley.support.services.assignment import assignment_run_or_log
+
+        assignment_run_or_log(widget_id=widget.pk)
 
 
 NOTE_MAX_LENGTH = 4000

@@ -33,6 +33,7 @@ from parley.support.services.conversations import conversations_delete, unassign
 WIDGETS_PER_OWNER = 20
 AGENTS_PER_WIDGET = 50
 ORIGINS_PER_WIDGET = 20
+ASSIGN_LIMIT_MAX = 100  # open conversations per agent, for auto-assignment
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _TEXT_FIELDS = {
@@ -54,6 +55,8 @@ EDITABLE = (
     "accent_color",
     "require_identity",
     "ratings",
+    "auto_assign",
+    "assign_limit",
     "time_zone",
     "hours",
     "closed_dates",
@@ -107,8 +110,12 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(value, str) or not _COLOR.match(value):
                 problems[field] = ["A colour as #rrggbb."]
             cleaned[field] = str(value).lower()
-        elif field in ("require_identity", "ratings"):
+        elif field in ("require_identity", "ratings", "auto_assign"):
             cleaned[field] = bool(value)
+        elif field == "assign_limit":
+            if type(value) is not int or not 1 <= value <= ASSIGN_LIMIT_MAX:
+                problems[field] = [f"A whole number from 1 to {ASSIGN_LIMIT_MAX}."]
+            cleaned[field] = value
         elif field == "allowed_origins":
             cleaned[field] = _clean_origins(value, problems)
         elif field == "time_zone":
@@ -156,6 +163,10 @@ def widget_update(*, actor: User, widget: Widget, **fields: Any) -> Widget:
         setattr(widget, field, value)
     if cleaned:
         widget.save(update_fields=[*cleaned, "updated_at"])
+    if widget.auto_assign and {"auto_assign", "assign_limit"} & set(cleaned):
+        from parley.support.services.assignment import assignment_run
+
+        assignment_run(widget_id=widget.pk)  # the queue may move now
     return widget
 
 
