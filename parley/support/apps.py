@@ -6,3 +6,10 @@ class SupportConfig(AppConfig):
     label = "support"
     verbose_name = "Support widget"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from parley.common import connected
+        from parley.support.services.assignment import assignment_run_for_user
+
+        # Someone of a team opens their first socket: the queues of their widgets move.
+        connected.on_came_online(lambda user_id: assignment_run_for_user(user_id=user_id))

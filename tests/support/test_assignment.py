@@ -95,3 +95,20 @@ def test_the_limit_is_validated(widget, alice):
         with pytest.raises(InvalidInput) as refused:
             services.widget_update(actor=alice, widget=widget, assign_limit=bad)
         assert "assign_limit" in refused.value.details
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_queue_moves_when_an_agent_opens_their_first_socket(widget, alice):
+    from asgiref.sync import sync_to_async
+
+    from tests.ws import Client
+
+    await sync_to_async(services.widget_update)(actor=alice, widget=widget, auto_assign=True)
+    cid = await sync_to_async(new_conversation)(widget)  # nobody is online: it waits
+    assert await sync_to_async(assignees)([cid]) == [None]
+
+    socket = await Client(alice).connect(resume={})
+    update = await socket.expect("support.updated", conversation=cid, timeout=5)
+
+    assert update["assignee"]["username"] == "alice"
+    await socket.close()
