@@ -74,6 +74,9 @@ def compile_error(pattern: str) -> str | None:
         return "Required."
     if len(pattern) > PATTERN_MAX_LENGTH:
         return f"At most {PATTERN_MAX_LENGTH} characters."
+    if any(ord(c) < 32 or ord(c) == 127 for c in pattern):
+        # Stored as JSON, where PostgreSQL refuses NUL; write \n, \t, \x00 instead.
+        return "No control characters (write them as escapes, e.g. \\n)."
     try:
         re.compile(pattern, re.IGNORECASE)
     except re.error as exc:

@@ -129,6 +129,7 @@ def test_rules_are_validated_when_saved_and_nothing_is_saved_when_one_is_wrong(w
                 {"keywords": [], "answer": "x"},
                 {"keywords": ["ok"], "answer": ""},
                 {"keywords": ["ok"], "answer": "x", "extra": 1},
+                {"pattern": "nul\x00byte", "answer": "x"},
             ],
             name="",
         )
@@ -140,6 +141,7 @@ def test_rules_are_validated_when_saved_and_nothing_is_saved_when_one_is_wrong(w
         "rules.3.keywords",
         "rules.4.answer",
         "rules.5",
+        "rules.6.pattern",
         "name",
     }
     assert (

@@ -7,6 +7,7 @@ or `conversation_not_found`, whether it exists or not.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -154,7 +155,8 @@ class CannedForConversationApi(ApiView):
     )
     def get(self, request: Request, conversation_id: int) -> Response:
         support = selectors.support_for(request.user, conversation_id)  # type: ignore[arg-type]
-        prefix = request.query_params.get("prefix", "").lstrip("/").lower()[:32]
+        # Only what a shortcut may contain: anything else matches nothing anyway.
+        prefix = re.sub(r"[^a-z0-9_-]", "", request.query_params.get("prefix", "").lower())[:32]
         replies = support.widget.canned_replies.filter(shortcut__startswith=prefix)
         return Response(
             [
