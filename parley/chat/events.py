@@ -34,7 +34,9 @@ def visitor_sender(visitor: Visitor) -> p.Sender:
 
 
 def bot_sender(bot: Bot) -> p.Sender:
-    return p.Sender(kind="bot", id=str(bot.pk), name=bot.name)
+    # "bot-<id>": never equal to a user's id (digits) or a visitor's (a UUID), so a client
+    # that keys people by sender id alone cannot mix a bot up with a person.
+    return p.Sender(kind="bot", id=f"bot-{bot.pk}", name=bot.name)
 
 
 def member_sender(membership: Membership) -> p.Sender:

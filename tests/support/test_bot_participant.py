@@ -47,7 +47,7 @@ def test_a_bots_message_says_bot_everywhere_and_is_numbered_like_any_other(
     # then
     assert created and not created_again and again.pk == message.pk
     assert message.seq == first["seq"] + 1
-    bot_sender = {"kind": "bot", "id": str(bot.pk), "name": "Shop bot"}
+    bot_sender = {"kind": "bot", "id": f"bot-{bot.pk}", "name": "Shop bot"}
     (event,) = [json.loads(o.text) for o in published if '"message.created"' in o.text]
     assert event["message"]["sender"] == bot_sender
     owner = APIClient()

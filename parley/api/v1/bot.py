@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from parley.api.v1.common import ApiView, error_responses
+from parley.chat import events as ev
 from parley.support import selectors, services
 from parley.support.models import SupportBot
 
@@ -77,7 +78,7 @@ class BotWriteSerializer(serializers.Serializer):
 
 def render_bot(config: SupportBot) -> dict[str, Any]:
     return {
-        "id": str(config.bot.pk) if config.bot.pk else None,
+        "id": ev.bot_sender(config.bot).id if config.bot.pk else None,
         "enabled": config.enabled,
         "name": config.bot.name,
         "greeting": config.greeting,

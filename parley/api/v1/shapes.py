@@ -72,7 +72,7 @@ class ConversationSerializer(serializers.Serializer):
 
 
 class MemberSerializer(serializers.Serializer):
-    id = serializers.CharField(help_text="The user id, the visitor's UUID, or the bot's id.")
+    id = serializers.CharField(help_text="The user id, the visitor's UUID, or the bot's `bot-<n>`.")
     kind = serializers.ChoiceField(
         choices=["user", "visitor", "bot"],
         help_text="`bot`: an automated participant (a widget's bot), never a person.",
