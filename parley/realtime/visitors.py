@@ -171,11 +171,12 @@ class VisitorConsumer(ChatConsumer):
         # The widget's bot answers before the ack, also a retry's: a process that dies
         # before the bot answered never acknowledged the message, so the visitor's client
         # sends it again and the bot answers then (parley/support/services/bot.py).
-        from parley.support.services import bot_answer_or_log
+        from parley.support.services.bot import bot_answer_or_log, bot_known_off
 
-        await self._call(
-            bot_answer_or_log, conversation_id=message.conversation_id, seq=message.seq
-        )
+        if not bot_known_off(message.conversation_id):  # no hop when the bot is off
+            await self._call(
+                bot_answer_or_log, conversation_id=message.conversation_id, seq=message.seq
+            )
         sender = self._sender() if message.sender_id == membership.pk else None
         await self.send(encode(p.Ack(re=command.id, message=ev.message_out(message, sender))))
 

@@ -117,3 +117,29 @@ async def test_on_the_socket_the_bot_answers_before_the_ack_and_a_human_is_one_f
     assert not_for_agents["type"] == "error" and not_for_agents["code"] == "not_allowed"
     await socket.close()
     await agent.close()
+
+
+async def test_a_bot_turned_on_answers_the_next_message_on_a_socket_at_once(
+    widget, alice, team_online
+):
+    visitor = await sync_to_async(visit)(widget)
+    cid = visitor["conversation"]
+    socket = await VisitorSocket(widget, visitor["token"]).connect(resume={})
+    off = await socket.request(
+        {"type": "message.send", "conversation": cid, "client_id": "v2", "body": "shipping?"}
+    )
+
+    await sync_to_async(services.bot_update)(actor=alice, widget=widget, enabled=True, rules=RULES)
+    on = await socket.request(
+        {"type": "message.send", "conversation": cid, "client_id": "v3", "body": "shipping?"}
+    )
+    frames = await socket.drain()
+
+    answers = [
+        f["message"]["client_id"]
+        for f in frames
+        if f["type"] == "message.created" and f["message"]["sender"]["kind"] == "bot"
+    ]
+    assert answers == [f"bot:{on['message']['seq']}"]  # none for the message sent while off
+    assert off["type"] == "ack"
+    await socket.close()

@@ -14,6 +14,7 @@ comes back), and the bot answers then.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from django.db import transaction
@@ -31,6 +32,26 @@ from parley.support.services.conversations import set_handoff
 from parley.support.services.widgets import owner_check
 
 log = logging.getLogger(__name__)
+
+# Conversations whose widget had no bot on when this process last looked, until when
+# (monotonic) that is trusted: the visitor's socket then acknowledges a message without a
+# database hop for the bot. A bot turned on answers on this process at once and on the
+# others within OFF_TRUSTED seconds.
+OFF_TRUSTED = 5.0
+_OFF_MAX = 10_000
+_bot_off_until: dict[int, float] = {}
+
+
+def bot_known_off(conversation_id: int) -> bool:
+    """Whether this process saw lately that the conversation's widget has no bot on."""
+    return _bot_off_until.get(conversation_id, 0.0) > time.monotonic()
+
+
+def _note_off(conversation_id: int) -> None:
+    if len(_bot_off_until) >= _OFF_MAX:
+        _bot_off_until.clear()
+    _bot_off_until[conversation_id] = time.monotonic() + OFF_TRUSTED
+
 
 DEFAULT_NAME = "Bot"
 DEFAULT_HANDOFF_WORDS = ["human", "person", "agent", "operator", "talk to someone"]
@@ -97,6 +118,7 @@ def bot_update(*, actor: User, widget: Widget, **fields: Any) -> SupportBot:
         for field, value in cleaned.items():
             setattr(config, field, value)
         config.save()
+    _bot_off_until.clear()  # on this process at once
     return config
 
 
@@ -198,6 +220,7 @@ def bot_answer(*, conversation_id: int, seq: int) -> Message | None:
         return None
     config = SupportBot.objects.filter(widget_id=support.widget_id).select_related("bot").first()
     if config is None or not config.enabled:
+        _note_off(conversation_id)
         return None
     said = (
         Message.objects.filter(
