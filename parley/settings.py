@@ -346,7 +346,7 @@ SPECTACULAR_SETTINGS = {
     # Several fields are named "kind" and "role": one enum name per set of choices.
     "ENUM_NAME_OVERRIDES": {
         "ConversationKindEnum": "parley.chat.models.Conversation.Kind",
-        "ParticipantKindEnum": ["user", "visitor"],
+        "ParticipantKindEnum": ["user", "visitor", "bot"],
         "RoleEnum": "parley.chat.models.Membership.Role",
         "AssignableRoleEnum": ["admin", "member"],
         "PrechatFieldEnum": "parley.support.models.Widget.Field",
@@ -374,6 +374,10 @@ PARLEY = {
     # Where people reach this Parley, for the links in emails sent by the worker (which
     # has no request to take it from): scheme://host[:port].
     "SITE_URL": env.str("PARLEY_SITE_URL", default="http://127.0.0.1:8000"),
+    # A widget bot's regular expressions get this many seconds per visitor message, all
+    # its patterns together; past it the child process that runs them is killed and no
+    # pattern matched (parley/support/regex_sandbox.py, docs/widget.md "The bot").
+    "BOT_REGEX_TIMEOUT": env.float("PARLEY_BOT_REGEX_TIMEOUT", default=0.1),
     "MESSAGE_MAX_LENGTH": 4000,
     "FRAME_MAX_BYTES": 16 * 1024,
     # Per-user limits on REST actions any signed-in user can repeat (429 `rate_limited`,

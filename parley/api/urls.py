@@ -4,7 +4,17 @@ from django.urls import path, re_path
 
 from parley.accounts.api import MeApi, TokenListCreateApi, TokenRevokeApi
 from parley.api import views
-from parley.api.v1 import availability, conversations, inbox, messages, rooms, webhooks, widgets
+from parley.api.v1 import (
+    availability,
+    bot,
+    canned,
+    conversations,
+    inbox,
+    messages,
+    rooms,
+    webhooks,
+    widgets,
+)
 
 app_name = "api"
 
@@ -72,6 +82,13 @@ urlpatterns = [
     path("widgets", widgets.WidgetListCreateApi.as_view(), name="widgets"),
     path("widgets/<int:widget_id>", widgets.WidgetDetailApi.as_view(), name="widget"),
     path("widgets/<int:widget_id>/secret", widgets.WidgetSecretApi.as_view(), name="widget-secret"),
+    path("widgets/<int:widget_id>/bot", bot.WidgetBotApi.as_view(), name="widget-bot"),
+    path("widgets/<int:widget_id>/canned", canned.CannedListCreateApi.as_view(), name="canned"),
+    path(
+        "widgets/<int:widget_id>/canned/<int:reply_id>",
+        canned.CannedDetailApi.as_view(),
+        name="canned-reply",
+    ),
     path("widgets/<int:widget_id>/agents", widgets.AgentAddApi.as_view(), name="widget-agents"),
     path(
         "widgets/<int:widget_id>/agents/<int:user_id>",
@@ -101,6 +118,11 @@ urlpatterns = [
     path("inbox", inbox.InboxApi.as_view(), name="inbox"),
     path("inbox/<int:conversation_id>", inbox.InboxItemApi.as_view(), name="inbox-item"),
     path("inbox/<int:conversation_id>/notes", inbox.NotesApi.as_view(), name="inbox-notes"),
+    path(
+        "inbox/<int:conversation_id>/canned",
+        canned.CannedForConversationApi.as_view(),
+        name="inbox-canned",
+    ),
     # Anything else under /api/v1/ is a JSON 404 with a code, like every other API error.
     re_path(r"^.*$", views.not_found, name="not-found"),
 ]

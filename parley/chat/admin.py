@@ -139,7 +139,7 @@ class MembershipInline(admin.TabularInline):
     ordering = ("left_at", "pk")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
-        return super().get_queryset(request).select_related("user", "visitor")
+        return super().get_queryset(request).select_related("user", "visitor", "bot")
 
     @admin.display(description="Participant")
     def participant(self, obj: Membership) -> str:
@@ -345,7 +345,7 @@ class MembershipAdmin(admin.ModelAdmin):
         "conversation__title",
         "=conversation__id",
     )
-    list_select_related = ("conversation", "user", "visitor")
+    list_select_related = ("conversation", "user", "visitor", "bot")
     ordering = ("-pk",)
     actions = ("make_admin", "make_member", "remove_from_group")
 
@@ -370,7 +370,7 @@ class MembershipAdmin(admin.ModelAdmin):
         done = 0
         for membership in queryset.select_related("conversation", "user"):
             if membership.user_id is None:
-                messages.warning(request, f"{membership}: a visitor, skipped.")
+                messages.warning(request, f"{membership}: a visitor or a bot, skipped.")
                 continue
             try:
                 call(membership)
@@ -430,7 +430,7 @@ class MessageAdmin(admin.ModelAdmin):
         "conversation__title",
         "=conversation__id",
     )
-    list_select_related = ("conversation", "sender__user", "sender__visitor")
+    list_select_related = ("conversation", "sender__user", "sender__visitor", "sender__bot")
     ordering = ("-created_at",)
     show_full_result_count = False  # no COUNT(*) over the biggest table on every page
     date_hierarchy = "created_at"

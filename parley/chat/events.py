@@ -9,7 +9,14 @@ from parley.realtime.publish import Outgoing, conversation_group, outgoing, user
 
 if TYPE_CHECKING:
     from parley.accounts.models import User
-    from parley.chat.models import Conversation, ConversationEvent, Membership, Message, Visitor
+    from parley.chat.models import (
+        Bot,
+        Conversation,
+        ConversationEvent,
+        Membership,
+        Message,
+        Visitor,
+    )
 
 
 def user_sender(user: User) -> p.Sender:
@@ -26,11 +33,19 @@ def visitor_sender(visitor: Visitor) -> p.Sender:
     return p.Sender(kind="visitor", id=str(visitor.pk), name=visitor.display_name)
 
 
+def bot_sender(bot: Bot) -> p.Sender:
+    # "bot-<id>": never equal to a user's id (digits) or a visitor's (a UUID), so a client
+    # that keys people by sender id alone cannot mix a bot up with a person.
+    return p.Sender(kind="bot", id=f"bot-{bot.pk}", name=bot.name)
+
+
 def member_sender(membership: Membership) -> p.Sender:
     if membership.user_id is not None:
         return user_sender(membership.user)
-    assert membership.visitor is not None
-    return visitor_sender(membership.visitor)
+    if membership.visitor_id is not None:
+        return visitor_sender(membership.visitor)
+    assert membership.bot is not None
+    return bot_sender(membership.bot)
 
 
 def message_out(message: Message, sender: p.Sender | None = None) -> p.MessageOut:

@@ -39,6 +39,18 @@ class Visitor(models.Model):
         return f"{self.display_name} ({str(self.id)[:8]})"
 
 
+class Bot(models.Model):
+    """An automated participant (a support widget's bot): a sender of its own kind, shown
+    as a bot to everyone and never as a person. It has no account and no socket; its
+    messages are written by a service on its behalf (parley/support/services/bot.py)."""
+
+    name = models.CharField(max_length=80, default="Bot")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} (bot {self.pk})"
+
+
 class Conversation(models.Model):
     class Kind(models.TextChoices):
         DIRECT = "direct", "Direct"
@@ -84,7 +96,7 @@ class Conversation(models.Model):
 
 
 class Membership(models.Model):
-    """A participant of a conversation: a registered user or a support visitor.
+    """A participant of a conversation: a registered user, a support visitor or a bot.
 
     Rows are never deleted while messages point at them; leaving sets `left_at`.
     """
@@ -104,6 +116,9 @@ class Membership(models.Model):
     )
     visitor = models.ForeignKey(
         Visitor, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships"
+    )
+    bot = models.ForeignKey(
+        Bot, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined_seq = models.BigIntegerField(default=0, help_text="Conversation seq when they joined.")
@@ -129,10 +144,16 @@ class Membership(models.Model):
                 condition=Q(visitor__isnull=False),
                 name="membership_one_per_visitor",
             ),
+            models.UniqueConstraint(
+                fields=["conversation", "bot"],
+                condition=Q(bot__isnull=False),
+                name="membership_one_per_bot",
+            ),
             models.CheckConstraint(
-                condition=(Q(user__isnull=False) & Q(visitor__isnull=True))
-                | (Q(user__isnull=True) & Q(visitor__isnull=False)),
-                name="membership_user_xor_visitor",
+                condition=(Q(user__isnull=False) & Q(visitor__isnull=True) & Q(bot__isnull=True))
+                | (Q(user__isnull=True) & Q(visitor__isnull=False) & Q(bot__isnull=True))
+                | (Q(user__isnull=True) & Q(visitor__isnull=True) & Q(bot__isnull=False)),
+                name="membership_one_participant",
             ),
         ]
         indexes = [models.Index(fields=["user", "left_at"])]
@@ -152,6 +173,8 @@ class Membership(models.Model):
     def participant_name(self) -> str:
         if self.user_id is not None:
             return self.user.name
+        if self.bot_id is not None:
+            return self.bot.name
         return self.visitor.display_name if self.visitor_id else "?"
 
 

@@ -52,7 +52,7 @@ def visible_messages(membership: Membership) -> QuerySet[Message]:
             conversation_id=membership.conversation_id, seq__gt=membership.cleared_through_seq
         )
         .exclude(pk__in=HiddenMessage.objects.filter(membership=membership).values("message_id"))
-        .select_related("sender__user", "sender__visitor")
+        .select_related("sender__user", "sender__visitor", "sender__bot")
     )
 
 
@@ -144,9 +144,9 @@ def conversation_list(user: User) -> list[ConversationRow]:
         .order_by("-conversation__last_message_at", "-conversation__created_at")
     )
     message_ids = [m.last_message_id for m in memberships if m.last_message_id]  # type: ignore[attr-defined]
-    messages = Message.objects.select_related("sender__user", "sender__visitor").in_bulk(
-        message_ids
-    )
+    messages = Message.objects.select_related(
+        "sender__user", "sender__visitor", "sender__bot"
+    ).in_bulk(message_ids)
     direct_ids = [m.conversation_id for m in memberships if m.conversation.is_direct]
     others = {
         m.conversation_id: m.user
@@ -260,7 +260,7 @@ def active_members(conversation_id: int) -> list[Membership]:
     Callers check that the reader is a member (`membership_for`) first."""
     return list(
         Membership.objects.filter(conversation_id=conversation_id, left_at__isnull=True)
-        .select_related("user", "visitor")
+        .select_related("user", "visitor", "bot")
         .order_by("joined_at", "pk")
     )
 
@@ -271,7 +271,7 @@ def active_member(conversation_id: int, user_id: int) -> Membership:
         Membership.objects.filter(
             conversation_id=conversation_id, user_id=user_id, left_at__isnull=True
         )
-        .select_related("user", "visitor")
+        .select_related("user", "visitor", "bot")
         .first()
     )
     if membership is None:
@@ -340,4 +340,4 @@ def senders_by_id(membership_ids: Iterable[int]) -> dict[int, Membership]:
     ids = set(membership_ids)
     if not ids:
         return {}
-    return Membership.objects.select_related("user", "visitor").in_bulk(ids)
+    return Membership.objects.select_related("user", "visitor", "bot").in_bulk(ids)

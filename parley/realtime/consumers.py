@@ -25,7 +25,7 @@ from parley.accounts.models import User
 from parley.chat import events as ev
 from parley.chat import selectors, services
 from parley.chat.models import Conversation, Membership
-from parley.common import counts
+from parley.common import connected, counts
 from parley.common.errors import DomainError
 from parley.common.outage import refusal
 from parley.realtime import protocol as p
@@ -48,6 +48,7 @@ from parley.realtime.publish import (
 from parley.realtime.writer import get_writer
 
 log = logging.getLogger(__name__)
+_hooks_running: set[asyncio.Task[None]] = set()
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_SESSION_ENDED = 4403
@@ -308,6 +309,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         get_online_counts().changed(self.delivery.memberships)
         if arrival.came_online:
             await self._announce_presence(True, None)
+            # Support queues: every conversation that could wait for this user has them
+            # as a member (a widget's team is in all its open conversations), so those
+            # without one cost no database hop (tests/realtime/test_connect_cost.py).
+            support = any(m.kind == "support" for m in self.delivery.memberships.values())
+            if support and connected.watches_arrivals():
+                task = asyncio.get_running_loop().create_task(self._came_online())
+                _hooks_running.add(task)  # a task nobody holds may be collected mid-way
+                task.add_done_callback(_hooks_running.discard)
+
+    async def _came_online(self) -> None:
+        try:
+            await self._call(connected.came_online, user_id=self.user.pk)
+        except Exception as exc:
+            if refusal(exc) is None:
+                log.exception("a came-online hook failed")
 
     def _expired(self) -> None:
         self.delivery.closed = True
@@ -528,3 +544,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_ping(self, command: p.Ping) -> None:
         await self.send(encode(p.Pong(re=command.id)))
+
+    async def on_support_handoff(self, command: p.SupportHandoff) -> None:
+        from parley.chat.errors import NotAllowed
+
+        raise NotAllowed("Only a support visitor asks for a person.")
+
+    async def on_support_rate(self, command: p.SupportRate) -> None:
+        from parley.chat.errors import NotAllowed
+
+        raise NotAllowed("Only a support visitor rates their conversation.")

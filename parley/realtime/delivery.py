@@ -89,6 +89,7 @@ class Member:
                 "conversation_id": self.conversation_id,
                 "user_id": user.pk if user is not None else user_id,
                 "visitor_id": None,
+                "bot_id": None,
                 "role": self.role,
                 "cleared_through_seq": self.cleared_through_seq,
                 "left_at": None,

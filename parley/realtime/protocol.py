@@ -104,6 +104,24 @@ class Ping(Command):
     type: Literal["ping"]
 
 
+class SupportHandoff(Command):
+    """A support visitor asks for a person ("talk to a human"): the conversation waits
+    for an agent and the widget's bot stops answering its rules. Visitors only."""
+
+    type: Literal["support.handoff"]
+    conversation: ConversationId
+
+
+class SupportRate(Command):
+    """A support visitor rates their resolved conversation (widgets that ask for it).
+    Visitors only."""
+
+    type: Literal["support.rate"]
+    conversation: ConversationId
+    score: Annotated[int, Field(strict=True, ge=1, le=5)]
+    comment: Annotated[str, StringConstraints(max_length=1000)] = ""
+
+
 CLIENT_COMMANDS: tuple[type[Command], ...] = (
     SendMessage,
     Typing,
@@ -114,6 +132,8 @@ CLIENT_COMMANDS: tuple[type[Command], ...] = (
     CloseConversation,
     Resume,
     Ping,
+    SupportHandoff,
+    SupportRate,
 )
 
 
@@ -194,7 +214,11 @@ def parse_command(raw: str | bytes, *, max_bytes: int) -> Command:
 
 
 class Sender(Frame):
-    kind: Literal["user", "visitor"]
+    """Who did something. `kind` says what they are: a person with an account (`user`), a
+    support visitor (`visitor`), or an automated participant (`bot`, a support widget's
+    bot: clients show it as a bot, never as a person)."""
+
+    kind: Literal["user", "visitor", "bot"]
     id: str
     name: str
     username: str | None = None
@@ -293,6 +317,9 @@ class SupportUpdated(Frame):
     status: Literal["open", "resolved", "snoozed"]
     snoozed_until: str | None = None
     assignee: Sender | None = None
+    # The visitor asked for a person and no one of the team has written since (the next
+    # team message ends it; absent from events recorded before handoffs existed).
+    waiting: bool = False
 
 
 class ConversationSummary(Frame):

@@ -47,6 +47,7 @@ from parley.realtime.origins import handshake_origin_allowed
 from parley.realtime.presence import get_presence, visitor_key
 from parley.realtime.protocol import encode
 from parley.realtime.publish import conversation_group, outgoing, publish
+from parley.realtime.writer import get_writer
 
 VISITOR_PROTOCOL = "parley.visitor"
 TOKEN_PROTOCOL_PREFIX = "t."
@@ -208,6 +209,45 @@ class VisitorConsumer(ChatConsumer):
         membership.visitor_id = self.visitor.pk
         membership.visitor = self.visitor
         return membership
+
+    async def on_message_send(self, command: p.SendMessage) -> None:
+        membership = self._membership(command.conversation)
+        message, _ = await get_writer().send(membership, command.body, command.client_id)
+        # The widget's bot answers before the ack, also a retry's: a process that dies
+        # before the bot answered never acknowledged the message, so the visitor's client
+        # sends it again and the bot answers then (parley/support/services/bot.py).
+        from parley.support.services.bot import bot_answer_or_log, bot_known_off
+
+        if not bot_known_off(message.conversation_id):  # no hop when the bot is off
+            await self._call(
+                bot_answer_or_log, conversation_id=message.conversation_id, seq=message.seq
+            )
+        sender = self._sender() if message.sender_id == membership.pk else None
+        await self.send(encode(p.Ack(re=command.id, message=ev.message_out(message, sender))))
+
+    async def on_support_handoff(self, command: p.SupportHandoff) -> None:
+        from parley.support.models import SupportConversation
+        from parley.support.services import handoff_request
+
+        self._membership(command.conversation)
+        support = await database_sync_to_async(
+            SupportConversation.objects.select_related("widget", "conversation").get
+        )(pk=command.conversation)
+        await self._call(handoff_request, support=support)
+        await self.send(encode(p.Ack(re=command.id, result={"waiting": True})))
+
+    async def on_support_rate(self, command: p.SupportRate) -> None:
+        from parley.support.models import SupportConversation
+        from parley.support.services import rating_set
+
+        self._membership(command.conversation)
+        support = await database_sync_to_async(
+            SupportConversation.objects.select_related("widget").get
+        )(pk=command.conversation)
+        saved = await self._call(
+            rating_set, support=support, score=command.score, comment=command.comment
+        )
+        await self.send(encode(p.Ack(re=command.id, result={"score": saved.score})))
 
     async def on_message_delete(self, command: p.DeleteMessage) -> None:
         raise chat_errors.NotAllowed("Visitors cannot delete messages.")

@@ -81,6 +81,10 @@ def preferences_update(*, user: User, **fields: Any) -> AgentPreferences:
     if problems:
         raise InvalidInput("The settings were not saved.", **problems)
     preferences, _ = AgentPreferences.objects.update_or_create(user=user, defaults=fields)
+    if fields.get("available") is True:
+        from parley.support.services.assignment import assignment_run_for_user
+
+        assignment_run_for_user(user_id=user.pk)  # the queues of their widgets may move
     return preferences
 
 

@@ -26,6 +26,28 @@ class SupportConversationNotFound(NotFound):
     default_message = "No such support conversation, or you are not on its team."
 
 
+class ShortcutTaken(InvalidInput):
+    code = "shortcut_taken"
+    default_message = "Another canned reply of this widget has this shortcut."
+
+
+class CannedReplyNotFound(NotFound):
+    code = "canned_reply_not_found"
+    default_message = "No such canned reply on this widget."
+
+
+class RatingsOff(DomainError):
+    code = "ratings_off"
+    status = 409
+    default_message = "This widget does not ask for ratings."
+
+
+class NotResolved(DomainError):
+    code = "not_resolved"
+    status = 409
+    default_message = "A conversation is rated once it is resolved."
+
+
 class NotOnTeam(InvalidInput):
     code = "not_on_team"
     default_message = "Conversations are assigned to the widget's owner or its agents."
@@ -61,3 +83,9 @@ class IdentityRequired(DomainError):
 class PrechatRequired(InvalidInput):
     code = "prechat_required"
     default_message = "The widget asks for this before the first message."
+
+
+class NoConversation(DomainError):
+    code = "no_conversation"
+    status = 409
+    default_message = "Write a first message: there is no conversation yet."

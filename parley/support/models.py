@@ -66,6 +66,17 @@ class Widget(models.Model):
     )
     closed_dates = models.JSONField(default=list, blank=True)
     offline_message = models.CharField(max_length=500, blank=True)
+    # Auto-assignment (parley/support/services/assignment.py): round robin among the
+    # available team members who are online, at most `assign_limit` open conversations
+    # each; `assign_cursor` is the user id that got the last one.
+    auto_assign = models.BooleanField(default=False, db_default=False)
+    assign_limit = models.PositiveSmallIntegerField(default=5, db_default=5)
+    assign_cursor = models.BigIntegerField(default=0, db_default=0)
+    ratings = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="After a conversation is resolved, the visitor may rate it (1-5, a comment).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -128,6 +139,23 @@ class SupportConversation(models.Model):
     referrer = models.URLField(max_length=500, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
+    # The bot's state (parley/support/services/bot.py). Database defaults, so that rows
+    # inserted by the code of the version before these columns existed are valid.
+    handoff_seq = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        help_text="The conversation's seq when the visitor asked for a person (0: never); "
+        "waiting for an agent until a team member writes after it.",
+    )
+    bot_since_seq = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        help_text="The bot answers until a team member writes after this seq (raised when "
+        "the conversation is resolved, so the bot greets a returning visitor again).",
+    )
+    away_sent_seq = models.BigIntegerField(
+        default=0, db_default=0, help_text="Seq of the bot's last out-of-office answer."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -138,6 +166,72 @@ class SupportConversation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visitor} on {self.widget}"
+
+
+class SupportBot(models.Model):
+    """A widget's bot: who it is (a `chat.Bot`, the sender of its messages), whether it
+    answers, and what it says (docs/widget.md, "The bot")."""
+
+    widget = models.OneToOneField(
+        Widget, primary_key=True, on_delete=models.CASCADE, related_name="bot_settings"
+    )
+    bot = models.OneToOneField("chat.Bot", on_delete=models.PROTECT, related_name="widget_bot")
+    enabled = models.BooleanField(default=False)
+    greeting = models.TextField(max_length=1000, blank=True)
+    out_of_office = models.TextField(max_length=1000, blank=True)
+    fallback = models.TextField(max_length=1000, blank=True)
+    handoff_message = models.TextField(max_length=1000, blank=True)
+    handoff_words = models.JSONField(default=list, blank=True)
+    # Ordered: the first rule that matches answers. Each {"keywords": [...]} or
+    # {"pattern": "..."}, with "answer" (parley/support/bot_rules.py validates them).
+    rules = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"bot of {self.widget}"
+
+
+class CannedReply(models.Model):
+    """A reply the team of a widget shares, inserted with `/shortcut` in the composer;
+    `{visitor.name}` and `{agent.name}` are filled in for the conversation at hand
+    (parley/support/services/canned.py)."""
+
+    widget = models.ForeignKey(Widget, on_delete=models.CASCADE, related_name="canned_replies")
+    shortcut = models.CharField(max_length=32)
+    body = models.TextField(max_length=4000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["shortcut"]
+        constraints = [
+            models.UniqueConstraint(fields=["widget", "shortcut"], name="canned_shortcut_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
+
+
+class SupportRating(models.Model):
+    """The visitor's rating of their conversation after it was resolved; a later rating
+    (after it was reopened and resolved again) replaces it."""
+
+    support = models.OneToOneField(
+        SupportConversation, primary_key=True, on_delete=models.CASCADE, related_name="rating"
+    )
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(max_length=1000, blank=True)
+    rated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5"
+            ),
+        ]
 
 
 class SupportNote(models.Model):

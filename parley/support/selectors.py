@@ -3,9 +3,10 @@ owner and its agents, and to nobody else (not even whether it exists)."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from parley.accounts.models import User
+from parley.chat.models import Message
 from parley.support import errors
 from parley.support.models import SupportConversation, Widget
 
@@ -44,6 +45,25 @@ def widget_by_key(public_key: str) -> Widget | None:
     return Widget.objects.filter(public_key=public_key).first()
 
 
+# A message of the team after the visitor asked for a person: they are not waiting any more.
+_team_after_handoff = Message.objects.filter(
+    conversation_id=OuterRef("pk"), seq__gt=OuterRef("handoff_seq"), sender__user__isnull=False
+)
+
+
+def waiting_for_agent(support: SupportConversation) -> bool:
+    """The visitor asked for a person and nobody of the team has written since (rows of
+    `inbox` know it without a query)."""
+    if support.handoff_seq <= support.bot_since_seq:
+        return False
+    answered = getattr(support, "team_answered_handoff", None)
+    if answered is None:
+        answered = Message.objects.filter(
+            conversation_id=support.pk, seq__gt=support.handoff_seq, sender__user__isnull=False
+        ).exists()
+    return not answered
+
+
 def inbox(
     user: User,
     *,
@@ -53,8 +73,10 @@ def inbox(
 ) -> QuerySet[SupportConversation]:
     """The support conversations of `user`'s widgets, newest activity first. `assignee`
     is a user id, "me", or "none" (unassigned)."""
-    rows = SupportConversation.objects.filter(widget__in=widgets_of(user)).select_related(
-        "conversation", "visitor", "assignee", "widget"
+    rows = (
+        SupportConversation.objects.filter(widget__in=widgets_of(user))
+        .select_related("conversation", "visitor", "assignee", "widget", "rating")
+        .annotate(team_answered_handoff=Exists(_team_after_handoff))
     )
     if status:
         rows = rows.filter(status=status)

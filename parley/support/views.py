@@ -23,6 +23,7 @@ PUBLIC_FIELDS = (
     "ask_email",
     "require_identity",
     "offline_message",
+    "ratings",
 )
 
 

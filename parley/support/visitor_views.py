@@ -38,6 +38,7 @@ from parley.support import selectors, services, visitors
 from parley.support.errors import (
     IdentityRequired,
     InvalidVisitorToken,
+    NoConversation,
     OriginNotAllowed,
     PrechatRequired,
     WidgetNotFound,
@@ -320,6 +321,9 @@ def _send(
         )
     except chat_errors.ConversationNotFound:
         raise InvalidVisitorToken() from None
+    # Before the answer, also for a retry: a server that died before the bot answered
+    # never answered this request either, and the retry gets the bot's answer.
+    services.bot_answer_or_log(conversation_id=message.conversation_id, seq=message.seq)
     # 201 stored now, 200 this client_id was stored before: the same message.
     return ev.message_out(message).model_dump(mode="json"), 201 if created else 200
 
@@ -337,3 +341,32 @@ def details(request: HttpRequest, widget: Widget) -> dict[str, Any]:
         widget=widget, visitor_id=identity.visitor_id, context=context
     )
     return {"stored": stored}
+
+
+@require_http_methods(["POST"])
+@visitor_endpoint
+def rating(request: HttpRequest, widget: Widget) -> dict[str, Any]:
+    """`POST /widget/<key>/rating` `{score, comment?}`: the visitor rates their resolved
+    conversation (widgets with `ratings` on); rating again replaces it."""
+    identity = _identity(request, widget)
+    support = _conversation(widget, identity.visitor_id)
+    if support is None:
+        raise NoConversation()
+    data = _body(request)
+    saved = services.rating_set(
+        support=support, score=data.get("score"), comment=data.get("comment", "")
+    )
+    return {"conversation": support.pk, "score": saved.score, "comment": saved.comment}
+
+
+@require_http_methods(["POST"])
+@visitor_endpoint
+def handoff(request: HttpRequest, widget: Widget) -> dict[str, Any]:
+    """`POST /widget/<key>/handoff`: the visitor asks for a person ("talk to a human").
+    Their conversation waits for an agent, and the bot stops answering its rules."""
+    identity = _identity(request, widget)
+    support = _conversation(widget, identity.visitor_id)
+    if support is None:
+        raise NoConversation()
+    support = services.handoff_request(support=support)
+    return {"conversation": support.pk, "waiting": True}

@@ -53,9 +53,12 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class SenderSerializer(serializers.Serializer):
-    """`parley.realtime.protocol.Sender`: a registered user or a support visitor."""
+    """`parley.realtime.protocol.Sender`: a registered user, a support visitor or a bot."""
 
-    kind = serializers.ChoiceField(choices=["user", "visitor"])
+    kind = serializers.ChoiceField(
+        choices=["user", "visitor", "bot"],
+        help_text="`bot`: an automated participant (a widget's bot), never a person.",
+    )
     id = serializers.CharField(help_text="The user id, or the visitor's UUID.")
     name = serializers.CharField()
     username = serializers.CharField(allow_null=True)

@@ -46,6 +46,12 @@ class VisitorInfoSerializer(serializers.Serializer):
     attributes = serializers.DictField(child=serializers.CharField())
 
 
+class RatingSerializer(serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(allow_blank=True)
+    rated_at = serializers.DateTimeField()
+
+
 class WidgetRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -59,6 +65,12 @@ class SupportConversationSerializer(serializers.Serializer):
         allow_null=True, help_text="Snoozed without a time: until the visitor writes."
     )
     assignee = PersonSerializer(allow_null=True)
+    waiting_for_agent = serializers.BooleanField(
+        help_text="The visitor asked for a person and nobody of the team has written since."
+    )
+    rating = RatingSerializer(
+        allow_null=True, help_text="The visitor's rating after it was resolved, if any."
+    )
     visitor = VisitorInfoSerializer()
     last_seq = serializers.IntegerField()
     last_message_at = serializers.DateTimeField(allow_null=True)
@@ -90,6 +102,17 @@ def _person(user: User | None) -> dict[str, Any] | None:
     return {"id": user.pk, "username": user.username, "name": user.name}
 
 
+def _rating(support: SupportConversation) -> dict[str, Any] | None:
+    rating = getattr(support, "rating", None)
+    if rating is None:
+        return None
+    return {
+        "score": rating.score,
+        "comment": rating.comment,
+        "rated_at": _datetime.to_representation(rating.rated_at),
+    }
+
+
 def visitors_online(supports: Iterable[SupportConversation]) -> set[str]:
     """Presence keys of these conversations' visitors who have a socket open now: one
     presence lookup for a whole page."""
@@ -107,6 +130,8 @@ def render_support(support: SupportConversation, online: set[str]) -> dict[str, 
         if support.snoozed_until
         else None,
         "assignee": _person(support.assignee),
+        "waiting_for_agent": selectors.waiting_for_agent(support),
+        "rating": _rating(support),
         "visitor": {
             "id": str(visitor.pk),
             "name": visitor.display_name,

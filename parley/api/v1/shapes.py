@@ -72,8 +72,11 @@ class ConversationSerializer(serializers.Serializer):
 
 
 class MemberSerializer(serializers.Serializer):
-    id = serializers.CharField(help_text="The user id, or the visitor's UUID.")
-    kind = serializers.ChoiceField(choices=["user", "visitor"])
+    id = serializers.CharField(help_text="The user id, the visitor's UUID, or the bot's `bot-<n>`.")
+    kind = serializers.ChoiceField(
+        choices=["user", "visitor", "bot"],
+        help_text="`bot`: an automated participant (a widget's bot), never a person.",
+    )
     username = serializers.CharField(allow_null=True)
     name = serializers.CharField()
     avatar = serializers.CharField(allow_null=True)

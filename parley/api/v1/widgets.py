@@ -56,6 +56,15 @@ class WidgetSerializer(serializers.Serializer):
     ask_name = serializers.ChoiceField(choices=Widget.Field.choices, help_text=FIELD_HELP)
     ask_email = serializers.ChoiceField(choices=Widget.Field.choices, help_text=FIELD_HELP)
     require_identity = serializers.BooleanField()
+    auto_assign = serializers.BooleanField(
+        help_text="New conversations go in turn to available team members who are online."
+    )
+    assign_limit = serializers.IntegerField(
+        help_text="Auto-assignment gives each at most this many open conversations (1-100)."
+    )
+    ratings = serializers.BooleanField(
+        help_text="After a conversation is resolved, the visitor may rate it (1-5, a comment)."
+    )
     time_zone = serializers.CharField(help_text='IANA time zone of the hours, e.g. "Europe/Paris".')
     hours = serializers.DictField(
         child=serializers.ListField(child=serializers.ListField(child=serializers.CharField())),
@@ -89,6 +98,9 @@ class WidgetWriteSerializer(serializers.Serializer):
     ask_name = serializers.CharField(max_length=20, required=False)
     ask_email = serializers.CharField(max_length=20, required=False)
     require_identity = serializers.BooleanField(required=False)
+    ratings = serializers.BooleanField(required=False)
+    auto_assign = serializers.BooleanField(required=False)
+    assign_limit = serializers.IntegerField(required=False)
     time_zone = serializers.CharField(max_length=100, required=False)
     hours = serializers.JSONField(required=False)
     closed_dates = serializers.JSONField(required=False)
@@ -123,6 +135,9 @@ def render_widget(widget: Widget, viewer: User) -> dict[str, Any]:
         "ask_name": widget.ask_name,
         "ask_email": widget.ask_email,
         "require_identity": widget.require_identity,
+        "ratings": widget.ratings,
+        "auto_assign": widget.auto_assign,
+        "assign_limit": widget.assign_limit,
         "time_zone": widget.time_zone,
         "hours": widget.hours,
         "closed_dates": list(widget.closed_dates),

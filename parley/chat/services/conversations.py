@@ -12,6 +12,7 @@ from parley.accounts.models import User
 from parley.chat import errors
 from parley.chat import events as ev
 from parley.chat.models import (
+    Bot,
     Conversation,
     ConversationEvent,
     Membership,
@@ -476,6 +477,23 @@ def support_team_leave(*, conversation: Conversation, user: User) -> None:
         ).first()
         if membership is not None:
             _remove(conversation, membership, None)
+
+
+def support_bot_membership(*, conversation: Conversation, bot: Bot) -> Membership:
+    """The bot's membership of a support conversation, made the first time it writes
+    there. No member.joined: each of its messages names its sender (kind `bot`), and a
+    bot is nobody's contact. Safe under concurrent calls (one row per conversation and
+    bot, `membership_one_per_bot`)."""
+    if conversation.kind != Conversation.Kind.SUPPORT:
+        raise errors.NotAllowed("Only support conversations have a bot.")
+    membership, _ = Membership.objects.get_or_create(
+        conversation=conversation,
+        bot=bot,
+        defaults={"role": Membership.Role.MEMBER, "joined_seq": conversation.last_seq},
+    )
+    membership.bot = bot
+    membership.conversation = conversation
+    return membership
 
 
 def conversation_event_add(*, conversation_id: int, type_: str, payload: dict[str, object]) -> int:

@@ -1,5 +1,13 @@
-"""Every write of the support domain: widgets and their team, visitors' conversations."""
+"""Every write of the support domain: widgets and their team, visitors' conversations,
+the bot."""
 
+from parley.support.services.bot import (
+    bot_answer,
+    bot_answer_or_log,
+    bot_settings_of,
+    bot_update,
+    handoff_request,
+)
 from parley.support.services.conversations import (
     NOTE_MAX_LENGTH,
     VisitorContext,
@@ -11,6 +19,7 @@ from parley.support.services.conversations import (
     visitor_details_update,
     visitor_message_send,
 )
+from parley.support.services.ratings import rating_set
 from parley.support.services.widgets import (
     AGENTS_PER_WIDGET,
     ORIGINS_PER_WIDGET,
@@ -25,6 +34,11 @@ from parley.support.services.widgets import (
 )
 
 __all__ = [
+    "bot_answer",
+    "bot_answer_or_log",
+    "bot_settings_of",
+    "bot_update",
+    "handoff_request",
     "AGENTS_PER_WIDGET",
     "NOTE_MAX_LENGTH",
     "ORIGINS_PER_WIDGET",
@@ -38,6 +52,7 @@ __all__ = [
     "conversations_expired",
     "note_add",
     "owner_check",
+    "rating_set",
     "visitor_details_update",
     "visitor_message_send",
     "widget_create",

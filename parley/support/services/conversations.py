@@ -97,6 +97,8 @@ def visitor_message_send(
         # A resolved or snoozed conversation opens again in waking.py, told of every
         # visitor message however it was sent (parley/support/reactions.py).
         message, created = chat.message_send(membership=membership, body=body, client_id=client_id)
+    if created and support.assignee_id is None:
+        _queue_moves(widget)  # a new or reopened conversation waits in the queue
     return message, created
 
 
@@ -147,6 +149,7 @@ def visitor_details_update(
 
 
 def _wakes(support: SupportConversation) -> bool:
+    """A visitor's message opens it again: resolved, or snoozed until they write."""
     Status = SupportConversation.Status
     return support.status == Status.RESOLVED or (
         support.status == Status.SNOOZED and support.snoozed_until is None
@@ -164,14 +167,16 @@ def _set(
     status: str | object = _UNSET,
     snoozed_until: datetime.datetime | None | object = _UNSET,
     assignee: User | None | object = _UNSET,
+    handoff_seq: int | object = _UNSET,
 ) -> SupportConversation:
-    """Change status and assignee and announce it (support.updated, a durable event of the
-    conversation: the team and the visitor see it, and a resume replays it)."""
+    """Change status, assignee or handoff and announce it (support.updated, a durable
+    event of the conversation: the team and the visitor see it, and a resume replays it)."""
     changed = []
     for name, value in (
         ("status", status),
         ("snoozed_until", snoozed_until),
         ("assignee", assignee),
+        ("handoff_seq", handoff_seq),
     ):
         if value is not _UNSET and getattr(support, name) != value:
             setattr(support, name, value)
@@ -186,9 +191,17 @@ def _set(
             "status": support.status,
             "snoozed_until": support.snoozed_until.isoformat() if support.snoozed_until else None,
             "assignee": ev.user_sender(support.assignee).model_dump() if support.assignee else None,
+            # Asked for a person and not answered by one yet: a team member's message after
+            # this event ends the wait (docs/widget.md, "Handoff").
+            "waiting": support.handoff_seq > support.bot_since_seq,
         },
     )
     return support
+
+
+def set_handoff(support: SupportConversation, seq: int) -> SupportConversation:
+    """The visitor asked for a person at `seq` (the caller holds the row's lock)."""
+    return _set(support, handoff_seq=max(seq, support.bot_since_seq + 1))
 
 
 def conversation_set_status(
@@ -209,18 +222,27 @@ def conversation_set_status(
     with transaction.atomic():
         locked = SupportConversation.objects.select_for_update().get(pk=support.pk)
         was = locked.status
-        _set(locked, status=status, snoozed_until=snoozed_until)
-        waking.snooze_schedule(locked)
         if status == Status.RESOLVED and was != Status.RESOLVED:
-            reactions.conversation_resolved(locked)
-        return locked
+            # What the visitor writes next is a new matter: the bot greets and answers
+            # again until a team member writes, and nobody is waiting for a person.
+            locked.bot_since_seq = (
+                Conversation.objects.filter(pk=locked.pk).values_list("last_seq", flat=True).get()
+            )
+            locked.save(update_fields=["bot_since_seq"])
+        changed = _set(locked, status=status, snoozed_until=snoozed_until)
+        waking.snooze_schedule(changed)
+        if status == Status.RESOLVED and was != Status.RESOLVED:
+            reactions.conversation_resolved(changed)
+    _queue_moves(support.widget)
+    return changed
 
 
 def conversation_assign(
     *, support: SupportConversation, assignee: User | None, actor: User | None = None
 ) -> SupportConversation:
-    """Give the conversation to one of the widget's team, or to nobody. `actor`: who did
-    it (none: Parley itself); someone who assigns it to themselves gets no email."""
+    """Give the conversation to one of the widget's team, or to nobody (then the
+    widget's auto-assignment, when on, may give it to someone else at once). `actor`: who
+    did it (none: Parley itself); someone who assigns it to themselves gets no email."""
     if assignee is not None and assignee not in team_of(support.widget):
         raise errors.NotOnTeam()
     with transaction.atomic():
@@ -229,12 +251,35 @@ def conversation_assign(
             # They answer it now: in it even if they joined the team after it was resolved.
             chat.support_team_join(conversation=locked.conversation, user=assignee)
         was = locked.assignee_id
-        _set(locked, assignee=assignee)
+        changed = _set(locked, assignee=assignee)
         if assignee is not None and was != assignee.pk:
-            seq = Conversation.objects.values_list("last_seq", flat=True).get(pk=locked.pk)
             by_self = actor is not None and actor.pk == assignee.pk
-            reactions.conversation_assigned(locked, seq=seq, by_self=by_self)
-        return locked
+            _assigned(changed, by_self=by_self)
+    _queue_moves(support.widget)
+    return changed
+
+
+def assign_locked(support: SupportConversation, assignee: User) -> SupportConversation:
+    """Assign a conversation whose row the caller has locked (auto-assignment)."""
+    was = support.assignee_id
+    changed = _set(support, assignee=assignee)
+    if was != assignee.pk:
+        _assigned(changed, by_self=False)
+    return changed
+
+
+def _assigned(support: SupportConversation, *, by_self: bool) -> None:
+    """Tell the assignee (by email if they do not see it) and the webhooks."""
+    seq = Conversation.objects.values_list("last_seq", flat=True).get(pk=support.pk)
+    reactions.conversation_assigned(support, seq=seq, by_self=by_self)
+
+
+def _queue_moves(widget: Widget) -> None:
+    """Something that frees an agent or fills the queue happened: auto-assign."""
+    if widget.auto_assign:
+        from parley.support.services.assignment import assignment_run_or_log
+
+        assignment_run_or_log(widget_id=widget.pk)
 
 
 NOTE_MAX_LENGTH = 4000

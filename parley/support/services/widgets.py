@@ -15,18 +15,25 @@ from django.db import transaction
 
 from parley.accounts.models import User
 from parley.chat import services as chat
-from parley.chat.models import Conversation
+from parley.chat.models import Bot, Conversation
 from parley.chat.text import clean_line, clean_text
 from parley.common.errors import InvalidInput
 from parley.common.origins import InvalidOrigin, normalize_origin
 from parley.support import errors, hours
-from parley.support.models import SupportConversation, Widget, WidgetAgent, new_widget_secret
+from parley.support.models import (
+    SupportBot,
+    SupportConversation,
+    Widget,
+    WidgetAgent,
+    new_widget_secret,
+)
 from parley.support.services.conversations import conversations_delete, unassign
 
 # Limits (docs/widget.md, "Limits").
 WIDGETS_PER_OWNER = 20
 AGENTS_PER_WIDGET = 50
 ORIGINS_PER_WIDGET = 20
+ASSIGN_LIMIT_MAX = 100  # open conversations per agent, for auto-assignment
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _TEXT_FIELDS = {
@@ -47,6 +54,9 @@ EDITABLE = (
     "allowed_origins",
     "accent_color",
     "require_identity",
+    "ratings",
+    "auto_assign",
+    "assign_limit",
     "time_zone",
     "hours",
     "closed_dates",
@@ -100,8 +110,12 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(value, str) or not _COLOR.match(value):
                 problems[field] = ["A colour as #rrggbb."]
             cleaned[field] = str(value).lower()
-        elif field == "require_identity":
+        elif field in ("require_identity", "ratings", "auto_assign"):
             cleaned[field] = bool(value)
+        elif field == "assign_limit":
+            if type(value) is not int or not 1 <= value <= ASSIGN_LIMIT_MAX:
+                problems[field] = [f"A whole number from 1 to {ASSIGN_LIMIT_MAX}."]
+            cleaned[field] = value
         elif field == "allowed_origins":
             cleaned[field] = _clean_origins(value, problems)
         elif field == "time_zone":
@@ -149,6 +163,10 @@ def widget_update(*, actor: User, widget: Widget, **fields: Any) -> Widget:
         setattr(widget, field, value)
     if cleaned:
         widget.save(update_fields=[*cleaned, "updated_at"])
+    if widget.auto_assign and {"auto_assign", "assign_limit"} & set(cleaned):
+        from parley.support.services.assignment import assignment_run
+
+        assignment_run(widget_id=widget.pk)  # the queue may move now
     return widget
 
 
@@ -158,7 +176,9 @@ def widget_delete(*, actor: User, widget: Widget) -> None:
     owner_check(actor=actor, widget=widget)
     with transaction.atomic():
         conversations_delete(SupportConversation.objects.filter(widget=widget))
+        bot_ids = list(SupportBot.objects.filter(widget=widget).values_list("bot_id", flat=True))
         widget.delete()
+        Bot.objects.filter(pk__in=bot_ids).delete()
 
 
 def widget_rotate_secret(*, actor: User, widget: Widget) -> str:
