@@ -20,6 +20,7 @@ from parley.chat.services.conversations import (
     public_room_create,
     public_room_join,
     support_conversation_create,
+    support_conversation_retitle,
     support_team_join,
     support_team_leave,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "public_room_join",
     "receipt_mark",
     "support_conversation_create",
+    "support_conversation_retitle",
     "support_team_join",
     "support_team_leave",
 ]
