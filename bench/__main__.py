@@ -157,8 +157,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--widget-rate",
         type=float,
-        default=50.0,
-        help="scenario 7: new visitors a second (default 50: 1,000 in 20 s)",
+        default=5.0,
+        help="scenario 7: new visitors a second (default 5: 1,000 in 200 s)",
     )
     p.add_argument("--workers", type=int, default=1, help="load generator processes (traffic)")
     p.add_argument("--idle-workers", type=int, default=2, help="load generator processes (idle)")
