@@ -234,7 +234,7 @@ def widget_notes(runs: dict[str, dict[str, Any]]) -> list[str]:
     plain = first["plain"]
     lines = [
         "",
-        f"{first['visitors']:,} visitors at {first['rate']:g}/s, each: session, first message "
+        "Each visitor: session, first message "
         f"over HTTP, visitor socket (resume); {first['team']} team sockets receive "
         f"conversation.joined and message.created; {plain['senders']} signed-in senders "
         f"send plain messages at {plain['rate']:g}/s each to a room with the same team "
@@ -243,9 +243,17 @@ def widget_notes(runs: dict[str, dict[str, Any]]) -> list[str]:
         f"Server settings for this scenario (one client address for all): {settings}.",
     ]
     for name, r in runs.items():
-        joined = f"conversation.joined {r['joined']:,}/{r['expected']:,}"
+        joined = (
+            f"{r['visitors']:,} visitors at {r['rate']:g}/s in {r['seconds']:g} s; "
+            f"conversation.joined {r['joined']:,}/{r['expected']:,}"
+        )
         http = f"session p50 {r['session_ms']['p50']} ms, send answered p50 {r['send_ms']['p50']}"
-        sockets = f"visitor sockets live {r['visitor_sockets']:,}"
+        sockets = (
+            f"visitor sockets live {r['visitor_sockets']:,}; cpu ms/visitor "
+            f"{_fmt(r['server']['cpu_seconds'] * 1000 / max(1, r['visitors']), 0)}; idle "
+            f"handshakes/s visitor {_fmt(r['idle']['visitor']['handshakes']['per_second'])}, "
+            f"user {_fmt(r['idle']['user']['handshakes']['per_second'])}"
+        )
         lines.append(f"  {name:<10} {joined}; {http} / p99 {r['send_ms']['p99']} ms; {sockets}")
         if r["errors"]:
             lines.append(f"  {name:<10} errors: {r['errors']}")
