@@ -37,10 +37,12 @@ from bench.scenarios import (
     SCENARIOS,
     SERVER_CHOICE_SYSTEMS,
     TRAFFIC_SYSTEMS,
+    WIDGET_SYSTEMS,
     dataset,
     history_run,
     idle_run,
     traffic_run,
+    widget_run,
 )
 from bench.systems import (
     ROOT,
@@ -149,6 +151,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--idle-sizes", default="2000,10000", help="scenario 4 socket counts")
     p.add_argument("--history-sizes", default="10000,1000000", help="scenario 5 sizes")
     p.add_argument("--history-samples", type=int, default=300)
+    p.add_argument(
+        "--widget-visitors", type=int, default=1000, help="scenario 7: visitors (default 1,000)"
+    )
+    p.add_argument(
+        "--widget-rate",
+        type=float,
+        default=5.0,
+        help="scenario 7: new visitors a second (default 5: 1,000 in 200 s)",
+    )
     p.add_argument("--workers", type=int, default=1, help="load generator processes (traffic)")
     p.add_argument("--idle-workers", type=int, default=2, help="load generator processes (idle)")
     p.add_argument(
@@ -193,6 +204,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         args.idle_sizes = "2000"
         args.history_sizes = "10000,100000"
         args.history_samples = min(args.history_samples, 100)
+        args.widget_visitors = min(args.widget_visitors, 200)
     return args
 
 
@@ -234,6 +246,7 @@ class Run:
         pool = {
             "multi": MULTI_SYSTEMS,
             "history": HISTORY_SYSTEMS,
+            "widget": WIDGET_SYSTEMS,
             "fanout": SERVER_CHOICE_SYSTEMS,
             "light": SERVER_CHOICE_SYSTEMS,
         }.get(key, TRAFFIC_SYSTEMS)
@@ -245,7 +258,7 @@ class Run:
         self.progress.done(f"[{key}] {name} FAILED: {exc}")
 
     async def prepare(self) -> None:
-        ds = dataset(self.keys, self.idle_sizes)
+        ds = dataset(self.keys, self.idle_sizes, self.args.widget_visitors)
         shared: dict[tuple[str, str], Deployment] = {}
         needed: list[str] = []
         for key in self.keys:
@@ -295,6 +308,25 @@ class Run:
                 f"{hs['per_second']:,.0f} handshakes/s, {r['kb_per_socket']} KB/socket"
             )
 
+    async def widget(self, dep: Deployment) -> None:
+        name = dep.system.name
+        quiet = await wait_until_quiet(self.progress)
+        r = await widget_run(
+            dep,
+            self.args.widget_visitors,
+            self.args.widget_rate,
+            self.progress,
+            self.args.idle_workers,
+        )
+        r["background_cpu_before"] = quiet
+        self.results["runs"].setdefault("widget", {})[name] = r
+        self.progress.done(
+            f"[widget] {name}: {r['acked']:,} visitors wrote, lost {r['lost']:,}, "
+            f"p99 {r['latency_ms']['p99']} ms (plain {r['plain']['latency_ms']['p99']} ms), "
+            f"{r['idle']['visitor']['kb_per_socket']} KB/visitor socket "
+            f"({r['idle']['user']['kb_per_socket']} KB/user socket)"
+        )
+
     async def traffic(self, key: str, dep: Deployment) -> None:
         name = dep.system.name
         quiet = await wait_until_quiet(self.progress)
@@ -325,6 +357,8 @@ class Run:
                         elif name in self.deployments:
                             if key == "idle":
                                 await self.idle(self.deployments[name])
+                            elif key == "widget":
+                                await self.widget(self.deployments[name])
                             else:
                                 await self.traffic(key, self.deployments[name])
                     except Exception as exc:

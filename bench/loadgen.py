@@ -56,6 +56,8 @@ class ClientSpec:
     sender: int | None = None  # a global sender number if this client sends
     rate: float | None = None  # messages per second; None: next one as soon as acked
     user: int = 0  # which bench user this is (u<user>)
+    # offered in the handshake: a widget visitor's socket carries its token as one
+    subprotocols: list[str] | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClientSpec:
@@ -109,6 +111,7 @@ class Client:
         self.ws = await connect(
             self.spec.url,
             additional_headers=self.spec.headers,
+            subprotocols=self.spec.subprotocols,  # type: ignore[arg-type]
             compression=None,
             proxy=None,
             open_timeout=120,

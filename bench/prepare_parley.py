@@ -1,11 +1,13 @@
 """Create Parley's bench users, tokens and conversations: `python -m bench.prepare_parley spec out`.
 
 Runs against the database in DATABASE_URL (migrating it first). The spec is
-{"users": N, "rooms": {name: [user index, ...]}}. Users are inserted in bulk with one
-password hash (hashing 10,000 passwords would take minutes and measures nothing); their
-API tokens are made like those `POST /api/v1/auth/token` hands out. Each room is a group made by
+{"users": N, "rooms": {name: [user index, ...]}, "widgets": {name: {"team": [...]}}}.
+Users are inserted in bulk with one password hash (hashing 10,000 passwords would take
+minutes and measures nothing); their API tokens are made like those
+`POST /api/v1/auth/token` hands out. Each room is a group made by
 `conversation_create_group`, the service the API and admin use; the events it publishes
-are captured and dropped (no server is listening yet).
+are captured and dropped (no server is listening yet). Each support widget is made by
+`widget_create` and `agent_add`, its team's first user owning it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from parley.accounts import tokens as api_tokens  # noqa: E402
 from parley.accounts.models import ApiToken, User  # noqa: E402
 from parley.chat import services  # noqa: E402
 from parley.realtime.publish import capture  # noqa: E402
+from parley.support import services as support  # noqa: E402
 
 PASSWORD = "bench-password"  # noqa: S105 - bench users on a throwaway database
 
@@ -74,6 +77,18 @@ def main(spec_path: str, out_path: str) -> None:
                 members=[ordered[i] for i in members[1:]],
             )
         rooms[name] = conversation.pk
+    widgets = {}
+    for name, spec_widget in spec.get("widgets", {}).items():
+        team = [ordered[i] for i in spec_widget["team"]]
+        with capture():
+            widget = support.widget_create(
+                owner=team[0],
+                name=f"Bench widget {name}",
+                allowed_origins=["https://shop.bench.test"],
+            )
+            for agent in team[1:]:
+                support.agent_add(actor=team[0], widget=widget, user=agent)
+        widgets[name] = {"key": widget.public_key, **spec_widget}
     with open(out_path, "w") as out:
         json.dump(
             {
@@ -81,6 +96,7 @@ def main(spec_path: str, out_path: str) -> None:
                 "emails": [u.email for u in ordered],
                 "password": PASSWORD,
                 "rooms": rooms,
+                "widgets": widgets,
             },
             out,
         )

@@ -165,6 +165,101 @@ def idle_table(runs: dict[str, dict[str, Any]]) -> list[str]:
     return _rows(headers, rows)
 
 
+def _cpu_ms_per_delivery(r: dict[str, Any]) -> float | None:
+    """Server CPU time over the visitors' phase per message delivered to a team socket
+    (visitors' and plain ones): a visitor's session, first message, conversation and
+    socket are all in it, so it reads as "what the inbox costs"."""
+    cpu_seconds = r.get("server", {}).get("cpu_seconds")
+    deliveries = r["received"] + r["plain"]["received"]
+    if cpu_seconds is None or not deliveries:
+        return None
+    return cpu_seconds * 1000 / deliveries
+
+
+def widget_table(runs: dict[str, dict[str, Any]]) -> list[str]:
+    headers = [
+        "system",
+        "visitors",
+        "wrote",
+        "inbox",
+        "lost",
+        "dup",
+        "err",
+        "p50 ms",
+        "p99 ms",
+        "plain p50",
+        "plain p99",
+        "p99 ÷plain",
+        "cpu %",
+        "cpu ms/dlv",
+        "bg cpu %",
+        "KB/visitor",
+        "KB/user",
+        "KB ÷user",
+    ]
+    rows = []
+    for name, r in runs.items():
+        lat, plain = r["latency_ms"], r["plain"]["latency_ms"]
+        visitor_kb = r["idle"]["visitor"]["kb_per_socket"]
+        user_kb = r["idle"]["user"]["kb_per_socket"]
+        rows.append(
+            [
+                name,
+                _fmt(r["visitors"]),
+                _fmt(r["acked"]),
+                f"{r['received']:,}/{r['expected']:,}",
+                _fmt(r["lost"] + r["plain"]["lost"]),
+                _fmt(r["duplicates"]),
+                _fmt(sum(r["errors"].values())),
+                _fmt(lat["p50"]),
+                _fmt(lat["p99"]),
+                _fmt(plain["p50"]),
+                _fmt(plain["p99"]),
+                _ratio(lat["p99"], plain["p99"]),
+                _fmt(r["server"]["cpu"], 0),
+                _fmt(_cpu_ms_per_delivery(r), 2),
+                _fmt(r["server"].get("other_cpu"), 0),
+                _fmt(visitor_kb),
+                _fmt(user_kb),
+                _ratio(visitor_kb, user_kb),
+            ]
+        )
+    return _rows(headers, rows)
+
+
+def widget_notes(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """Under the widget table: how it ran, the settings it needed, and what went wrong."""
+    first = next(iter(runs.values()))
+    settings = ", ".join(f"{k}={v}" for k, v in first.get("settings", {}).items())
+    plain = first["plain"]
+    lines = [
+        "",
+        "Each visitor: session, first message "
+        f"over HTTP, visitor socket (resume); {first['team']} team sockets receive "
+        f"conversation.joined and message.created; {plain['senders']} signed-in senders "
+        f"send plain messages at {plain['rate']:g}/s each to a room with the same team "
+        "(p50/p99: send to each team socket). KB: RSS per idle socket on a fresh server, "
+        "visitor sockets against as many signed-in users' (scenario 4's way).",
+        f"Server settings for this scenario (one client address for all): {settings}.",
+    ]
+    for name, r in runs.items():
+        joined = (
+            f"{r['visitors']:,} visitors at {r['rate']:g}/s in {r['seconds']:g} s; "
+            f"conversation.joined {r['joined']:,}/{r['expected']:,}"
+        )
+        http = f"session p50 {r['session_ms']['p50']} ms, send answered p50 {r['send_ms']['p50']}"
+        sockets = (
+            f"visitor sockets live {r['visitor_sockets']:,}; cpu ms/visitor "
+            f"{_fmt(r['server']['cpu_seconds'] * 1000 / max(1, r['visitors']), 0)}; idle "
+            f"handshakes/s visitor {_fmt(r['idle']['visitor']['handshakes']['per_second'])}, "
+            f"user {_fmt(r['idle']['user']['handshakes']['per_second'])}"
+        )
+        lines.append(f"  {name:<10} {joined}; {http} / p99 {r['send_ms']['p99']} ms; {sockets}")
+        if r["errors"]:
+            lines.append(f"  {name:<10} errors: {r['errors']}")
+    return lines
+
+
 def history_table(runs: dict[str, dict[str, Any]]) -> list[str]:
     headers = [
         "system",
@@ -307,6 +402,32 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "<=",
                 "at most 1.5× the cost at the small size",
             )
+    for parley, r in runs.get("widget", {}).items():
+        check(
+            f"7 widget {parley}: visitor messages missing from a team socket",
+            float(r["visitors"] * r["team"] - r["received"]),
+            0,
+            "<=",
+            "every visitor writes and their message reaches all 5 of the team",
+        )
+        check(f"7 widget {parley}: lost", float(r["lost"]), 0, "<=", "0 lost")
+        if r["plain"]["latency_ms"]["p99"] and r["latency_ms"]["p99"] is not None:
+            check(
+                f"7 widget {parley}: p99 send to inbox ÷ plain message p99",
+                r["latency_ms"]["p99"] / r["plain"]["latency_ms"]["p99"],
+                3,
+                "<=",
+                "at most 3× a plain message's p99 in the same run",
+            )
+        user_kb = r["idle"]["user"]["kb_per_socket"]
+        if user_kb:
+            check(
+                f"7 widget {parley}: KB per idle visitor socket ÷ user socket",
+                r["idle"]["visitor"]["kb_per_socket"] / user_kb,
+                1.3,
+                "<=",
+                "memory per idle visitor socket at most 1.3× a signed-in user's",
+            )
     multi = runs.get("multi", {})
     if "parley-pg-2p" in multi:
         check(
@@ -363,6 +484,9 @@ def render(results: dict[str, Any], titles: dict[str, str]) -> str:
     if "multi" in runs:
         lines += ["", f"## {titles['multi']} (÷plain column: ÷ parley-pg-mem)", ""]
         lines += traffic_table(runs["multi"], baseline="parley-pg-mem")
+    if runs.get("widget"):
+        lines += ["", f"## {titles['widget']}", ""] + widget_table(runs["widget"])
+        lines += widget_notes(runs["widget"])
     checks = results.get("targets", [])
     if checks:
         lines += ["", "## Targets (ratios within this run)", ""]

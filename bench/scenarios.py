@@ -4,29 +4,47 @@ Users are disjoint per scenario so that no run changes another's data:
 
     u0..u49         room "fanout": scenarios 1, 2 and 6
     u50..u249       rooms "r0".."r9", 20 each: scenario 3
-    u250..          rooms "i0".. of 50 each: scenario 4's idle sockets
+    u250..          rooms "i0".. of 50 each: scenario 4's idle sockets, and scenario 7's
+                    signed-in idle sockets (its memory baseline)
+    after those     scenario 7: the widget's team of 5 (the first owns it) and 5 senders
+                    of plain messages, in room "w-plain" with the team
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+import tempfile
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.coordinator import Progress, Traffic, run_idle, run_traffic
+from bench.coordinator import Monitor, Progress, Traffic, run_idle, run_traffic
+from bench.loadgen import ClientSpec
 from bench.systems import PY, ROOT, Dataset, Deployment, Server, Services, parley_env, start_server
+from bench.widget import PROXY_HEADERS, WidgetPlan, visitor_subprotocols
 
 FANOUT_USERS = 50
 ROOMS, ROOM_SIZE, ROOMS_FIRST = 10, 20, 50
 IDLE_FIRST, IDLE_ROOM = 250, 50
+WIDGET_TEAM, WIDGET_PLAIN_SENDERS = 5, 5
+# Scenario 7's server: 1,000 visitors from one address (the load generator's) would hit
+# the limits meant for one address on the web, so the documented settings raise them
+# (docs/widget.md, "Limits"); BEHIND_PROXY because the visitor endpoints and socket take
+# only an https Origin with DEBUG off: the generator says https as a TLS proxy would.
+WIDGET_ENV = {
+    "PARLEY_RATE_WIDGET_VISITORS": "1000000/h",
+    "PARLEY_VISITOR_SOCKETS_PER_IP": "0",
+    "BEHIND_PROXY": "true",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,7 @@ SCENARIOS = {
         Scenario("idle", 4, "idle authenticated sockets: memory and handshakes"),
         Scenario("history", 5, "history pages of a huge conversation"),
         Scenario("multi", 6, "two Parley processes on one Redis and one PostgreSQL"),
+        Scenario("widget", 7, "support widget: visitors write while 5 agents watch the inbox"),
     )
 }
 TRAFFIC_SYSTEMS = ["bare", "plain", "plain-pg", "parley", "parley-pg"]
@@ -52,9 +71,10 @@ TRAFFIC_SYSTEMS = ["bare", "plain", "plain-pg", "parley", "parley-pg"]
 SERVER_CHOICE_SYSTEMS = [*TRAFFIC_SYSTEMS, "parley-daphne"]
 MULTI_SYSTEMS = ["parley-pg-mem", "parley-pg", "parley-pg-2p"]
 HISTORY_SYSTEMS = ["parley", "parley-pg"]
+WIDGET_SYSTEMS = ["parley", "parley-pg"]
 
 
-def dataset(scenarios: list[str], idle_sizes: list[int]) -> Dataset:
+def dataset(scenarios: list[str], idle_sizes: list[int], widget_visitors: int = 0) -> Dataset:
     ds = Dataset()
     if {"fanout", "light", "multi"} & set(scenarios):
         ds.add_room("fanout", list(range(FANOUT_USERS)))
@@ -62,11 +82,17 @@ def dataset(scenarios: list[str], idle_sizes: list[int]) -> Dataset:
         for r in range(ROOMS):
             first = ROOMS_FIRST + r * ROOM_SIZE
             ds.add_room(f"r{r}", list(range(first, first + ROOM_SIZE)))
-    if "idle" in scenarios and idle_sizes:
-        total = max(idle_sizes)
-        for r in range((total + IDLE_ROOM - 1) // IDLE_ROOM):
-            first = IDLE_FIRST + r * IDLE_ROOM
-            ds.add_room(f"i{r}", list(range(first, first + IDLE_ROOM)))
+    idle = max(idle_sizes, default=0) if "idle" in scenarios else 0
+    if "widget" in scenarios:
+        idle = max(idle, widget_visitors)
+    for r in range((idle + IDLE_ROOM - 1) // IDLE_ROOM):
+        first = IDLE_FIRST + r * IDLE_ROOM
+        ds.add_room(f"i{r}", list(range(first, first + IDLE_ROOM)))
+    if "widget" in scenarios:
+        first = max(ds.users, IDLE_FIRST)
+        team = list(range(first, first + WIDGET_TEAM))
+        senders = list(range(first + WIDGET_TEAM, first + WIDGET_TEAM + WIDGET_PLAIN_SENDERS))
+        ds.add_widget("w", team, senders)
     return ds
 
 
@@ -241,3 +267,123 @@ def history_run(
         from bench.systems import stop_server
 
         stop_server(server)
+
+
+# -- scenario 7: the support widget ----------------------------------------------------------
+
+
+def _proxied(spec: ClientSpec) -> ClientSpec:
+    return replace(spec, headers=[*spec.headers, *PROXY_HEADERS])
+
+
+def visitor_clients(dep: Deployment, servers: list[Server], tokens: list[str]) -> list[ClientSpec]:
+    """Idle visitor sockets of the widget, as the frame opens them (the token as a
+    subprotocol, the server's own https Origin)."""
+    port, key = servers[0].port, dep.data["widgets"]["w"]["key"]
+    return [
+        ClientSpec(
+            url=f"ws://127.0.0.1:{port}/ws/widget/{key}/",
+            headers=[("Origin", f"https://127.0.0.1:{port}"), *PROXY_HEADERS],
+            room=0,
+            resume=True,
+            subprotocols=visitor_subprotocols(token),
+        )
+        for token in tokens
+    ]
+
+
+async def _widget_traffic(
+    dep: Deployment, visitors: int, rate: float, progress: Progress, label: str
+) -> dict[str, Any]:
+    servers = dep.start(WIDGET_ENV)
+    widget = dep.data["widgets"]["w"]
+    tokens = dep.data["tokens"]
+    plan = WidgetPlan(
+        port=servers[0].port,
+        key=widget["key"],
+        team_tokens=[tokens[u] for u in widget["team"]],
+        plain_tokens=[tokens[u] for u in widget["plain_senders"]],
+        plain_room=dep.rooms["w-plain"],
+        visitors=visitors,
+        rate=rate,
+    )
+    try:
+        with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
+            plan_path, out = Path(tmp) / "plan.json", Path(tmp) / "out.json"
+            plan_path.write_text(json.dumps(plan.__dict__))
+            proc = await asyncio.create_subprocess_exec(
+                PY,
+                "-m",
+                "bench.widget",
+                str(plan_path),
+                str(out),
+                cwd=ROOT,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                if json.loads(await proc.stdout.readline() or b"{}").get("ev") != "ready":
+                    raise RuntimeError("the widget load generator did not start")
+                monitor = Monitor([s.pid for s in servers], [proc.pid])
+                monitor.start()
+                proc.stdin.write(b"go\n")
+                started = time.monotonic()
+                while True:
+                    line = await proc.stdout.readline()
+                    if not line:
+                        raise RuntimeError("the widget load generator exited")
+                    event = json.loads(line)
+                    progress(
+                        f"{label}: {time.monotonic() - started:4.0f} s  visitors "
+                        f"{event['started']:,}/{visitors:,}  stored {event['acked']:,}  "
+                        f"sockets {event['sockets']:,}  in every inbox {event['inbox']:,}"
+                    )
+                    if event["ev"] == "done":
+                        break
+                usage = await monitor.stop()
+                proc.stdin.write(b"close\n")
+                await asyncio.wait_for(proc.stdout.readline(), 600)
+                result = json.loads(out.read_text())
+            finally:
+                if proc.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                await proc.wait()
+    finally:
+        dep.stop(servers)
+    result["server"] = usage
+    return result
+
+
+async def widget_run(
+    dep: Deployment, visitors: int, rate: float, progress: Progress, workers: int
+) -> dict[str, Any]:
+    """Scenario 7 on one system: the visitors write while the team watches, then memory
+    per idle socket, each on a fresh server and measured as scenario 4 does: a visitor's
+    socket against a signed-in user's, the same number of each."""
+    label = f"[widget] {dep.system.name}"
+    result = await _widget_traffic(dep, visitors, rate, progress, label)
+    by_visitor = result.pop("tokens")
+    tokens = [by_visitor[k] for k in sorted(by_visitor, key=int)]
+    memory: dict[str, Any] = {}
+    for kind in ("user", "visitor"):
+        servers = dep.start(WIDGET_ENV)
+        try:
+            if kind == "user":
+                clients = [_proxied(c) for c in idle_clients(dep, servers, len(tokens))]
+            else:
+                clients = visitor_clients(dep, servers, tokens)
+            memory[kind] = await run_idle(
+                clients,
+                [s.pid for s in servers],
+                clients[-10:],
+                progress,
+                f"{label} idle {kind} sockets",
+                workers=workers,
+            )
+        finally:
+            dep.stop(servers)
+    result["idle"] = memory
+    result["settings"] = dict(WIDGET_ENV)
+    return result

@@ -169,13 +169,21 @@ class Dataset:
 
     users: int = 0
     rooms: dict[str, list[int]] = field(default_factory=dict)
+    # support widgets: name -> {"team": [owner, agents...], "plain_senders": [...]}
+    widgets: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
     def add_room(self, name: str, members: list[int]) -> None:
         self.rooms[name] = members
         self.users = max(self.users, max(members) + 1)
 
+    def add_widget(self, name: str, team: list[int], plain_senders: list[int]) -> None:
+        """A widget owned by team[0] with the others as agents, and a group room of the
+        team and `plain_senders`: the plain messages a widget's messages are compared to."""
+        self.widgets[name] = {"team": team, "plain_senders": plain_senders}
+        self.add_room(f"{name}-plain", team + plain_senders)
+
     def as_json(self) -> dict[str, Any]:
-        return {"users": self.users, "rooms": self.rooms}
+        return {"users": self.users, "rooms": self.rooms, "widgets": self.widgets}
 
 
 class Services:
@@ -319,7 +327,8 @@ class Deployment:
 
     # -- running -----------------------------------------------------------------------
 
-    def start(self) -> list[Server]:
+    def start(self, extra_env: dict[str, str] | None = None) -> list[Server]:
+        """Start the system's servers; `extra_env` adds settings for one scenario."""
         app = {
             "bare": "bench.bare:app",
             "plain": "bench.plain.asgi:application",
@@ -331,7 +340,8 @@ class Deployment:
         try:
             for n in range(self.system.procs):
                 log = self.workdir / f"server{n}.log"
-                servers.append(start_server(app, self.env, log, self.system.server))
+                env = self.env | (extra_env or {})
+                servers.append(start_server(app, env, log, self.system.server))
         except Exception:
             self.stop(servers)
             raise

@@ -47,3 +47,42 @@ def test_the_memory_tool_attributes_the_heap_of_idle_sockets(tmp_path):
     assert 5_000 < per_socket < 100_000
     assert report["groups"]["uvicorn"] + report["groups"]["websockets"] > report["total"] / 2
     assert sum(size for _, _, size, _, _ in report["lines"]) == report["total"]
+
+
+async def test_the_widget_scenario_counts_every_visitor_message_in_every_inbox(tmp_path):
+    from bench import report
+    from bench.scenarios import WIDGET_TEAM, dataset, widget_run
+
+    # given: Parley on SQLite with a widget, its team of 5 and the plain room's senders
+    parley = Deployment(SYSTEMS["parley"], tmp_path, None)
+    parley.prepare(dataset(["widget"], [], 6), {})
+
+    # when: 6 visitors open the widget and write, then the idle sockets are measured
+    result = await widget_run(parley, 6, 20.0, print, 1)
+
+    # then: each visitor's message reached each team socket once, after the visitor joined
+    assert result["errors"] == {}
+    assert result["team"] == WIDGET_TEAM
+    assert result["acked"] == result["visitor_sockets"] == 6
+    assert result["expected"] == result["received"] == result["joined"] == 6 * WIDGET_TEAM
+    assert result["lost"] == result["duplicates"] == 0
+    assert result["latency_ms"]["n"] == 6 * WIDGET_TEAM
+    # and the plain messages sent meanwhile are counted the same way, as the baseline
+    plain = result["plain"]
+    assert plain["acked"] > 0
+    assert plain["received"] == plain["expected"] == plain["acked"] * WIDGET_TEAM
+    assert plain["lost"] == 0
+    assert plain["latency_ms"]["n"] == plain["received"]
+    # and memory was measured on as many visitor sockets as signed-in users' sockets
+    for kind in ("visitor", "user"):
+        assert result["idle"][kind]["handshakes"]["connected"] == 6
+        assert result["idle"][kind]["handshakes"]["failures"] == {}
+    # and the table names the raised limits the server ran with, and checks the targets
+    runs = {"runs": {"widget": {"parley": result}}}
+    checks = {t["target"] for t in report.targets(runs)}
+    assert "7 widget parley: lost" in checks
+    assert "7 widget parley: p99 send to inbox ÷ plain message p99" in checks
+    assert "7 widget parley: KB per idle visitor socket ÷ user socket" in checks
+    text = report.render(runs | {"targets": []}, {"widget": "7. widget"})
+    assert "PARLEY_RATE_WIDGET_VISITORS=" in text
+    assert "PARLEY_VISITOR_SOCKETS_PER_IP=0" in text

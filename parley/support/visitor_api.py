@@ -74,6 +74,9 @@ class SessionConversationSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=SupportConversation.Status.choices)
     delivered_seq = serializers.IntegerField(help_text="How far the team has received it.")
     read_seq = serializers.IntegerField(help_text="How far the team has read it.")
+    visitor_read_seq = serializers.IntegerField(
+        help_text="How far the visitor has read it: what is unread after a reload."
+    )
 
 
 class SessionSerializer(serializers.Serializer):

@@ -192,18 +192,27 @@ def session(request: HttpRequest, widget: Widget) -> dict[str, Any]:
 
 def _conversation_state(support: SupportConversation) -> dict[str, Any]:
     """What the frame shows of its conversation beside the messages: where it stands
-    (`last_seq`, the position to resume from), its status, and how far the team has
-    received and read it (the furthest of its members: receipts are ephemeral events, so
-    a reloaded frame reads them here)."""
+    (`last_seq`, the position to resume from), its status, how far the team has received
+    and read it (the furthest of its members: receipts are ephemeral events, so a
+    reloaded frame reads them here), and how far the visitor has read it (the launcher's
+    unread badge after a reload)."""
     team = Membership.objects.filter(
         conversation_id=support.pk, user__isnull=False, left_at__isnull=True
     ).aggregate(delivered=Max("last_delivered_seq"), read=Max("last_read_seq"))
+    mine = (
+        Membership.objects.filter(
+            conversation_id=support.pk, visitor_id=support.visitor_id, left_at__isnull=True
+        )
+        .values_list("last_read_seq", flat=True)
+        .first()
+    )
     return {
         "id": support.pk,
         "last_seq": support.conversation.last_seq,
         "status": support.status,
         "delivered_seq": team["delivered"] or 0,
         "read_seq": team["read"] or 0,
+        "visitor_read_seq": mine or 0,
     }
 
 

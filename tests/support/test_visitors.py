@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 
 import pytest
 from django.test import Client
 
+from parley.chat import services as chat
+from parley.chat.models import ConversationEvent, Membership
+from parley.realtime.publish import capture
 from parley.support import services
 from parley.support.models import SupportConversation, Widget
 
@@ -221,6 +225,25 @@ def test_a_visitor_writes_and_the_team_sees_who_they_are(widget, alice):
     ]
 
 
+def test_a_reloaded_frame_learns_how_far_its_visitor_has_read(widget, alice):
+    # given: a visitor who wrote, two answers from the team, and the first one read
+    token = session(widget).json()["token"]
+    send(widget, token, "Hello?")
+    conversation_id = SupportConversation.objects.get().pk
+    agent = Membership.objects.get(conversation_id=conversation_id, user=alice)
+    first, _ = chat.message_send(membership=agent, body="Hi!", client_id="a1")
+    second, _ = chat.message_send(membership=agent, body="How can I help?", client_id="a2")
+    visitor = Membership.objects.get(conversation_id=conversation_id, visitor__isnull=False)
+    chat.receipt_mark(membership=visitor, kind="read", seq=first.seq)
+
+    # when: the frame is reloaded and asks for its session
+    state = session(widget, token=token).json()["conversation"]
+
+    # then: it can tell that the second answer is unread (the launcher's badge)
+    assert state["visitor_read_seq"] == first.seq
+    assert state["last_seq"] == second.seq
+
+
 def test_a_visitor_reads_only_their_own_conversation(widget):
     first = session(widget).json()["token"]
     second = session(widget).json()["token"]
@@ -370,6 +393,33 @@ def test_the_site_tells_the_team_more_about_a_visitor_who_wrote(widget, alice):
     assert after.status_code == 200 and after.json() == {"stored": True}
     assert visitor["name"] == "Kari N." and visitor["email"] == "kari@example.no"
     assert visitor["attributes"] == {"plan": "pro"}  # merged; an empty value removes a key
+
+
+def test_a_new_name_retitles_the_conversation_for_the_team_live(
+    widget, alice, django_capture_on_commit_callbacks
+):
+    # given: a visitor who wrote as Kari
+    token = session(widget).json()["token"]
+    send(widget, token, "Hello", name="Kari")
+    conversation_id = SupportConversation.objects.get().pk
+
+    # when: the site says their name is Kari N. (identify), then says it again
+    with capture() as published, django_capture_on_commit_callbacks(execute=True):
+        details(widget, token, name="Kari N.")
+        details(widget, token, name="Kari N.")
+    team = Client()
+    team.force_login(alice)
+
+    # then: the team's list shows the new name, and one durable event said so live
+    listed = team.get(f"/api/v1/conversations/{conversation_id}").json()
+    assert listed["title"] == "Kari N."
+    updates = [json.loads(o.text) for o in published if '"conversation.updated"' in o.text]
+    assert [(u["conversation"], u["title"]) for u in updates] == [(conversation_id, "Kari N.")]
+    recorded = ConversationEvent.objects.filter(
+        conversation_id=conversation_id, type="conversation.updated"
+    )
+    assert [e.payload["title"] for e in recorded] == ["Kari N."]  # a resume replays it
+    assert recorded[0].seq == updates[0]["seq"]
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from parley.chat.services.conversations import (
     public_room_join,
     support_bot_membership,
     support_conversation_create,
+    support_conversation_retitle,
     support_team_join,
     support_team_leave,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "receipt_mark",
     "support_bot_membership",
     "support_conversation_create",
+    "support_conversation_retitle",
     "support_team_join",
     "support_team_leave",
 ]

@@ -460,6 +460,33 @@ def support_conversation_create(
     return conversation, mine
 
 
+def support_conversation_retitle(*, conversation_id: int, title: str) -> bool:
+    """A support conversation's title follows its visitor's name (the team's lists show
+    it). Records and publishes conversation.updated, as a group's rename does, so open
+    lists and resumes see it. False, and nothing recorded, when the title is unchanged.
+    The caller holds the support row's lock (parley/support/services/conversations.py)."""
+    clean = clean_line(title)[:120] or "Visitor"
+    with transaction.atomic():
+        current = Conversation.objects.only("kind", "title", "history_visible_to_new_members").get(
+            pk=conversation_id
+        )
+        if current.kind != Conversation.Kind.SUPPORT:
+            raise errors.NotAllowed("Only a support conversation follows its visitor's name.")
+        if current.title == clean:
+            return False
+        Conversation.objects.filter(pk=conversation_id).update(title=clean)
+        event = record_conversation_event(
+            conversation_id,
+            "conversation.updated",
+            {
+                "title": clean,
+                "history_visible_to_new_members": current.history_visible_to_new_members,
+            },
+        )
+        publish_on_commit(ev.conversation_event_out(event))
+    return True
+
+
 def support_team_join(*, conversation: Conversation, user: User) -> bool:
     """A new agent joins a support conversation (a durable member.joined). False when
     they were in it already."""

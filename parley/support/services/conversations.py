@@ -112,7 +112,8 @@ def visitor_details_update(
     embed's `identify` and `setAttributes`): a name and an email replace the old ones when
     given, attributes are merged into theirs (a key with an empty value removes it).
     Returns whether there was a conversation to update: before the first message nothing
-    is stored (the frame sends the details with that message).
+    is stored (the frame sends the details with that message). A new name retitles the
+    conversation for the team (conversation.updated, a durable event).
 
     Raises InvalidInput when the merged attributes would exceed ATTRIBUTES_MAX keys."""
     with transaction.atomic():
@@ -145,6 +146,8 @@ def visitor_details_update(
             Visitor.objects.filter(pk=visitor_id).exclude(display_name=name).update(
                 display_name=name
             )
+            # The team knows the conversation by the visitor's name: it follows, live.
+            chat.support_conversation_retitle(conversation_id=support.pk, title=name)
     return True
 
 

@@ -12,6 +12,7 @@
 // made for (checked on every message; the server let only that origin frame it).
 
 import { ApiError, VisitorApi, VisitorConnection } from "./visitor.js";
+import { fromHost, messageFields, outboxOf, retryable, rightHost, unreadCount } from "./frame-logic.js";
 import * as view from "./frame-view.js";
 
 const TYPING_EVERY = 3000;
@@ -26,7 +27,7 @@ const api = new VisitorApi(config.key);
 const state = {
   config,
   visitor: null,
-  conversation: null, // {id, status, delivered_seq, read_seq}
+  conversation: null, // {id, status, delivered_seq, read_seq, visitor_read_seq}
   position: 0, // the last seq of the conversation seen: where a resume starts
   messages: new Map(), // seq -> message
   pending: new Map(), // client_id -> {client_id, body, failed?}
@@ -50,17 +51,9 @@ function toHost(message) {
   if (framed) window.parent.postMessage({ parley: "frame", ...message }, hostOrigin);
 }
 
-/** Where the frame sits, as far as the browser tells (Chromium and Safari do): a page of
- * another origin than the one it was made for gets no chat, even before the policy. */
-function rightHost() {
-  const ancestors = location.ancestorOrigins;
-  return !framed || !ancestors || ancestors[0] === hostOrigin;
-}
-
 window.addEventListener("message", async (event) => {
-  if (!framed || event.source !== window.parent || event.origin !== hostOrigin) return;
+  if (!fromHost(event, { framed, parent: window.parent, hostOrigin })) return;
   const data = event.data;
-  if (!data || data.parley !== "host" || typeof data.type !== "string") return;
   if (data.type === "open") setOpen(true);
   else if (data.type === "close") setOpen(false);
   else if (data.type === "page") {
@@ -206,7 +199,7 @@ document.getElementById("earlier").addEventListener("click", () => {
 // --- sending ----------------------------------------------------------------------------
 
 function saveOutbox() {
-  api.outbox = [...state.pending.values()].filter((p) => !p.failed).map(({ client_id, body }) => ({ client_id, body }));
+  api.outbox = outboxOf(state.pending);
 }
 
 function newClientId() {
@@ -241,10 +234,6 @@ async function flush() {
   }
 }
 
-function retryable(err) {
-  return ["network", "disconnected", "timeout", "unavailable", "rate_limited"].includes(err.code) || err.status >= 500;
-}
-
 /** A message the server will not take as it is: say why and give its text back. */
 function refused(item, err) {
   state.pending.delete(item.client_id);
@@ -265,23 +254,18 @@ async function deliver(item) {
     });
     return ack.message;
   }
-  const first = !state.conversation;
-  const fields = { client_id: item.client_id, body: item.body };
-  if (first) {
-    Object.assign(fields, {
-      name: state.details.name,
-      email: state.details.email,
-      page_url: state.page.url,
-      referrer: state.page.referrer,
-      attributes: state.details.attributes,
-    });
-    for (const name of ["name", "email", "page_url", "referrer"]) if (!fields[name]) delete fields[name];
-    if (!Object.keys(fields.attributes).length) delete fields.attributes;
-  }
+  const fields = messageFields(item, { first: !state.conversation, details: state.details, page: state.page });
   const message = await api.send(fields);
   if (!state.conversation) {
     // The first message made the conversation: follow it live from here.
-    state.conversation = { id: message.conversation, status: "open", delivered_seq: 0, read_seq: 0, last_seq: message.seq };
+    state.conversation = {
+      id: message.conversation,
+      status: "open",
+      delivered_seq: 0,
+      read_seq: 0,
+      visitor_read_seq: 0,
+      last_seq: message.seq,
+    };
     state.position = Math.max(state.position, message.seq);
     view.renderPrechat(state);
     connect();
@@ -543,7 +527,7 @@ setInterval(refreshAvailability, AVAILABILITY_EVERY);
 // --- start --------------------------------------------------------------------------------
 
 async function start() {
-  if (!rightHost()) {
+  if (!rightHost({ framed, ancestorOrigins: location.ancestorOrigins, hostOrigin })) {
     document.body.replaceChildren(Object.assign(document.createElement("p"), { textContent: "This chat is not available here." }));
     return;
   }
@@ -570,8 +554,17 @@ async function start() {
   }
   redraw();
   toHost({ type: "ready" });
+  showUnread();
   connect();
   flush();
+}
+
+/** After a reload: what the team wrote since the visitor last read, on the launcher's
+ * badge (the session says how far they read; the history has the messages). */
+function showUnread() {
+  if (!state.conversation || visible()) return;
+  state.unread = unreadCount(state.messages.values(), state.conversation.visitor_read_seq || 0);
+  if (state.unread) toHost({ type: "unread", count: state.unread });
 }
 
 start();
