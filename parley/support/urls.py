@@ -5,7 +5,7 @@ OpenAPI schema and hand each request to its plain view."""
 
 from django.urls import path
 
-from parley.support import embed, visitor_api, visitor_views
+from parley.support import embed, visitor_api
 
 app_name = "support"
 
@@ -15,6 +15,6 @@ urlpatterns = [
     path("<str:key>/session", visitor_api.VisitorSessionApi.as_view(), name="session"),
     path("<str:key>/messages", visitor_api.VisitorMessagesApi.as_view(), name="messages"),
     path("<str:key>/visitor", visitor_api.VisitorDetailsApi.as_view(), name="visitor"),
-    path("<str:key>/handoff", visitor_views.handoff, name="handoff"),
-    path("<str:key>/rating", visitor_views.rating, name="rating"),
+    path("<str:key>/handoff", visitor_api.VisitorHandoffApi.as_view(), name="handoff"),
+    path("<str:key>/rating", visitor_api.VisitorRatingApi.as_view(), name="rating"),
 ]

@@ -239,3 +239,61 @@ class VisitorDetailsApi(PlainView):
     )
     def post(self, request: HttpRequest, key: str) -> HttpResponseBase:
         raise NotImplementedError
+
+
+class VisitorRatingRequestSerializer(serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+
+
+class VisitorRatingSerializer(serializers.Serializer):
+    conversation = serializers.IntegerField()
+    score = serializers.IntegerField()
+    comment = serializers.CharField(allow_blank=True)
+
+
+class VisitorHandoffSerializer(serializers.Serializer):
+    conversation = serializers.IntegerField()
+    waiting = serializers.BooleanField(help_text="Always true: the team is asked for.")
+
+
+class VisitorRatingApi(PlainView):
+    view = staticmethod(visitor_views.rating)
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="widget_rating_set",
+        summary="Rate the resolved conversation (widgets with ratings on)",
+        description=FRAME_ONLY + " Rating again replaces the rating.",
+        parameters=[TOKEN_HEADER],
+        request=VisitorRatingRequestSerializer,
+        responses={
+            200: VisitorRatingSerializer,
+            **_errors(
+                e400="invalid",
+                e401="invalid_visitor_token",
+                e409="ratings_off; not_resolved; no_conversation",
+            ),
+        },
+    )
+    def post(self, request: HttpRequest, key: str) -> HttpResponseBase:
+        raise NotImplementedError
+
+
+class VisitorHandoffApi(PlainView):
+    view = staticmethod(visitor_views.handoff)
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="widget_handoff",
+        summary='Ask for a person ("talk to a human"): the bot stops answering',
+        description=FRAME_ONLY,
+        parameters=[TOKEN_HEADER],
+        request=None,
+        responses={
+            200: VisitorHandoffSerializer,
+            **_errors(e401="invalid_visitor_token", e409="no_conversation"),
+        },
+    )
+    def post(self, request: HttpRequest, key: str) -> HttpResponseBase:
+        raise NotImplementedError

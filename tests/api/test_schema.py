@@ -33,6 +33,8 @@ CONTRACT = {
     "/widget/{key}/session": {"post"},
     "/widget/{key}/messages": {"get", "post"},
     "/widget/{key}/visitor": {"post"},
+    "/widget/{key}/rating": {"post"},
+    "/widget/{key}/handoff": {"post"},
 }
 
 
@@ -115,7 +117,7 @@ def test_the_widget_endpoints_say_their_own_errors_and_no_account_error():
             continue
         for method in methods:
             assert "widget_not_found" in codes(path, method, "404")
-            if path.endswith(("/messages", "/visitor")):
+            if path.endswith(("/messages", "/visitor", "/rating", "/handoff")):
                 assert "invalid_visitor_token" in codes(path, method, "401")
             else:
                 assert "401" not in paths[path][method]["responses"]  # no account here
