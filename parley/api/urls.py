@@ -4,7 +4,16 @@ from django.urls import path, re_path
 
 from parley.accounts.api import MeApi, TokenListCreateApi, TokenRevokeApi
 from parley.api import views
-from parley.api.v1 import availability, conversations, inbox, messages, rooms, webhooks, widgets
+from parley.api.v1 import (
+    availability,
+    conversations,
+    inbox,
+    messages,
+    rooms,
+    search,
+    webhooks,
+    widgets,
+)
 
 app_name = "api"
 
@@ -65,6 +74,8 @@ urlpatterns = [
         messages.ReadMarkApi.as_view(),
         name="read-mark",
     ),
+    # Search
+    path("search", search.SearchApi.as_view(), name="search"),
     # Public rooms
     path("rooms", rooms.RoomListApi.as_view(), name="rooms"),
     path("rooms/<slug:slug>/open", rooms.RoomOpenApi.as_view(), name="room-open"),
