@@ -189,10 +189,10 @@ def search(
     qs = _filtered(qs.filter(deleted_at__isnull=True), query, user)
     qs = _text_match(qs, query)
     after = _decode_cursor(cursor, order) if cursor else None
-    if order == "best" and query.has_text:
-        keys = ("rank", "created_at", "pk")
-    else:
-        keys = ("created_at", "pk")
+    # Newest first is the order messages were stored in: the primary key, whose index
+    # PostgreSQL walks backwards, testing each message, until a page is found (a common
+    # word costs a page, not every match); a rare word is looked up in the GIN index.
+    keys = ("rank", "pk") if order == "best" and query.has_text else ("pk",)
     if after is not None:
         if len(after) != len(keys):  # a cursor of a search by other terms
             raise InvalidCursor()
@@ -382,8 +382,7 @@ def _beyond(keys: tuple[str, ...], values: list[Any]) -> Q:
 
 
 def _encode_cursor(order: str, values: list[Any]) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
-    raw = json.dumps([order, *plain], separators=(",", ":")).encode()
+    raw = json.dumps([order, *values], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -393,9 +392,9 @@ def _decode_cursor(cursor: str, order: str) -> list[Any]:
         decoded = json.loads(raw)
         if not isinstance(decoded, list) or decoded[0] != order:
             raise ValueError
-        *rank, created_at, pk = decoded[1:]
-        values = [float(r) for r in rank] + [datetime.fromisoformat(created_at), int(pk)]
-        if len(rank) > 1 or values[-2].tzinfo is None or not 0 < values[-1] < 2**62:
+        *rank, pk = decoded[1:]
+        values = [float(r) for r in rank] + [int(pk)]
+        if len(rank) > 1 or isinstance(pk, bool) or not 0 < values[-1] < 2**62:
             raise ValueError
     except (ValueError, TypeError, IndexError, binascii.Error, UnicodeDecodeError):
         raise InvalidCursor() from None
