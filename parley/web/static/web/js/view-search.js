@@ -12,7 +12,10 @@ const status = document.getElementById("search-status");
 const more = document.getElementById("search-more");
 
 function item(hit) {
-  const who = isMine(hit.sender) ? "You" : hit.sender.name;
+  // As the list's previews: "You: ", the sender's name in groups, nobody in a direct chat
+  // (its title is the other person already).
+  const direct = state.convs.get(hit.conversation)?.kind === "direct";
+  const who = isMine(hit.sender) ? "You: " : direct ? "" : `${hit.sender.name}: `;
   return h(
     "li",
     null,
@@ -32,7 +35,7 @@ function item(hit) {
       h(
         "span",
         { class: "search-snippet" },
-        h("span", { class: "search-who", text: `${who}: ` }),
+        who ? h("span", { class: "search-who", text: who }) : null,
         hit.snippet.map((part) => (part.match ? h("mark", { text: part.text }) : part.text)),
       ),
     ),
