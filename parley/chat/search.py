@@ -140,7 +140,8 @@ def parse(text: str) -> Query:
         else:
             parts[operator] = _day(operator, value)
     query = Query(**{k: tuple(v) if isinstance(v, list) else v for k, v in parts.items()})
-    if not (query.has_text or terms):
+    filters = query.senders or query.conversations or query.has_file
+    if not (query.has_text or filters or query.after or query.before):
         raise SearchQueryInvalid("Search for some words, or use a filter like from:name.")
     return query
 

@@ -228,6 +228,7 @@ def test_never_a_message_i_may_not_see(api, alice, bob, carol, make_user, direct
         (" ".join(f"w{i}" for i in range(11)), "search_too_many_terms"),
         ("", "invalid"),
         ('"" ', "search_query_invalid"),
+        ("!!! ???", "search_query_invalid"),
         ("report after:yesterday", "search_query_invalid"),
         ("report before:2026-02-30", "search_query_invalid"),
         ("report has:picture", "search_query_invalid"),
@@ -265,3 +266,37 @@ def test_searching_needs_a_signed_in_user(api):
     status, body = api().get("search", {"q": "hello"})
 
     assert (status, body["code"]) == (401, "not_authenticated")
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        'budget "unclosed',
+        "budget OR review",
+        "NEAR(budget review)",
+        "budget*",
+        "-budget",
+        "^budget",
+        "body:budget",
+        "budget AND",
+        "it's",
+        "back\\slash",
+        "ünïcödé 会议",
+        "from: in: after:",
+    ],
+)
+def test_what_the_engines_treat_as_operators_is_searched_as_text_never_an_error(
+    api, alice, bob, direct, say, q
+):
+    say(bob, direct(alice, bob), "budget review at 10:30, see https://example.com/budget")
+
+    status, page = api(alice).get("search", {"q": q})
+
+    assert status == 200, page
+
+
+def test_a_word_with_a_colon_is_text_not_a_filter(api, alice, bob, direct, say):
+    chat = direct(alice, bob)
+    said = say(bob, chat, "budget review at 10:30")
+
+    assert found(api(alice), "10:30") == [(chat.pk, said.seq)]
