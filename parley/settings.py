@@ -400,7 +400,14 @@ PARLEY = {
         # Support widget visitors: new visits per client address, messages per visitor.
         "widget_visitors": env.str("PARLEY_RATE_WIDGET_VISITORS", default="30/h"),
         "widget_messages": env.str("PARLEY_RATE_WIDGET_MESSAGES", default="20/10s"),
+        # Message searches per user (docs/search.md): each is a full-text query over
+        # every conversation of theirs.
+        "searches": env.str("PARLEY_RATE_SEARCHES", default="30/m"),
     },
+    # The text search configuration of message search on PostgreSQL (its stemming and stop
+    # words): read by the migration that builds the search column, and by every query.
+    # Changing it needs that column rebuilt (docs/search.md, "Language").
+    "SEARCH_LANGUAGE": env.str("PARLEY_SEARCH_LANGUAGE", default="english"),
     # Token bucket per socket: sustained frames per second and burst size.
     "FRAME_RATE": env.float("PARLEY_FRAME_RATE", default=20.0),
     "FRAME_BURST": env.int("PARLEY_FRAME_BURST", default=60),

@@ -12,6 +12,7 @@ from parley.api.v1 import (
     inbox,
     messages,
     rooms,
+    search,
     webhooks,
     widgets,
 )
@@ -75,6 +76,8 @@ urlpatterns = [
         messages.ReadMarkApi.as_view(),
         name="read-mark",
     ),
+    # Search
+    path("search", search.SearchApi.as_view(), name="search"),
     # Public rooms
     path("rooms", rooms.RoomListApi.as_view(), name="rooms"),
     path("rooms/<slug:slug>/open", rooms.RoomOpenApi.as_view(), name="room-open"),

@@ -56,6 +56,21 @@ def visible_messages(membership: Membership) -> QuerySet[Message]:
     )
 
 
+def visible_messages_of_user(user: User) -> QuerySet[Message]:
+    """`visible_messages` over every conversation `user` is an active member of: the same
+    rule (above their history floor, not hidden by them), as one query whatever the number
+    of conversations (search across all of mine, parley/chat/search.py). A conversation
+    they left or were removed from shows nothing."""
+    mine = Membership.objects.filter(
+        user=user,
+        left_at__isnull=True,
+        conversation_id=OuterRef("conversation_id"),
+        cleared_through_seq__lt=OuterRef("seq"),
+    )
+    hidden = HiddenMessage.objects.filter(membership__user=user, message=OuterRef("pk"))
+    return Message.objects.filter(Exists(mine)).exclude(Exists(hidden))
+
+
 def unread_cap() -> int:
     """The most unread messages counted per conversation: a count equal to it means that
     many or more (PARLEY["UNREAD_CAP"])."""

@@ -99,11 +99,19 @@ def _probes(cid: int, bob_id: int) -> list[tuple[str, str, dict]]:
         ("patch", f"{base}/members/{bob_id}", {"role": "admin"}),
         ("delete", f"{base}/members/{bob_id}", {}),
         ("post", f"{base}/invite", {}),
+        ("get", f"search?conversation={cid}&q=secret", {}),
     ]
 
 
-def test_probing_100_foreign_conversation_ids_reveals_and_changes_nothing(api, alice, targets):
-    # given
+def test_probing_100_foreign_conversation_ids_reveals_and_changes_nothing(
+    api, alice, targets, settings
+):
+    # given: 100 searches in a minute are more than a person may make; limits are not
+    # what this probe is about (tests/api/test_search.py has them).
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "RATE_LIMITS": {**settings.PARLEY["RATE_LIMITS"], "searches": ""},
+    }
     ids, secrets, bob = targets
     client = api(alice).client
     before = _snapshot()
@@ -116,7 +124,7 @@ def test_probing_100_foreign_conversation_ids_reveals_and_changes_nothing(api, a
             answers.append((response.status_code, response.content))
 
     # then
-    assert len(answers) == 100 * 14
+    assert len(answers) == 100 * 15
     assert {status for status, _ in answers} == {404}
     assert {content for _, content in answers} == {
         b'{"code":"conversation_not_found",'
@@ -142,3 +150,13 @@ def test_the_list_and_directory_show_only_what_is_mine_or_public(api, alice, tar
     shown = [s for s in secrets if s.encode() in directory]
     assert shown and all(s.startswith("secret-title-r") for s in shown)
     assert all(r["joined"] is False for r in rooms if r["slug"] != "public-chat")
+
+
+def test_search_finds_nothing_of_theirs_nor_of_a_conversation_i_left(api, alice, targets):
+    _, secrets, _ = targets
+    client = api(alice)
+
+    for q in ("secret", "secret body", '"secret-body-left"', "secret in:left"):
+        status, page = client.get("search", {"q": q})
+        assert (status, page) == (200, {"results": [], "next_cursor": None})
+    assert [s for s in secrets if s.encode() in client.last.content] == []

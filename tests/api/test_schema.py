@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db
 CONTRACT = {
     "/api/v1/auth/token": {"post"},
     "/api/v1/conversations": {"get"},
+    "/api/v1/search": {"get"},
     "/api/v1/conversations/{conversation_id}": {"get", "patch"},
     "/api/v1/conversations/direct": {"post"},
     "/api/v1/conversations/groups": {"post"},

@@ -236,6 +236,17 @@ class Command(BaseCommand):
         open_chat(alice, "Weekend hike")
         save(alice, "group.png")
 
+        # Message search: the results under the chats, the matched words highlighted, one
+        # opened at its message.
+        alice.locator("#filter").fill("review")
+        alice.locator("#filter").press("Enter")
+        alice.wait_for_selector("#search-list .search-hit")
+        alice.locator("#search-list .search-hit").last.click()
+        alice.wait_for_selector("#message-list li.msg.jumped")
+        alice.wait_for_timeout(300)
+        save(alice, "search.png")
+        alice.locator("#filter").fill("")
+
         dark = person("alice", viewport=desktop, color_scheme="dark")
         open_chat(dark, "Weekend hike")
         save(dark, "dark.png")

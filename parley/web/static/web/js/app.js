@@ -21,6 +21,7 @@ import { $, toast } from "./ui.js";
 import * as convView from "./view-conversation.js";
 import * as inboxView from "./view-inbox.js";
 import * as listView from "./view-list.js";
+import * as searchView from "./view-search.js";
 import * as supportView from "./view-support.js";
 import { createWidgets } from "./widgets.js";
 
@@ -63,8 +64,10 @@ function flush() {
     supportView.render(state.inbox.get(conv.id) || null);
   }
   if (conv && parts.has("header")) convView.renderHeader(conv);
+  if (parts.has("search")) searchView.render();
   if (conv && parts.has("messages")) {
     convView.renderMessages(conv, messageHandlers);
+    if (state.jump?.conv === conv.id && convView.reveal(state.jump.seq)) store.jumped();
     const box = $("messages");
     // Not enough history to scroll yet: fetch the next page right away.
     if (box.scrollHeight <= box.clientHeight + 50) sync.loadOlder(conv);
@@ -308,7 +311,25 @@ for (const list of [$("conversation-list"), $("inbox-list")]) {
   });
 }
 
-$("filter").addEventListener("input", (e) => store.setFilter(e.target.value));
+// One box: it filters the chats by name as I type, and searches messages (docs/search.md)
+// when I pause or press Enter.
+$("filter").addEventListener("input", (e) => {
+  store.setFilter(e.target.value);
+  sync.search(e.target.value, { delay: 400 });
+});
+$("filter").addEventListener("keydown", (e) => {
+  if (e.key === "Enter") sync.search(e.target.value);
+});
+$("search-more").addEventListener("click", () => sync.searchMore());
+$("search-list").addEventListener("click", async (e) => {
+  const a = e.target.closest("a[data-seq]");
+  if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+  e.preventDefault();
+  const id = Number(a.dataset.conversation);
+  await openConversation(id);
+  const conv = state.convs.get(id);
+  if (conv && state.openId === id) sync.reveal(conv, Number(a.dataset.seq));
+});
 
 // --- the main menu -----------------------------------------------------------------------
 

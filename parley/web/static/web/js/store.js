@@ -33,6 +33,11 @@ export const state = {
   // endpoint id -> its newest deliveries, as the webhooks API answered.
   webhooks: new Map(),
   deliveries: new Map(),
+  // Message search (docs/search.md): the query whose results are shown ("" for none), the
+  // results so far (GET /api/v1/search hits), the cursor of the next page.
+  search: { q: "", results: [], cursor: null, loading: false, error: null },
+  // A message to bring into view once its history is loaded: { conv, seq }.
+  jump: null,
 };
 
 let notify = () => {};
@@ -225,6 +230,37 @@ export function setConnection(status) {
 export function setFilter(text) {
   state.filter = text;
   changed("list");
+}
+
+/** A message search started (or more of its results asked for); "" clears it. */
+export function searchLoading(q, { more = false } = {}) {
+  const kept = more && state.search.q === q ? state.search : { results: [], cursor: null };
+  state.search = { ...kept, q, loading: Boolean(q), error: null };
+  changed("search");
+}
+
+/** A page of results of search `q` (dropped when another search was started since). */
+export function searchPage(q, page, { more = false } = {}) {
+  if (state.search.q !== q) return;
+  const results = more ? [...state.search.results, ...page.results] : page.results;
+  state.search = { q, results, cursor: page.next_cursor, loading: false, error: null };
+  changed("search");
+}
+
+export function searchFailed(q, message) {
+  if (state.search.q !== q) return;
+  state.search = { ...state.search, loading: false, error: message };
+  changed("search");
+}
+
+/** Bring message `seq` of conversation `convId` into view at the next render. */
+export function jumpTo(convId, seq) {
+  state.jump = { conv: convId, seq };
+  changed("messages");
+}
+
+export function jumped() {
+  state.jump = null;
 }
 
 /** The conversation shown (null: the list). Returns the one shown before. */

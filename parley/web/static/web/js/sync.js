@@ -37,13 +37,69 @@ export function createSync(conn) {
     return promise;
   }
 
-  async function loadHistory(conv) {
-    try {
-      store.historyPage(conv, await get(`/conversations/${conv.id}/messages?limit=50`));
-    } catch (err) {
-      store.historyFailed(conv, `Could not load messages: ${err.message}`);
+  const loadingHistory = new Map();
+  /** The newest page of a conversation (one request however often it is asked for). */
+  function loadHistory(conv) {
+    if (loadingHistory.has(conv.id)) return loadingHistory.get(conv.id);
+    const promise = (async () => {
+      try {
+        store.historyPage(conv, await get(`/conversations/${conv.id}/messages?limit=50`));
+      } catch (err) {
+        store.historyFailed(conv, `Could not load messages: ${err.message}`);
+      }
+      if (conv.id === state.openId) convView.scrollToBottomNext();
+    })().finally(() => loadingHistory.delete(conv.id));
+    loadingHistory.set(conv.id, promise);
+    return promise;
+  }
+
+  /** Load history back to message `seq` (a search result), then bring it into view.
+   * Pages of 200, older and older: the history in the store stays one unbroken run. */
+  async function reveal(conv, seq) {
+    if (!conv.historyLoaded) await loadHistory(conv);
+    for (let pages = 0; !conv.messages.has(seq) && conv.hasMore && pages < 100; pages++) {
+      const oldest = Math.min(...conv.messages.keys());
+      try {
+        const page = await get(`/conversations/${conv.id}/messages?before=${oldest}&limit=200`);
+        store.historyPage(conv, page, { older: true });
+      } catch (err) {
+        toast(`Could not load earlier messages: ${err.message}`);
+        return;
+      }
     }
-    if (conv.id === state.openId) convView.scrollToBottomNext();
+    if (!conv.messages.has(seq)) {
+      toast("That message is no longer there.");
+      return;
+    }
+    store.jumpTo(conv.id, seq);
+  }
+
+  let searchTimer = null;
+  /** Search messages for `q` (after `delay` ms, replacing a search not started yet). */
+  function search(q, { delay = 0 } = {}) {
+    clearTimeout(searchTimer);
+    q = q.trim();
+    if (q.length < 2) {
+      if (state.search.q) store.searchLoading("");
+      return;
+    }
+    searchTimer = setTimeout(() => runSearch(q), delay);
+  }
+
+  async function runSearch(q, cursor = null) {
+    const more = Boolean(cursor);
+    store.searchLoading(q, { more });
+    const params = new URLSearchParams({ q, limit: "20" });
+    if (cursor) params.set("cursor", cursor);
+    try {
+      store.searchPage(q, await get(`/search?${params}`), { more });
+    } catch (err) {
+      store.searchFailed(q, err.message);
+    }
+  }
+
+  function searchMore() {
+    if (state.search.cursor && !state.search.loading) runSearch(state.search.q, state.search.cursor);
   }
 
   async function loadOlder(conv) {
@@ -77,5 +133,15 @@ export function createSync(conn) {
     store.readUpTo(conv, sent ? seq : null);
   }
 
-  return { loadConversations, fetchConversation, loadHistory, loadOlder, markDelivered, markRead };
+  return {
+    loadConversations,
+    fetchConversation,
+    loadHistory,
+    loadOlder,
+    markDelivered,
+    markRead,
+    reveal,
+    search,
+    searchMore,
+  };
 }

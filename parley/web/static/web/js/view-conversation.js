@@ -213,6 +213,20 @@ export function renderMessages(conv, handlers) {
   }
 }
 
+/** Scroll message `seq` to the middle of the view and mark it for a moment (a search
+ * result opened). False while it is not rendered yet. */
+export function reveal(seq) {
+  const li = list.querySelector(`li.msg[data-seq="${Number(seq)}"]`);
+  if (!li) return false;
+  stickToBottom = false;
+  li.scrollIntoView({ block: "center" });
+  li.classList.add("jumped");
+  li.setAttribute("tabindex", "-1");
+  li.focus({ preventScroll: true });
+  setTimeout(() => li.classList.remove("jumped"), 2500);
+  return true;
+}
+
 export function clear() {
   list.replaceChildren();
   historyStatus.textContent = "";
