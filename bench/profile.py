@@ -43,7 +43,7 @@ INCLUSIVE = [
     ("DB: close connection", r"_close |close_old_connections "),
     ("DB: cursor.execute (all queries)", r"CursorWrapper\.execute |SQLiteCursorWrapper\.execute "),
     ("events: message_created / message_out", r"message_(created|out) \(parley"),
-    ("protocol: encode (pydantic dump + orjson)", r"encode \(parley/realtime/protocol"),
+    ("protocol: encode (pydantic dump + orjson)", r"encode \(parley/events/protocol"),
     ("publish: group_send", r"group_send "),
     ("hub: dispatch to local sockets", r"Hub\.dispatch |Hub\._dispatch|on_hub_event "),
     ("delivery: writer task", r"Delivery\._write "),

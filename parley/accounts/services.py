@@ -19,8 +19,9 @@ from parley.chat.models import Conversation, Membership
 from parley.chat.text import clean_line, clean_text
 from parley.common import ratelimit
 from parley.common.errors import InvalidInput
-from parley.realtime import protocol as p
-from parley.realtime.publish import Outgoing, outgoing, publish_on_commit, user_group
+from parley.events import protocol as p
+from parley.events.outgoing import CLOSE, Outgoing, outgoing, user_group
+from parley.events.sink import publish_on_commit
 
 if TYPE_CHECKING:
     from django.core.files import File
@@ -176,7 +177,7 @@ def sockets_close(
 
     credential = socket_credential(token_id) if token_id is not None else session_key
     frame = p.Error(code="session_ended", message="Signed out.")
-    publish_on_commit(outgoing(user_group(user_id), frame, control="close", session=credential))
+    publish_on_commit(outgoing(user_group(user_id), frame, control=CLOSE, session=credential))
 
 
 def password_changed(*, user: User) -> None:

@@ -27,7 +27,9 @@ from parley.chat import selectors, services
 from parley.chat.models import Conversation, Membership
 from parley.common.errors import DomainError
 from parley.common.outage import refusal
-from parley.realtime import protocol as p
+from parley.events import protocol as p
+from parley.events.outgoing import CLOSE, VIEWERS, conversation_group, outgoing, user_group
+from parley.events.protocol import ProtocolError, encode, parse_command, request_id_of
 from parley.realtime.caps import counted_address, over_cap
 from parley.realtime.connecting import get_connector, get_seen_stamper
 from parley.realtime.db import database_sync_to_async
@@ -35,15 +37,7 @@ from parley.realtime.delivery import CLOSE_TRY_AGAIN_LATER, Delivery
 from parley.realtime.hub import get_hub
 from parley.realtime.online import get_online_counts
 from parley.realtime.presence import get_presence, user_key
-from parley.realtime.protocol import ProtocolError, encode, parse_command, request_id_of
-from parley.realtime.publish import (
-    VIEWERS,
-    capture,
-    conversation_group,
-    outgoing,
-    publish,
-    user_group,
-)
+from parley.realtime.publish import publish, run_captured
 from parley.realtime.writer import get_writer
 
 log = logging.getLogger(__name__)
@@ -76,12 +70,6 @@ def hello_limits() -> dict[str, int | float]:
         "resume_max_events": settings.PARLEY["RESUME_MAX_EVENTS"],
         "unread_cap": selectors.unread_cap(),
     }
-
-
-def _run(service: Any, **kwargs: Any) -> tuple[Any, list[Any]]:
-    with capture() as events:
-        result = service(**kwargs)
-    return result, events
 
 
 def _fresh_membership(membership_id: int) -> Membership:
@@ -342,7 +330,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         elif message.get("s") is not None:
             self.delivery.push(("c", message["c"], message["s"], message["t"]))
-        elif control == "close":
+        elif control == CLOSE:
             credential = message.get("sk")
             if credential is None or credential == self.credential:
                 self.delivery.closed = True
@@ -443,7 +431,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return member.model(self.user)
 
     async def _call(self, service: Any, **kwargs: Any) -> Any:
-        result, events = await database_sync_to_async(_run)(service, **kwargs)
+        result, events = await database_sync_to_async(run_captured)(service, **kwargs)
         await publish(events)
         return result
 

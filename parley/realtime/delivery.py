@@ -28,9 +28,9 @@ from parley.chat import selectors
 from parley.chat.models import Conversation, Membership
 from parley.common.errors import Unavailable
 from parley.common.outage import refusal
-from parley.realtime import protocol as p
+from parley.events import protocol as p
+from parley.events.protocol import encode
 from parley.realtime.db import database_sync_to_async
-from parley.realtime.protocol import encode
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,9 @@ from parley.chat import errors as chat_errors
 from parley.chat import events as ev
 from parley.chat.models import Membership, Visitor
 from parley.common.outage import refusal
-from parley.realtime import protocol as p
+from parley.events import protocol as p
+from parley.events.outgoing import conversation_group
+from parley.events.protocol import encode
 from parley.realtime.caps import counted_address, over_cap
 from parley.realtime.consumers import (
     CLOSE_TOO_MANY_SOCKETS,
@@ -38,8 +40,6 @@ from parley.realtime.delivery import CLOSE_TRY_AGAIN_LATER, Delivery, Member
 from parley.realtime.online import get_online_counts
 from parley.realtime.origins import handshake_origin_allowed
 from parley.realtime.presence import get_presence, visitor_key
-from parley.realtime.protocol import encode
-from parley.realtime.publish import conversation_group
 
 VISITOR_PROTOCOL = "parley.visitor"
 TOKEN_PROTOCOL_PREFIX = "t."

@@ -41,11 +41,11 @@ from parley.chat import events as ev
 from parley.chat.models import Membership, Message
 from parley.common.errors import DomainError
 from parley.common.outage import refusal
+from parley.events.protocol import Sender
 from parley.realtime.batching import get_batcher
 from parley.realtime.delivery import _partial
 from parley.realtime.hub import Hub, get_hub
 from parley.realtime.loops import per_loop
-from parley.realtime.protocol import Sender
 
 log = logging.getLogger(__name__)
 

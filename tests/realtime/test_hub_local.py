@@ -12,10 +12,11 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from parley.chat import services
+from parley.events import protocol as p
+from parley.events.outgoing import outgoing
 from parley.realtime import hub as hub_module
-from parley.realtime import protocol as p
 from parley.realtime.hub import get_hub, layer_group
-from parley.realtime.publish import outgoing, publish
+from parley.realtime.publish import publish
 from tests.ws import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,7 +1,7 @@
 """A real websocket client of the gateway (the `websockets` package), for server processes.
 
 A Peer is one user's tab: it connects with `Authorization: Bearer <token>`, reads every
-frame in a background task (each one validated against parley/realtime/protocol.py), keeps
+frame in a background task (each one validated against parley/events/protocol.py), keeps
 them all in `frames`, and remembers the last seq it saw of each conversation so that it
 can reconnect, to any server, and resume from there.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from parley.realtime import protocol as p
+from parley.events import protocol as p
 
 _ids = itertools.count(1)
 

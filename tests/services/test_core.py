@@ -13,9 +13,9 @@ from django.db import connection, transaction
 
 from parley.chat import errors, selectors, services
 from parley.chat.models import Membership, Message
+from parley.events.sink import capture
 from parley.realtime.hub import get_hub
 from parley.realtime.presence import RedisPresence, get_presence
-from parley.realtime.publish import capture
 from tests.ws import Client
 
 pytestmark = [

@@ -53,7 +53,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class SenderSerializer(serializers.Serializer):
-    """`parley.realtime.protocol.Sender`: a registered user or a support visitor."""
+    """`parley.events.protocol.Sender`: a registered user or a support visitor."""
 
     kind = serializers.ChoiceField(choices=["user", "visitor"])
     id = serializers.CharField(help_text="The user id, or the visitor's UUID.")
@@ -63,7 +63,7 @@ class SenderSerializer(serializers.Serializer):
 
 
 class MessageSerializer(serializers.Serializer):
-    """Exactly the websocket `MessageOut` (parley/realtime/protocol.py)."""
+    """Exactly the websocket `MessageOut` (parley/events/protocol.py)."""
 
     conversation = serializers.IntegerField()
     seq = serializers.IntegerField()
