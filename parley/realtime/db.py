@@ -174,6 +174,3 @@ def _settle(future: asyncio.Future[Any], result: object) -> None:
         future.set_exception(result)
     else:
         future.set_result(result)
-
-
-Batcher = TypeVar("Batcher")
