@@ -39,7 +39,7 @@ class Outgoing:
     seq: int | None = None
     user_seq: int | None = None  # set for durable user-stream events
     control: str | None = None  # JOINED, LEFT, CLOSE, VIEWERS (above)
-    # with CLOSE: only the sockets of this session key or token (tokens.socket_credential)
+    # with CLOSE: only the sockets of this session key or token (socket_credential)
     session: str | None = None
 
 

@@ -212,7 +212,7 @@ def token_states(tokens: list[str], used: list[int] | None = None) -> dict[str, 
 def _token_state(rows: list[Any]) -> Any:
     """(user, socket credential, [(Member, seq), ...], expiry) from a token's rows; each
     call makes its own objects (a socket changes its Members)."""
-    from parley.accounts.tokens import socket_credential
+    from parley.accounts.services import socket_credential
 
     token_id, _, expires_at = rows[0][:3]
     user, _, members = _state_of([row[3:] for row in rows], False)
@@ -295,7 +295,7 @@ def _session_state(session_key: str) -> Any:
 def connect_state(scope: dict[str, Any]) -> Any:
     """Who is on this socket, what it is known by, what they follow and until when:
     (user, credential, [(Member, conversation seq), ...], expiry or None) or None.
-    The credential is the session key or the API token's `tokens.socket_credential`
+    The credential is the session key or the API token's `services.socket_credential`
     (what `services.sockets_close` closes by); the expiry is the token's. Synchronous:
     the consumer's one database call at connect, one statement (two for a session: the
     session's row).

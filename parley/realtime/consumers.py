@@ -24,19 +24,20 @@ from django.utils import timezone
 from parley.accounts.models import User
 from parley.chat import events as ev
 from parley.chat import selectors, services
-from parley.chat.models import Conversation, Membership
+from parley.chat.models import Membership
 from parley.common.errors import DomainError
 from parley.common.outage import refusal
 from parley.events import protocol as p
 from parley.events.outgoing import CLOSE, VIEWERS, conversation_group, outgoing, user_group
 from parley.events.protocol import ProtocolError, encode, parse_command, request_id_of
 from parley.realtime.caps import counted_address, over_cap
-from parley.realtime.connecting import get_connector, get_seen_stamper
+from parley.realtime.connecting import get_connector
 from parley.realtime.db import database_sync_to_async
 from parley.realtime.delivery import CLOSE_TRY_AGAIN_LATER, Delivery
 from parley.realtime.hub import get_hub
 from parley.realtime.online import get_online_counts
 from parley.realtime.presence import get_presence, user_key
+from parley.realtime.presence_news import came_online, participants_gone, went_offline
 from parley.realtime.publish import publish, run_captured
 from parley.realtime.writer import get_writer
 
@@ -74,58 +75,6 @@ def hello_limits() -> dict[str, int | float]:
 
 def _fresh_membership(membership_id: int) -> Membership:
     return Membership.objects.select_related("conversation", "user").get(pk=membership_id)
-
-
-def _went_offline(user_ids: list[int]) -> list[tuple[User, Any, list[tuple[int, str]]]]:
-    """Stamp last_seen for people who went offline; their conversations (id, kind)."""
-    now = timezone.now()
-    User.objects.filter(pk__in=user_ids).update(last_seen=now)
-    conversations: dict[int, list[tuple[int, str]]] = {}
-    for uid, cid, kind in Membership.objects.filter(
-        user_id__in=user_ids, left_at__isnull=True
-    ).values_list("user_id", "conversation_id", "conversation__kind"):
-        conversations.setdefault(uid, []).append((cid, kind))
-    return [(u, now, conversations.get(u.pk, [])) for u in User.objects.filter(pk__in=user_ids)]
-
-
-def _presence_events(
-    user: User, online: bool, last_seen: Any, conversations: list[tuple[int, str]]
-) -> list[Any]:
-    """`presence` for the people I share a conversation with: always in a direct or
-    support chat, to a group's sockets that have it open, never in a public room.
-
-    A group's presence reaches only its viewers (`conversation.open`), as online counts
-    do: every connect would otherwise send a frame to each online member of each of the
-    person's groups, so a connect storm (a deploy, a network blip) would cost the square
-    of a group's size in frames, for member lists nobody is looking at."""
-    shown = last_seen.isoformat() if (last_seen and user.show_last_seen) else None
-    event = p.PresenceEvent(user=str(user.pk), online=online, last_seen=shown)
-    events = []
-    for cid, kind in conversations:
-        if kind == Conversation.Kind.PUBLIC:
-            continue
-        if kind == Conversation.Kind.GROUP:
-            events.append(
-                outgoing(conversation_group(cid), event, conversation=cid, control=VIEWERS)
-            )
-        else:
-            events.append(outgoing(conversation_group(cid), event))
-    return events
-
-
-async def participants_gone(keys: set[str]) -> None:
-    """Announce people offline whose sockets died with another server process."""
-    user_ids = [int(k[1:]) for k in keys if k.startswith("u") and k[1:].isdigit()]
-    if not user_ids:
-        return
-    rows = await database_sync_to_async(_went_offline)(user_ids)
-    events = []
-    cids: set[int] = set()
-    for user, last_seen, conversations in rows:
-        events += _presence_events(user, False, last_seen, conversations)
-        cids.update(cid for cid, _ in conversations)
-    await publish(events)
-    get_online_counts().changed(cids)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -276,7 +225,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         )
         presence = get_presence()
-        await presence.start()
+        await presence.start(on_gone=participants_gone)
         address = counted_address(self.scope)
         if address is not None:  # kept only when counted: the class default says None
             self.address = address
@@ -288,7 +237,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         get_online_counts().changed(self.delivery.memberships)
         if arrival.came_online:
-            await self._announce_presence(True, None)
+            await came_online(user, self._conversations())
 
     def _expired(self) -> None:
         self.delivery.closed = True
@@ -306,15 +255,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.hub.unsubscribe(self, self._groups())
         presence = get_presence()
         cids = list(self.delivery.memberships)
-        went_offline = await presence.disconnect(self.key, cids, address=self.address)
-        if went_offline and not self.refused:
-            try:
-                last_seen = await get_seen_stamper().stamp(self.user.pk)
-            except Exception as exc:
-                if refusal(exc, refused=False) is None:
-                    raise
-                last_seen = None  # offline all the same; the time is not known
-            await self._announce_presence(False, last_seen)
+        if await presence.disconnect(self.key, cids, address=self.address) and not self.refused:
+            await went_offline(self.user, self._conversations())
         get_online_counts().changed(cids)
 
     async def close_with(self, code: int) -> None:
@@ -360,9 +302,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await presence.leave(self.key, cid)
         get_online_counts().changed([cid])
 
-    async def _announce_presence(self, online: bool, last_seen: Any) -> None:
-        conversations = [(c, m.kind) for c, m in self.delivery.memberships.items()]
-        await publish(_presence_events(self.user, online, last_seen, conversations))
+    def _conversations(self) -> list[tuple[int, str]]:
+        """(id, kind) of each of my conversations: whom my presence concerns."""
+        return [(c, m.kind) for c, m in self.delivery.memberships.items()]
 
     # -- frames from the client ------------------------------------------------------------
 

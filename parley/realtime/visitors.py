@@ -40,6 +40,7 @@ from parley.realtime.delivery import CLOSE_TRY_AGAIN_LATER, Delivery, Member
 from parley.realtime.online import get_online_counts
 from parley.realtime.origins import handshake_origin_allowed
 from parley.realtime.presence import get_presence, visitor_key
+from parley.realtime.presence_news import participants_gone
 
 VISITOR_PROTOCOL = "parley.visitor"
 TOKEN_PROTOCOL_PREFIX = "t."
@@ -125,8 +126,8 @@ class VisitorConsumer(ChatConsumer):
         await self.accept(VISITOR_PROTOCOL)
         sender = ev.visitor_sender(self.visitor)
         await self.send(encode(p.Hello(user=sender, user_seq=0, limits=hello_limits())))
-        presence = get_presence()
-        await presence.start()
+        presence = get_presence()  # visitors' presence is not announced (yet): the
+        await presence.start(on_gone=participants_gone)  # inbox shows who wrote
         address = counted_address(self.scope)
         if address is not None:
             self.address = address
@@ -148,9 +149,6 @@ class VisitorConsumer(ChatConsumer):
         cids = list(self.delivery.memberships)
         await get_presence().disconnect(self.key, cids, address=self.address)
         get_online_counts().changed(cids)
-
-    async def _announce_presence(self, online: bool, last_seen: Any) -> None:
-        """Visitors' presence is not announced (yet): the inbox shows who wrote."""
 
     def _sender(self) -> p.Sender:
         return ev.visitor_sender(self.visitor)
