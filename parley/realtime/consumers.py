@@ -28,7 +28,14 @@ from parley.chat.models import Membership
 from parley.common.errors import DomainError
 from parley.common.outage import refusal
 from parley.events import protocol as p
-from parley.events.outgoing import CLOSE, VIEWERS, conversation_group, outgoing, user_group
+from parley.events.outgoing import (
+    CLOSE,
+    VIEWERS,
+    Outgoing,
+    conversation_group,
+    outgoing,
+    user_group,
+)
 from parley.events.protocol import ProtocolError, encode, parse_command, request_id_of
 from parley.realtime.caps import counted_address, over_cap
 from parley.realtime.connecting import get_connector
@@ -264,24 +271,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # -- events from the hub ---------------------------------------------------------------
 
-    def on_hub_event(self, message: dict[str, Any]) -> None:
-        control = message.get("x")
-        if message.get("us") is not None:
+    def on_hub_event(self, event: Outgoing) -> None:
+        control = event.control
+        if event.user_seq is not None:
             self.delivery.push(
-                ("u", message["us"], message["t"], control, message.get("c"), message.get("s"))
+                ("u", event.user_seq, event.text, control, event.conversation, event.seq)
             )
-        elif message.get("s") is not None:
-            self.delivery.push(("c", message["c"], message["s"], message["t"]))
+        elif event.seq is not None:
+            self.delivery.push(("c", event.conversation, event.seq, event.text))
         elif control == CLOSE:
-            credential = message.get("sk")
-            if credential is None or credential == self.credential:
+            if event.session is None or event.session == self.credential:
                 self.delivery.closed = True
                 asyncio.get_running_loop().create_task(self.close(code=CLOSE_SESSION_ENDED))
         elif control == VIEWERS:
-            if message.get("c") in self.open_conversations:
-                self.delivery.push(message["t"])
+            if event.conversation in self.open_conversations:
+                self.delivery.push(event.text)
         else:
-            self.delivery.push(message["t"])
+            self.delivery.push(event.text)
 
     def catch_up(self, group: str, head: int) -> None:
         kind, _, ident = group.partition(".")

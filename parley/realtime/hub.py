@@ -4,7 +4,8 @@ A plain Channels app gives every socket its own layer channel and joins it to ea
 a message to a room of 500 then becomes 500 layer messages, each decoded and dispatched
 by its own consumer. Here each process has one hub channel. The hub joins a group when the
 first local socket needs it and leaves when the last one goes, and hands every layer
-message (already encoded JSON, see publish.py) to each local socket of that group. Events
+message (already encoded JSON, parley/events/outgoing.py) to each local socket of that
+group; what travels on the layer, and how, is wire.py's. Events
 published by this process are handed to the hub directly (publish.py); the layer's copy of
 them, marked with this hub's channel, is dropped.
 
@@ -31,8 +32,10 @@ from django.conf import settings
 
 from parley.common.intervallog import IntervalLog
 from parley.common.outage import refusal
+from parley.events.outgoing import Outgoing
 from parley.realtime.db import database_sync_to_async
 from parley.realtime.loops import per_loop
+from parley.realtime.wire import BATCH, EVENT, batch_message, event_message, events_of
 
 log = logging.getLogger(__name__)
 # The channel layer (Redis) down: every publish and receive fails until it is back.
@@ -47,8 +50,7 @@ REORDER_HOLD_SECONDS = 0.1
 LAYER_CONCURRENCY = 16  # group_add/group_discard calls in flight per process
 OUTBOX_MAX = 50_000  # published events waiting for the layer, per process
 # Events that wait in the outbox for one layer group leave together, as one layer
-# message of this type carrying up to OUTBOX_BATCH of them in publish order.
-BATCH_MESSAGE_TYPE = "hub.batch"
+# message (wire.BATCH) carrying up to OUTBOX_BATCH of them in publish order.
 OUTBOX_BATCH = 100
 # User streams share USER_BUCKETS layer groups ("ub.<user id % USER_BUCKETS>"): a process
 # joins a bucket for its first socket of any user in it, so a connect storm costs a
@@ -57,7 +59,7 @@ USER_BUCKETS = 64
 
 
 class Subscriber(Protocol):
-    def on_hub_event(self, message: dict[str, Any]) -> None: ...
+    def on_hub_event(self, event: Outgoing) -> None: ...
 
     def catch_up(self, group: str, head: int) -> None:
         """The stream of `group` stands at `head` in the database: send what is missing."""
@@ -116,7 +118,7 @@ class Hub:
         self._group_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self.seen: dict[str, int] = {}  # highest seq the layer brought (or caught up to)
         self.next_seq: dict[str, int] = {}  # per stream: the seq to dispatch next
-        self.held: dict[str, dict[int, dict[str, Any]]] = {}  # early events, by seq
+        self.held: dict[str, dict[int, Outgoing]] = {}  # early events, by seq
         self._release_timers: dict[str, asyncio.TimerHandle] = {}
         self._last_heads: dict[str, int] = {}
         # Groups that got their first local socket since the last head check: checked
@@ -127,11 +129,11 @@ class Hub:
         # A socket in 2,000 rooms must not open 2,000 Redis connections at once.
         self._layer_calls = asyncio.Semaphore(LAYER_CONCURRENCY)
         # What this process published, on its way to the layer, in publish order.
-        self._outbox: deque[tuple[str, dict[str, Any]]] = deque()
+        self._outbox: deque[Outgoing] = deque()
         self._sending: asyncio.Task[None] | None = None
         # Messages sent to this hub's channel itself rather than to a group, by type
         # (writer.py: sends forwarded to the writer of a conversation, and the answers).
-        self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
+        self.handlers: dict[str, Callable[[Any], None]] = {}
 
     async def start(self) -> None:
         async with self._started:
@@ -248,26 +250,26 @@ class Hub:
             else:
                 self._group_locks[group] = (lock, users - 1)
 
-    def dispatch(self, message: dict[str, Any]) -> None:
-        """Hand a layer message to the group's sockets, a stream's events in seq order."""
-        group = message.get("g", "")
+    def dispatch(self, event: Outgoing) -> None:
+        """Hand an event to the group's sockets, a stream's events in seq order."""
+        group = event.group
         if not self.groups.get(group):
             return
-        seq = message.get("us") if message.get("us") is not None else message.get("s")
+        seq = event.user_seq if event.user_seq is not None else event.seq
         if seq is None:
-            self._deliver(group, message)
+            self._deliver(group, event)
             return
         if seq > self.seen.get(group, -1):
             self.seen[group] = seq
         expected = self.next_seq.get(group)
         if expected is None or seq == expected:
-            self._deliver(group, message)
+            self._deliver(group, event)
             self.next_seq[group] = seq + 1
             self._deliver_held(group)
         elif seq < expected:
-            self._deliver(group, message)  # a late duplicate: sockets drop what they sent
+            self._deliver(group, event)  # a late duplicate: sockets drop what they sent
         else:
-            self.held.setdefault(group, {})[seq] = message
+            self.held.setdefault(group, {})[seq] = event
             if group not in self._release_timers:
                 self._release_timers[group] = asyncio.get_running_loop().call_later(
                     REORDER_HOLD_SECONDS, self._release, group
@@ -299,10 +301,10 @@ class Hub:
         if not keep_next:
             self.next_seq.pop(group, None)
 
-    def _deliver(self, group: str, message: dict[str, Any]) -> None:
+    def _deliver(self, group: str, event: Outgoing) -> None:
         for subscriber in _members(self.groups.get(group)):
             try:
-                subscriber.on_hub_event(message)
+                subscriber.on_hub_event(event)
             except Exception:
                 log.exception("a connection failed to take an event")
 
@@ -371,19 +373,21 @@ class Hub:
                 await asyncio.sleep(0.5)
                 continue
             layer_outage.ok()
-            handler = self.handlers.get(message.get("type", ""))
-            if handler is not None:  # sent to this hub's channel itself (writer.py)
-                try:
-                    handler(message)
-                except Exception:
-                    log.exception("the hub could not handle a %s", message.get("type"))
-            elif message.get("o") == self.channel:
-                continue  # what this hub published: its sockets already have it
-            elif message.get("type") == BATCH_MESSAGE_TYPE:
-                for event in message["m"]:
+            kind = message.get("type", "")
+            if kind == EVENT or kind == BATCH:
+                if message.get("origin") == self.channel:
+                    continue  # what this hub published: its sockets already have it
+                for event in events_of(message):
                     self.dispatch(event)
-            else:
-                self.dispatch(message)
+                continue
+            handler = self.handlers.get(kind)
+            if handler is None:
+                log.warning("the hub got a layer message of unknown type %r", kind)
+                continue
+            try:  # sent to this hub's channel itself (writer.py)
+                handler(message)
+            except Exception:
+                log.exception("the hub could not handle a %s", kind)
 
     async def _refresh(self) -> None:
         while True:
@@ -394,17 +398,16 @@ class Hub:
                 except Exception:
                     log.warning("could not refresh the layer group %s", group)
 
-    def publish(self, group: str, message: dict[str, Any]) -> None:
+    def publish(self, event: Outgoing) -> None:
         """An event this process publishes: to its own sockets now, to the layer next.
 
         It is dispatched in an empty context, as if it had come from the layer: the tasks
         it wakes must not inherit the publisher's context variables (a REST view's
         `async_to_sync` executor, which is gone once the view returns)."""
-        message["o"] = self.channel
-        contextvars.Context().run(self.dispatch, message)
+        contextvars.Context().run(self.dispatch, event)
         if self._alone_on_local_layer():
             return  # nobody else can hear a layer that lives in this process
-        self.send_later(group, message)
+        self.send_later(event)
 
     def _alone_on_local_layer(self) -> bool:
         """The layer is the in-memory one (it reaches only this process) and no other
@@ -413,7 +416,7 @@ class Hub:
             return False
         return all(hub is self or loop.is_closed() for loop, hub in get_hub.items())
 
-    def send_later(self, group: str, message: dict[str, Any]) -> None:
+    def send_later(self, event: Outgoing) -> None:
         """Hand a message this process published to the layer, after those before it.
 
         The publisher does not wait for the layer's round trip (its own sockets already
@@ -422,9 +425,9 @@ class Hub:
         fill them in from the database by seq.
         """
         if len(self._outbox) >= OUTBOX_MAX:
-            dropped, _ = self._outbox.popleft()
-            log.warning("the channel layer is behind; dropped an event for %s", dropped)
-        self._outbox.append((group, message))
+            dropped = self._outbox.popleft()
+            log.warning("the channel layer is behind; dropped an event for %s", dropped.group)
+        self._outbox.append(event)
         if self._sending is None:
             self._sending = asyncio.get_running_loop().create_task(
                 self._send_outbox(), context=contextvars.Context()
@@ -439,19 +442,19 @@ class Hub:
         ordered by its seq, docs/architecture.md)."""
         try:
             while self._outbox:
-                batches: dict[str, list[dict[str, Any]]] = {}
+                batches: dict[str, list[Outgoing]] = {}
                 while self._outbox:
-                    group, message = self._outbox[0]
-                    batch = batches.setdefault(layer_group(group), [])
+                    event = self._outbox[0]
+                    batch = batches.setdefault(layer_group(event.group), [])
                     if len(batch) == OUTBOX_BATCH:
                         break
                     self._outbox.popleft()
-                    batch.append(message)
-                for carrier, messages in batches.items():
-                    if len(messages) == 1:
-                        payload = messages[0]
+                    batch.append(event)
+                for carrier, events in batches.items():
+                    if len(events) == 1:
+                        payload = event_message(events[0], self.channel)
                     else:
-                        payload = {"type": BATCH_MESSAGE_TYPE, "o": self.channel, "m": messages}
+                        payload = batch_message(events, self.channel)
                     try:
                         await self.layer.group_send(carrier, payload)
                     except Exception as exc:  # the database has it; readers catch up by seq

@@ -23,26 +23,11 @@ from channels.layers import get_channel_layer
 from parley.events.outgoing import Outgoing
 from parley.events.sink import capture
 from parley.realtime.hub import layer_group, layer_outage, running_hub
+from parley.realtime.wire import event_message
 
 log = logging.getLogger(__name__)
 
-HUB_MESSAGE_TYPE = "hub.event"
-
 T = TypeVar("T")
-
-
-def layer_message(event: Outgoing) -> dict[str, Any]:
-    """`event` as the channel layer carries it."""
-    return {
-        "type": HUB_MESSAGE_TYPE,
-        "g": event.group,
-        "t": event.text,
-        "c": event.conversation,
-        "s": event.seq,
-        "us": event.user_seq,
-        "x": event.control,
-        "sk": event.session,
-    }
 
 
 def publish_now(events: list[Outgoing]) -> None:
@@ -67,12 +52,11 @@ async def publish(events: list[Outgoing]) -> None:
         return
     hub = running_hub()
     for event in events:
-        message = layer_message(event)
         if hub is not None:
-            hub.publish(event.group, message)
+            hub.publish(event)
             continue
         try:
-            await layer.group_send(layer_group(event.group), message)
+            await layer.group_send(layer_group(event.group), event_message(event, None))
         except Exception as exc:  # the database has it; readers catch up by seq
             layer_outage.failed(exc, "events reach other processes by seq later")
 

@@ -401,6 +401,7 @@ async def test_a_stalled_layer_holds_up_neither_the_ack_nor_sockets_here(alice, 
 
     from channels.layers import get_channel_layer
 
+    from parley.realtime import wire
     from parley.realtime.hub import get_hub
 
     conversation = await direct(alice, bob)
@@ -411,7 +412,7 @@ async def test_a_stalled_layer_holds_up_neither_the_ack_nor_sockets_here(alice, 
 
     async def stalled(group, message):  # a Redis that does not answer for a while
         await released.wait()
-        reached.append(message.get("s"))
+        reached.extend(e.seq for e in wire.events_of(message) if e.seq is not None)
         await original(group, message)
 
     monkeypatch.setattr(layer, "group_send", stalled)
