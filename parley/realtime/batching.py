@@ -31,7 +31,7 @@ class SendBatcher(HopBatcher[SendRequest, tuple[Message, bool]]):
     def __init__(self, max_batch: int = MAX_BATCH) -> None:
         super().__init__(max_batch)
 
-    async def send(
+    async def message_send(
         self, membership: Membership, body: str, client_id: str, sender: Sender | None = None
     ) -> tuple[Message, bool]:
         """`message_send`, written with whatever other sends are waiting. Raises the

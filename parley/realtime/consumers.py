@@ -8,16 +8,11 @@ process hub (hub.py) and leave through its Delivery (delivery.py).
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import math
 import time
 from typing import Any
 
-from asgiref.sync import markcoroutinefunction
-from channels.consumer import get_handler_name
-from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
@@ -42,6 +37,7 @@ from parley.realtime.connecting import get_connector
 from parley.realtime.db import database_sync_to_async
 from parley.realtime.delivery import CLOSE_TRY_AGAIN_LATER, Delivery
 from parley.realtime.hub import get_hub
+from parley.realtime.lean_consumer import LeanWebsocketConsumer
 from parley.realtime.online import get_online_counts
 from parley.realtime.presence import get_presence, user_key
 from parley.realtime.presence_news import came_online, participants_gone, went_offline
@@ -84,85 +80,20 @@ def _fresh_membership(membership_id: int) -> Membership:
     return Membership.objects.select_related("conversation", "user").get(pk=membership_id)
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
-    # No per-socket layer channel: the process hub subscribes once for all sockets.
-    channel_layer_alias = "__no_layer_per_socket__"
-    groups: tuple[str, ...] = ()  # none of Channels' per-socket groups (not a list each)
-
+class ChatConsumer(LeanWebsocketConsumer):
     user: User
     delivery: Delivery
-    gone = False  # the socket is closed: nothing more can be sent on it
     # Per-socket state starts as these class defaults (an idle socket keeps no copies).
     open_conversations: set[int] | frozenset[int] = frozenset()  # a set once one is opened
     frames_due = 0.0  # when the frame rate bucket is full again (take_frame)
     address: str | None = None  # the presence key it counts under for its client address
     refused = False  # over a cap: closed at once, never announced
 
-    async def send(
-        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
-    ) -> None:
-        """Send a frame, or nothing once the client is gone.
-
-        A client can vanish between any two awaits; the ASGI server then raises on send
-        (uvicorn: ClientDisconnected or RuntimeError). That is the end of this socket, not
-        an error of the server, so it must not escape into a handler or the log.
-        """
-        if self.gone:
-            return
-        try:
-            await super().send(text_data, bytes_data, close)
-        except Exception as exc:
-            self._gone(exc)
-
-    async def close(self, code: int | None = None, reason: str | None = None) -> None:
-        if self.gone:
-            return
-        try:
-            await super().close(code, reason)
-        except Exception as exc:
-            self._gone(exc)
-
     def _gone(self, exc: BaseException | None = None) -> None:
-        if exc is not None and not self.gone:
-            log.debug("socket gone: %r", exc)
-        self.gone = True
+        super()._gone(exc)
         delivery = getattr(self, "delivery", None)
         if delivery is not None:
             delivery.closed = True
-
-    @classmethod
-    def as_asgi(cls, **initkwargs: Any) -> Any:
-        """Channels' as_asgi without its coroutine frame per socket: the application makes
-        the consumer and returns the consumer's own coroutine."""
-
-        @markcoroutinefunction  # returns a coroutine: an ASGI 3 application
-        def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
-            return cls(**initkwargs)(scope, receive, send)
-
-        app.consumer_class = cls  # type: ignore[attr-defined]
-        app.consumer_initkwargs = initkwargs  # type: ignore[attr-defined]
-        functools.update_wrapper(app, cls, updated=())
-        return app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """Channels' AsyncConsumer.__call__ without its per-socket machinery: with no layer
-        channel per socket there is one source of messages, so they are awaited directly
-        instead of through `await_many_dispatch` (a task per frame and an `asyncio.wait`
-        per socket: ~3 KB of every idle socket)."""
-        self.scope = scope
-        self.channel_layer = None
-        self.base_send = send
-        try:
-            while True:
-                await self.dispatch(await receive())
-        except StopConsumer:
-            pass
-
-    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
-        # Channels' version also hops onto the database thread to close old connections;
-        # the database calls of this consumer do that themselves.
-        await self.disconnect(message["code"])
-        raise StopConsumer()
 
     def _groups(self) -> list[str]:
         """The layer groups this socket follows: mine and each of my conversations'."""
@@ -314,16 +245,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # -- frames from the client ------------------------------------------------------------
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        """Call the handler at once. Channels' dispatch first awaits
-        `aclose_old_connections()`, a hop onto the database thread for every frame, queued
-        behind the database work of every socket; the handlers' own
-        `database_sync_to_async` calls close stale connections themselves."""
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
-
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         request_id = None
         try:
@@ -387,7 +308,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         membership = self._membership(command.conversation)
         # Written together with the other sends waiting for the database, by the process
         # that writes this conversation (writer.py; this one, without Redis).
-        message, _ = await get_writer().send(membership, command.body, command.client_id)
+        message, _ = await get_writer().message_send(membership, command.body, command.client_id)
         sender = self._sender() if message.sender_id == membership.pk else None
         await self.send(encode(p.Ack(re=command.id, message=ev.message_out(message, sender))))
 

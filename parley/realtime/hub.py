@@ -23,24 +23,21 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
-from parley.common.intervallog import IntervalLog
 from parley.common.outage import refusal
 from parley.events.outgoing import Outgoing
 from parley.realtime.db import database_sync_to_async
+from parley.realtime.layer_groups import layer_group, layer_outage
 from parley.realtime.loops import per_loop
-from parley.realtime.wire import BATCH, EVENT, batch_message, event_message, events_of
+from parley.realtime.outbox import Outbox
+from parley.realtime.wire import BATCH, EVENT, events_of
 
 log = logging.getLogger(__name__)
-# The channel layer (Redis) down: every publish and receive fails until it is back.
-layer_outage = IntervalLog(log, "channel layer unavailable")
-
 GROUP_REFRESH_SECONDS = 1800  # the in-memory layer forgets group members after group_expiry
 HEADS_CHUNK = 500
 # Events of one stream published by different processes reach the layer slightly out of
@@ -48,14 +45,6 @@ HEADS_CHUNK = 500
 # socket does not run to the database to fill a "gap" that closes a millisecond later.
 REORDER_HOLD_SECONDS = 0.1
 LAYER_CONCURRENCY = 16  # group_add/group_discard calls in flight per process
-OUTBOX_MAX = 50_000  # published events waiting for the layer, per process
-# Events that wait in the outbox for one layer group leave together, as one layer
-# message (wire.BATCH) carrying up to OUTBOX_BATCH of them in publish order.
-OUTBOX_BATCH = 100
-# User streams share USER_BUCKETS layer groups ("ub.<user id % USER_BUCKETS>"): a process
-# joins a bucket for its first socket of any user in it, so a connect storm costs a
-# handful of layer subscriptions instead of one per user (docs/architecture.md).
-USER_BUCKETS = 64
 
 
 class Subscriber(Protocol):
@@ -71,14 +60,6 @@ def _members(entry: Subscriber | set[Subscriber] | None) -> tuple[Subscriber, ..
     if entry is None:
         return ()
     return tuple(entry) if isinstance(entry, set) else (entry,)
-
-
-def layer_group(group: str) -> str:
-    """The layer group that carries `group`: a user stream's bucket, else the group."""
-    kind, _, ident = group.partition(".")
-    if kind == "u" and ident.isdigit():
-        return f"ub.{int(ident) % USER_BUCKETS}"
-    return group
 
 
 def _stream_of(group: str) -> tuple[str, int] | None:
@@ -129,8 +110,7 @@ class Hub:
         # A socket in 2,000 rooms must not open 2,000 Redis connections at once.
         self._layer_calls = asyncio.Semaphore(LAYER_CONCURRENCY)
         # What this process published, on its way to the layer, in publish order.
-        self._outbox: deque[Outgoing] = deque()
-        self._sending: asyncio.Task[None] | None = None
+        self.outbox = Outbox(self.layer)
         # Messages sent to this hub's channel itself rather than to a group, by type
         # (writer.py: sends forwarded to the writer of a conversation, and the answers).
         self.handlers: dict[str, Callable[[Any], None]] = {}
@@ -139,7 +119,7 @@ class Hub:
         async with self._started:
             if self.channel is not None or self.layer is None:
                 return
-            self.channel = await self.layer.new_channel("hub.")
+            self.channel = self.outbox.origin = await self.layer.new_channel("hub.")
             loop = asyncio.get_running_loop()
             self._tasks = [
                 loop.create_task(self._receive()),
@@ -407,7 +387,7 @@ class Hub:
         contextvars.Context().run(self.dispatch, event)
         if self._alone_on_local_layer():
             return  # nobody else can hear a layer that lives in this process
-        self.send_later(event)
+        self.outbox.put(event)
 
     def _alone_on_local_layer(self) -> bool:
         """The layer is the in-memory one (it reaches only this process) and no other
@@ -416,58 +396,9 @@ class Hub:
             return False
         return all(hub is self or loop.is_closed() for loop, hub in get_hub.items())
 
-    def send_later(self, event: Outgoing) -> None:
-        """Hand a message this process published to the layer, after those before it.
-
-        The publisher does not wait for the layer's round trip (its own sockets already
-        have the event: `dispatch`). If the layer falls behind by more than OUTBOX_MAX
-        messages the oldest are dropped, as a layer over capacity drops them: readers
-        fill them in from the database by seq.
-        """
-        if len(self._outbox) >= OUTBOX_MAX:
-            dropped = self._outbox.popleft()
-            log.warning("the channel layer is behind; dropped an event for %s", dropped.group)
-        self._outbox.append(event)
-        if self._sending is None:
-            self._sending = asyncio.get_running_loop().create_task(
-                self._send_outbox(), context=contextvars.Context()
-            )
-
-    async def _send_outbox(self) -> None:
-        """Hand the outbox to the layer. What piled up for one layer group while the
-        previous call was out goes in one layer message: under load (a burst of sends, a
-        connect storm's presence) one PUBLISH, one round trip and one decoding in every
-        process instead of one per event. Events of a group keep their order; events of
-        different groups may pass each other, as they may in the layer (each stream is
-        ordered by its seq, docs/architecture.md)."""
-        try:
-            while self._outbox:
-                batches: dict[str, list[Outgoing]] = {}
-                while self._outbox:
-                    event = self._outbox[0]
-                    batch = batches.setdefault(layer_group(event.group), [])
-                    if len(batch) == OUTBOX_BATCH:
-                        break
-                    self._outbox.popleft()
-                    batch.append(event)
-                for carrier, events in batches.items():
-                    if len(events) == 1:
-                        payload = event_message(events[0], self.channel)
-                    else:
-                        payload = batch_message(events, self.channel)
-                    try:
-                        await self.layer.group_send(carrier, payload)
-                    except Exception as exc:  # the database has it; readers catch up by seq
-                        layer_outage.failed(exc, "events reach other processes by seq later")
-                    else:
-                        layer_outage.ok()
-        finally:
-            self._sending = None
-
     async def flush(self) -> None:
         """Wait until what this process published has been handed to the layer."""
-        while self._sending is not None:
-            await asyncio.shield(self._sending)
+        await self.outbox.flush()
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):

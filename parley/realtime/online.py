@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from parley.events import protocol as p
 from parley.events.outgoing import VIEWERS, conversation_group, outgoing
-from parley.realtime.hub import layer_outage
+from parley.realtime.layer_groups import layer_outage
 from parley.realtime.loops import per_loop
 from parley.realtime.presence import get_presence
 from parley.realtime.publish import publish

@@ -22,7 +22,8 @@ from channels.layers import get_channel_layer
 
 from parley.events.outgoing import Outgoing
 from parley.events.sink import capture
-from parley.realtime.hub import layer_group, layer_outage, running_hub
+from parley.realtime.hub import running_hub
+from parley.realtime.layer_groups import layer_group, layer_outage
 from parley.realtime.wire import event_message
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ async def publish(events: list[Outgoing]) -> None:
 
     Where this event loop has a hub (a server process with sockets), the hub dispatches
     each event to its sockets right away and queues it for the layer in publish order
-    (`Hub.send_later`): neither the publisher nor a sender's ack waits for a Redis round
+    (`Hub.queue_for_layer`): neither the publisher nor a sender's ack waits for a Redis round
     trip. The layer brings each event back to this hub too, marked with the hub's
     channel as its origin, and the hub drops that copy. Without a hub (a management
     command, a test's own loop) the events are sent to the layer before this returns.

@@ -36,7 +36,7 @@ from parley.realtime.consumers import (
     hello_limits,
 )
 from parley.realtime.db import database_sync_to_async
-from parley.realtime.delivery import CLOSE_TRY_AGAIN_LATER, Delivery, Member
+from parley.realtime.delivery import CLOSE_TRY_AGAIN_LATER, Delivery, SocketMembership
 from parley.realtime.online import get_online_counts
 from parley.realtime.origins import handshake_origin_allowed
 from parley.realtime.presence import get_presence, visitor_key
@@ -66,7 +66,9 @@ def token_of(scope: dict[str, Any]) -> str | None:
     return None
 
 
-def visitor_state(key: str, token: str) -> tuple[Visitor, list[tuple[Member, int]]] | None:
+def visitor_state(
+    key: str, token: str
+) -> tuple[Visitor, list[tuple[SocketMembership, int]]] | None:
     """The visitor this token names on this widget and their active memberships with
     their conversations' seqs, or None (unknown widget, bad token, an anonymous visitor
     where the widget wants identified ones, or a visitor with no conversation yet)."""
@@ -88,9 +90,9 @@ def visitor_state(key: str, token: str) -> tuple[Visitor, list[tuple[Member, int
     if visitor is None:
         return None
     rows = Membership.objects.filter(visitor=visitor, left_at__isnull=True).values_list(
-        *Member.FIELDS, "conversation__last_seq"
+        *SocketMembership.FIELDS, "conversation__last_seq"
     )
-    return visitor, [(Member(*row[:5]), row[5]) for row in rows]
+    return visitor, [(SocketMembership(*row[:5]), row[5]) for row in rows]
 
 
 class VisitorConsumer(ChatConsumer):

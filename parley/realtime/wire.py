@@ -31,7 +31,7 @@ from parley.events.outgoing import Outgoing
 
 EVENT = "hub.event"  # one event, to a layer group
 # Events that waited in a hub's outbox for one layer group leave together, as one layer
-# message carrying up to hub.OUTBOX_BATCH of them in publish order.
+# message carrying up to outbox.OUTBOX_BATCH of them in publish order.
 BATCH = "hub.batch"
 SEND = "writer.send"  # to the writer's hub: a send to write
 DONE = "writer.done"  # back to the forwarder's hub: its result

@@ -43,7 +43,7 @@ from parley.common.errors import DomainError
 from parley.common.outage import refusal
 from parley.events.protocol import Sender
 from parley.realtime.batching import get_batcher
-from parley.realtime.delivery import _partial
+from parley.realtime.delivery import deferred_instance
 from parley.realtime.hub import Hub, get_hub
 from parley.realtime.loops import per_loop
 from parley.realtime.wire import DONE, SEND, WriterDone, WriterSend
@@ -127,11 +127,13 @@ class Writer:
         self.served = 0
         self.fell_back = 0
 
-    async def send(self, membership: Membership, body: str, client_id: str) -> tuple[Message, bool]:
-        """`SendBatcher.send`, by whichever process writes the conversation. Raises the
+    async def message_send(
+        self, membership: Membership, body: str, client_id: str
+    ) -> tuple[Message, bool]:
+        """`SendBatcher.message_send`, by whichever process writes the conversation. Raises the
         same DomainErrors."""
         if not self.enabled:
-            return await get_batcher().send(membership, body, client_id)
+            return await get_batcher().message_send(membership, body, client_id)
         me = await self._attach()
         cid = membership.conversation_id
         owner = await self._owner(cid, me)
@@ -144,7 +146,7 @@ class Writer:
             except _NotWritten:
                 self.fell_back += 1
         self._written.add(cid)
-        return await get_batcher().send(membership, body, client_id)
+        return await get_batcher().message_send(membership, body, client_id)
 
     async def _attach(self) -> str:
         hub = self.hub
@@ -322,7 +324,7 @@ class Writer:
 
     async def _write_for(self, request: WriterSend) -> None:
         cid = request["conversation"]
-        membership = _partial(
+        membership = deferred_instance(
             Membership,
             {
                 "id": request["membership"],
@@ -335,7 +337,7 @@ class Writer:
         reply = WriterDone(type=DONE, request=request["request"])
         self._written.add(cid)
         try:
-            message, created = await get_batcher().send(
+            message, created = await get_batcher().message_send(
                 membership, request["body"], request["client_id"], sender
             )
         except DomainError as exc:
@@ -364,23 +366,26 @@ class Writer:
 
 
 def _result(reply: WriterDone, membership: Membership, client_id: str) -> tuple[Message, bool]:
-    """A forward's answer as `SendBatcher.send` would have returned or raised it."""
+    """A forward's answer as `SendBatcher.message_send` would have returned or raised it."""
     if "error" in reply:
         raise ForwardedError(reply["error"], reply["error_message"], reply.get("error_details"))
     if reply.get("not_written"):
         raise _NotWritten()
     deleted_at = reply["deleted_at"]
-    message = Message(
-        pk=reply["message"],
-        conversation_id=membership.conversation_id,
-        seq=reply["seq"],
-        sender=membership,
-        client_id=client_id,
-        body=reply["body"],
-        created_at=datetime.fromisoformat(reply["created_at"]),
-        deleted_at=datetime.fromisoformat(deleted_at) if deleted_at else None,
+    message: Message = deferred_instance(  # as loaded from the database: stored, not new
+        Message,
+        {
+            "id": reply["message"],
+            "conversation_id": membership.conversation_id,
+            "seq": reply["seq"],
+            "sender_id": membership.pk,
+            "client_id": client_id,
+            "body": reply["body"],
+            "created_at": datetime.fromisoformat(reply["created_at"]),
+            "deleted_at": datetime.fromisoformat(deleted_at) if deleted_at else None,
+        },
     )
-    message._state.adding = False
+    message.sender = membership
     return message, reply["created"]
 
 

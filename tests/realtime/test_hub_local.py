@@ -14,9 +14,9 @@ from channels.layers import get_channel_layer
 from parley.chat import services
 from parley.events import protocol as p
 from parley.events.outgoing import outgoing
-from parley.realtime import hub as hub_module
-from parley.realtime import wire
-from parley.realtime.hub import get_hub, layer_group
+from parley.realtime import layer_groups, wire
+from parley.realtime.hub import get_hub
+from parley.realtime.layer_groups import layer_group
 from parley.realtime.publish import publish
 from tests.ws import Client
 
@@ -136,7 +136,7 @@ async def test_users_share_layer_groups_and_each_gets_only_their_own_events(
 ):
     # given: every user stream in one bucket, three people online here, and a hub on
     # another event loop (another process, as far as the layer knows) following bob
-    monkeypatch.setattr(hub_module, "USER_BUCKETS", 1)
+    monkeypatch.setattr(layer_groups, "USER_BUCKETS", 1)
     clients = [await Client(person).connect(resume={}) for person in (alice, bob, carol)]
     hub, layer = get_hub(), get_channel_layer()
     carried_by = set(hub.joined)
