@@ -5,11 +5,13 @@ a message to a room of 500 then becomes 500 layer messages, each decoded and dis
 by its own consumer. Here each process has one hub channel. The hub joins a group when the
 first local socket needs it and leaves when the last one goes, and hands every layer
 message (already encoded JSON, parley/events/outgoing.py) to each local socket of that
-group; what travels on the layer, and how, is wire.py's. Events
-published by this process are handed to the hub directly (publish.py); the layer's copy of
-them, marked with this hub's channel, is dropped.
+group; what travels on the layer, and how, is wire.py's. Events published by this
+process are handed to the hub directly (publish.py); the layer's copy of them, marked
+with this hub's channel, is dropped.
 
-Ordering and gaps are each socket's business (delivery.py): the hub only routes. It also
+Gaps are each socket's business (delivery.py); the hub routes, a stream's events in seq
+order (ordering.py), and hands what this process publishes to the layer through its
+outbox (outbox.py). It also
 watches for what the layer silently dropped: a dropped event is noticed by a socket when
 the next event of its stream arrives, but a dropped *last* event has no successor. So
 every few seconds the hub reads the head seq of each stream it follows from the database,
@@ -34,16 +36,13 @@ from parley.events.outgoing import Outgoing
 from parley.realtime.db import database_sync_to_async
 from parley.realtime.layer_groups import layer_group, layer_outage
 from parley.realtime.loops import per_loop
+from parley.realtime.ordering import InOrder
 from parley.realtime.outbox import Outbox
 from parley.realtime.wire import BATCH, EVENT, events_of
 
 log = logging.getLogger(__name__)
 GROUP_REFRESH_SECONDS = 1800  # the in-memory layer forgets group members after group_expiry
 HEADS_CHUNK = 500
-# Events of one stream published by different processes reach the layer slightly out of
-# order. An event that comes early is held this long for the ones before it, so that each
-# socket does not run to the database to fill a "gap" that closes a millisecond later.
-REORDER_HOLD_SECONDS = 0.1
 LAYER_CONCURRENCY = 16  # group_add/group_discard calls in flight per process
 
 
@@ -97,10 +96,8 @@ class Hub:
         self.wanted: dict[str, int] = {}
         self.joined: set[str] = set()
         self._group_locks: dict[str, tuple[asyncio.Lock, int]] = {}
-        self.seen: dict[str, int] = {}  # highest seq the layer brought (or caught up to)
-        self.next_seq: dict[str, int] = {}  # per stream: the seq to dispatch next
-        self.held: dict[str, dict[int, Outgoing]] = {}  # early events, by seq
-        self._release_timers: dict[str, asyncio.TimerHandle] = {}
+        # Each stream's events in seq order, early ones held a moment (ordering.py).
+        self.order = InOrder(self._deliver)
         self._last_heads: dict[str, int] = {}
         # Groups that got their first local socket since the last head check: checked
         # in one round (what was committed before the layer brought them never comes).
@@ -148,7 +145,7 @@ class Hub:
                 entry.add(subscriber)
             elif entry is not subscriber:
                 self.groups[group] = {entry, subscriber}
-            handed = self.next_seq.get(group)
+            handed = self.order.next_seq.get(group)
             if handed is not None:
                 subscriber.catch_up(group, handed - 1)
         if self.layer is None:
@@ -183,9 +180,8 @@ class Hub:
         else:
             del self.wanted[carrier]
         self._fresh.discard(group)
-        self.seen.pop(group, None)
         self._last_heads.pop(group, None)
-        self._forget_order(group)
+        self.order.forget(group)
 
     async def _sync_all(self, groups: list[str]) -> None:
         """`_sync` each layer group of `groups` whose membership may differ from what
@@ -232,54 +228,8 @@ class Hub:
 
     def dispatch(self, event: Outgoing) -> None:
         """Hand an event to the group's sockets, a stream's events in seq order."""
-        group = event.group
-        if not self.groups.get(group):
-            return
-        seq = event.user_seq if event.user_seq is not None else event.seq
-        if seq is None:
-            self._deliver(group, event)
-            return
-        if seq > self.seen.get(group, -1):
-            self.seen[group] = seq
-        expected = self.next_seq.get(group)
-        if expected is None or seq == expected:
-            self._deliver(group, event)
-            self.next_seq[group] = seq + 1
-            self._deliver_held(group)
-        elif seq < expected:
-            self._deliver(group, event)  # a late duplicate: sockets drop what they sent
-        else:
-            self.held.setdefault(group, {})[seq] = event
-            if group not in self._release_timers:
-                self._release_timers[group] = asyncio.get_running_loop().call_later(
-                    REORDER_HOLD_SECONDS, self._release, group
-                )
-
-    def _deliver_held(self, group: str) -> None:
-        held = self.held.get(group)
-        while held and self.next_seq[group] in held:
-            seq = self.next_seq[group]
-            self._deliver(group, held.pop(seq))
-            self.next_seq[group] = seq + 1
-        if not held:
-            self._forget_order(group, keep_next=True)
-
-    def _release(self, group: str) -> None:
-        """The events before the held ones did not come: deliver what is held, in order;
-        each socket fills the hole from the database."""
-        self._release_timers.pop(group, None)
-        held = self.held.pop(group, {})
-        for seq in sorted(held):
-            self._deliver(group, held[seq])
-            self.next_seq[group] = seq + 1
-
-    def _forget_order(self, group: str, *, keep_next: bool = False) -> None:
-        self.held.pop(group, None)
-        timer = self._release_timers.pop(group, None)
-        if timer is not None:
-            timer.cancel()
-        if not keep_next:
-            self.next_seq.pop(group, None)
+        if self.groups.get(event.group):
+            self.order.put(event.group, event)
 
     def _deliver(self, group: str, event: Outgoing) -> None:
         for subscriber in _members(self.groups.get(group)):
@@ -310,17 +260,14 @@ class Hub:
         heads = await database_sync_to_async(_heads)(conversations, users)
         caught = 0
         for group, head in heads.items():
-            if head <= self.seen.get(group, -1):
+            if head <= self.order.seen.get(group, -1):
                 continue
             if group not in fresh and self._last_heads.get(group) != head:
                 continue
             members = _members(self.groups.get(group))
             if not members:
                 continue
-            self.seen[group] = head
-            if self.next_seq.get(group, 0) <= head:
-                self._release(group)
-                self.next_seq[group] = max(self.next_seq.get(group, 0), head + 1)
+            self.order.caught_up(group, head)
             caught += 1
             for subscriber in members:
                 try:
