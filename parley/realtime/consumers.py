@@ -2,7 +2,8 @@
 
 The consumer parses and authorizes each frame, calls a chat service, and answers with an
 `ack` or a typed `error`; it knows no business rules. Outbound events reach it from the
-process hub (hub.py) and leave through its Delivery (delivery.py).
+process hub (hub.py) and leave through its Delivery (delivery.py). What it re-implements
+of Channels is lean_consumer.py's; who hears of its coming and going, presence_news.py's.
 """
 
 from __future__ import annotations
