@@ -38,7 +38,7 @@ from parley.accounts.models import User  # noqa: E402
 from parley.accounts.tokens import token_create  # noqa: E402
 from parley.chat import selectors, services  # noqa: E402
 from parley.chat.models import Conversation, Message  # noqa: E402
-from parley.realtime.publish import capture  # noqa: E402
+from parley.events.sink import capture  # noqa: E402
 
 TABLE = Message._meta.db_table
 COLUMNS = "conversation_id, seq, sender_id, client_id, body, created_at"

@@ -30,7 +30,7 @@ from django.db import transaction  # noqa: E402
 from parley.accounts import tokens as api_tokens  # noqa: E402
 from parley.accounts.models import ApiToken, User  # noqa: E402
 from parley.chat import services  # noqa: E402
-from parley.realtime.publish import capture  # noqa: E402
+from parley.events.sink import capture  # noqa: E402
 from parley.support import services as support  # noqa: E402
 
 PASSWORD = "bench-password"  # noqa: S105 - bench users on a throwaway database

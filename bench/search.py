@@ -38,7 +38,7 @@ from django.db import connection  # noqa: E402
 from parley.accounts.models import User  # noqa: E402
 from parley.chat import search, services  # noqa: E402
 from parley.chat.models import Conversation, Membership, Message  # noqa: E402
-from parley.realtime.publish import capture  # noqa: E402
+from parley.events.sink import capture  # noqa: E402
 
 TITLE = "bench-search"
 VOCABULARY = [f"word{n}" for n in range(3000)]

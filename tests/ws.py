@@ -9,7 +9,7 @@ from typing import Any
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
-from parley.realtime import protocol as p
+from parley.events import protocol as p
 from parley.realtime.routing import websocket_urlpatterns
 
 _ids = itertools.count(1)

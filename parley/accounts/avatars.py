@@ -37,8 +37,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 if TYPE_CHECKING:
     from django.core.files import File
 
-    from parley.accounts.models import User
-
 SIZE = 128
 MAX_BYTES = 2 * 1024 * 1024
 MAX_SOURCE_PIXELS = 25_000_000  # the file's width × height (a 24 MP camera photo)
@@ -139,14 +137,11 @@ def hue_for(user_id: int) -> int:
     return int.from_bytes(digest[:2], "big") % 360
 
 
-def default_avatar_url(user: User) -> str:
-    return _default_avatar_url(user.name, user.pk or 0)
-
-
 @functools.lru_cache(maxsize=4096)
-def _default_avatar_url(name: str, user_id: int) -> str:
-    """Built for every sender of every event: reverse(), the hash and urlencode once per
-    (name, id) rather than per message."""
+def default_avatar_url(name: str, user_id: int) -> str:
+    """The generated picture of the user `user_id` called `name`. Built for every sender
+    of every event: reverse(), the hash and urlencode once per (name, id) rather than per
+    message."""
     query = urlencode({"i": initials(name), "h": hue_for(user_id)})
     return f"{_default_avatar_path()}?{query}"
 

@@ -9,6 +9,8 @@ from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from parley.accounts.avatars import default_avatar_url
+
 
 def has_confirmed_address(user: str = "") -> Exists:
     """True for a user whose address (`User.email`) was confirmed: by its emailed code, or
@@ -125,9 +127,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         """The uploaded picture, or a generated one with the initials."""
         if self.avatar:
             return self.avatar.url
-        from parley.accounts.avatars import default_avatar_url
-
-        return default_avatar_url(self)
+        return default_avatar_url(self.name, self.pk or 0)
 
     def get_full_name(self) -> str:
         return self.name

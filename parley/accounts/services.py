@@ -19,8 +19,9 @@ from parley.chat.models import Conversation, Membership
 from parley.chat.text import clean_line, clean_text
 from parley.common import ratelimit
 from parley.common.errors import InvalidInput
-from parley.realtime import protocol as p
-from parley.realtime.publish import Outgoing, outgoing, publish_on_commit, user_group
+from parley.events import protocol as p
+from parley.events.outgoing import CLOSE, Outgoing, outgoing, user_group
+from parley.events.sink import publish_on_commit
 
 if TYPE_CHECKING:
     from django.core.files import File
@@ -164,6 +165,12 @@ def _profile_events(user: User) -> list[Any]:
     return [Outgoing(user_group(pk), text) for pk in sorted(people)]
 
 
+def socket_credential(token_id: int) -> str:
+    """What a token's websockets are known by to `sockets_close` (a session's sockets by
+    the session key, which never looks like this)."""
+    return f"token:{token_id}"
+
+
 def sockets_close(
     *, user_id: int, session_key: str | None = None, token_id: int | None = None
 ) -> None:
@@ -172,11 +179,9 @@ def sockets_close(
 
     Sent after the current transaction commits, within a second on every server process.
     """
-    from parley.accounts.tokens import socket_credential
-
     credential = socket_credential(token_id) if token_id is not None else session_key
     frame = p.Error(code="session_ended", message="Signed out.")
-    publish_on_commit(outgoing(user_group(user_id), frame, control="close", session=credential))
+    publish_on_commit(outgoing(user_group(user_id), frame, control=CLOSE, session=credential))
 
 
 def password_changed(*, user: User) -> None:

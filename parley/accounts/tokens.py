@@ -25,6 +25,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from parley.accounts.models import ApiToken, User, has_confirmed_address
+from parley.accounts.services import sockets_close
 from parley.chat.text import clean_line
 from parley.common.errors import DomainError, InvalidInput
 
@@ -71,12 +72,6 @@ def new_key() -> str:
 def unsaved(user: User, key: str, name: str = DEFAULT_NAME) -> ApiToken:
     """The row of a token with this key, not saved (for bulk inserts: the benchmark)."""
     return ApiToken(user=user, name=name, prefix=key[:PREFIX_LENGTH], key_hash=hash_key(key))
-
-
-def socket_credential(token_id: int) -> str:
-    """What a token's websockets are known by to `services.sockets_close` (a session's
-    sockets by the session key, which never looks like this)."""
-    return f"token:{token_id}"
 
 
 def expiry(*, expires_in: int | None = None, expires_at: datetime | None = None) -> datetime | None:
@@ -152,8 +147,6 @@ def password_confirmed_token_create(
 def token_revoke(*, user: User, token_id: int) -> None:
     """Delete one of `user`'s tokens and close the websockets it opened (after commit).
     Raises TokenNotFound for an id that is not one of theirs."""
-    from parley.accounts.services import sockets_close
-
     if not 0 < token_id <= MAX_ID:  # beyond what the database can compare
         raise TokenNotFound()
     with transaction.atomic():

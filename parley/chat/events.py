@@ -1,11 +1,11 @@
-"""Turning domain objects into wire events (the models live in parley/realtime/protocol.py)."""
+"""Turning domain objects into wire events (the models live in parley/events/protocol.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from parley.realtime import protocol as p
-from parley.realtime.publish import Outgoing, conversation_group, outgoing, user_group
+from parley.events import protocol as p
+from parley.events.outgoing import Outgoing, conversation_group, outgoing, user_group
 
 if TYPE_CHECKING:
     from parley.accounts.models import User

@@ -201,10 +201,6 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} in {self.conversation_id}"
 
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
-
 
 class ConversationEvent(models.Model):
     """A durable event of a conversation other than a new message (those are `Message`s)."""

@@ -26,7 +26,7 @@ from parley.chat.models import (
     Message,
     UserEvent,
 )
-from parley.realtime.protocol import encode
+from parley.events.protocol import encode
 
 
 def membership_for(user: User, conversation_id: int) -> Membership:

@@ -6,6 +6,12 @@ class RealtimeConfig(AppConfig):
     label = "realtime"
 
     def ready(self) -> None:
+        # The gateway delivers what the domain commits (parley/events/sink.py).
+        from parley.events.sink import install_sink
+        from parley.realtime.publish import publish_now
+
+        install_sink(publish_now)
+
         from parley.common import connected
         from parley.realtime.presence import get_presence, user_key
 

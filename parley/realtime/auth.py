@@ -75,7 +75,7 @@ _statements: dict[tuple[str, bool, str], str] = {}
 def _statement(where: str, password: bool, lead: str = "", join: str = "") -> str:
     """One SELECT for a whole connect: the user (USER_FIELDS, and the password hash when
     a session must be checked against it) and each active membership with what the socket
-    keeps of it (delivery.Member) and its conversation's seq. One row per membership, one
+    keeps of it (delivery.SocketMembership) and its conversation's seq. One row per membership, one
     row with NULLs for someone in no conversation. One statement is one snapshot: the user
     stream's seq and the memberships are read at the same instant. `lead` and `join` put
     a column before the user's (which connect a row is for) and a table after it."""
@@ -157,8 +157,8 @@ def _aware(value: Any) -> Any:
 
 
 def _state_of(rows: list[Any], password: bool) -> Any:
-    """(user, password hash or None, [(Member, seq), ...]) from one user's rows."""
-    from parley.realtime.delivery import Member
+    """(user, password hash or None, [(SocketMembership, seq), ...]) from one user's rows."""
+    from parley.realtime.delivery import SocketMembership
 
     model = _user_model()
     names = _user_attnames(model)
@@ -167,12 +167,14 @@ def _state_of(rows: list[Any], password: bool) -> Any:
     user = model.from_db(DEFAULT_DB_ALIAS, names, list(first[:n]))
     if password:
         n += 1
-    members = [(Member(*row[n : n + 5]), row[n + 5]) for row in rows if row[n] is not None]
+    members = [
+        (SocketMembership(*row[n : n + 5]), row[n + 5]) for row in rows if row[n] is not None
+    ]
     return user, (first[n - 1] if password else None), members
 
 
 def socket_state(where: str, param: Any, *, password: bool = False) -> Any:
-    """Run the connect statement: (user, password hash or None, [(Member, seq), ...]) or
+    """Run the connect statement: (user, password hash or None, [(SocketMembership, seq), ...]) or
     None when no active user matches."""
     from django.db import connection
 
@@ -210,9 +212,9 @@ def token_states(tokens: list[str], used: list[int] | None = None) -> dict[str, 
 
 
 def _token_state(rows: list[Any]) -> Any:
-    """(user, socket credential, [(Member, seq), ...], expiry) from a token's rows; each
+    """(user, socket credential, [(SocketMembership, seq), ...], expiry) from a token's rows; each
     call makes its own objects (a socket changes its Members)."""
-    from parley.accounts.tokens import socket_credential
+    from parley.accounts.services import socket_credential
 
     token_id, _, expires_at = rows[0][:3]
     user, _, members = _state_of([row[3:] for row in rows], False)
@@ -294,8 +296,8 @@ def _session_state(session_key: str) -> Any:
 
 def connect_state(scope: dict[str, Any]) -> Any:
     """Who is on this socket, what it is known by, what they follow and until when:
-    (user, credential, [(Member, conversation seq), ...], expiry or None) or None.
-    The credential is the session key or the API token's `tokens.socket_credential`
+    (user, credential, [(SocketMembership, conversation seq), ...], expiry or None) or None.
+    The credential is the session key or the API token's `services.socket_credential`
     (what `services.sockets_close` closes by); the expiry is the token's. Synchronous:
     the consumer's one database call at connect, one statement (two for a session: the
     session's row).

@@ -17,10 +17,10 @@ from typing import Any
 
 from parley.chat.models import Membership, Message
 from parley.chat.services.messages import SendRequest, message_send_many
+from parley.events.protocol import Sender
 from parley.realtime.db import HopBatcher
 from parley.realtime.loops import per_loop
-from parley.realtime.protocol import Sender
-from parley.realtime.publish import capture, publish
+from parley.realtime.publish import publish, run_captured
 
 MAX_BATCH = 200  # sends per transaction; the rest go in the next one
 
@@ -31,7 +31,7 @@ class SendBatcher(HopBatcher[SendRequest, tuple[Message, bool]]):
     def __init__(self, max_batch: int = MAX_BATCH) -> None:
         super().__init__(max_batch)
 
-    async def send(
+    async def message_send(
         self, membership: Membership, body: str, client_id: str, sender: Sender | None = None
     ) -> tuple[Message, bool]:
         """`message_send`, written with whatever other sends are waiting. Raises the
@@ -39,9 +39,7 @@ class SendBatcher(HopBatcher[SendRequest, tuple[Message, bool]]):
         return await self.submit(SendRequest(membership, body, client_id, sender))
 
     def work(self, requests: list[SendRequest]) -> tuple[list[Any], list[Any]]:
-        with capture() as events:
-            results = message_send_many(requests)
-        return results, events
+        return run_captured(message_send_many, requests)
 
     async def after(self, events: list[Any]) -> None:
         await publish(events)  # in seq order, before the senders are answered

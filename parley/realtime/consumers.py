@@ -2,49 +2,48 @@
 
 The consumer parses and authorizes each frame, calls a chat service, and answers with an
 `ack` or a typed `error`; it knows no business rules. Outbound events reach it from the
-process hub (hub.py) and leave through its Delivery (delivery.py).
+process hub (hub.py) and leave through its Delivery (delivery.py). What it re-implements
+of Channels is lean_consumer.py's; who hears of its coming and going, presence_news.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import math
 import time
 from typing import Any
 
-from asgiref.sync import markcoroutinefunction
-from channels.consumer import get_handler_name
-from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
 from parley.accounts.models import User
 from parley.chat import events as ev
 from parley.chat import selectors, services
-from parley.chat.models import Conversation, Membership
+from parley.chat.models import Membership
 from parley.common import connected, counts
 from parley.common.errors import DomainError
 from parley.common.outage import refusal
-from parley.realtime import protocol as p
+from parley.events import protocol as p
+from parley.events.outgoing import (
+    CLOSE,
+    VIEWERS,
+    Outgoing,
+    conversation_group,
+    outgoing,
+    user_group,
+)
+from parley.events.protocol import ProtocolError, encode, parse_command, request_id_of
 from parley.realtime.caps import counted_address, over_cap
-from parley.realtime.connecting import get_connector, get_seen_stamper
+from parley.realtime.connecting import get_connector
 from parley.realtime.db import database_sync_to_async
 from parley.realtime.delivery import CLOSE_TRY_AGAIN_LATER, Delivery
 from parley.realtime.hub import get_hub
+from parley.realtime.lean_consumer import LeanWebsocketConsumer
 from parley.realtime.online import get_online_counts
 from parley.realtime.presence import get_presence, user_key
-from parley.realtime.protocol import ProtocolError, encode, parse_command, request_id_of
-from parley.realtime.publish import (
-    VIEWERS,
-    capture,
-    conversation_group,
-    outgoing,
-    publish,
-    user_group,
-)
+from parley.realtime.presence_news import came_online, participants_gone, went_offline
+from parley.realtime.publish import publish, run_captured
 from parley.realtime.writer import get_writer
 
 log = logging.getLogger(__name__)
@@ -80,151 +79,24 @@ def hello_limits() -> dict[str, int | float]:
     }
 
 
-def _run(service: Any, **kwargs: Any) -> tuple[Any, list[Any]]:
-    with capture() as events:
-        result = service(**kwargs)
-    return result, events
-
-
 def _fresh_membership(membership_id: int) -> Membership:
     return Membership.objects.select_related("conversation", "user").get(pk=membership_id)
 
 
-def _went_offline(user_ids: list[int]) -> list[tuple[User, Any, list[tuple[int, str]]]]:
-    """Stamp last_seen for people who went offline; their conversations (id, kind)."""
-    now = timezone.now()
-    User.objects.filter(pk__in=user_ids).update(last_seen=now)
-    conversations: dict[int, list[tuple[int, str]]] = {}
-    for uid, cid, kind in Membership.objects.filter(
-        user_id__in=user_ids, left_at__isnull=True
-    ).values_list("user_id", "conversation_id", "conversation__kind"):
-        conversations.setdefault(uid, []).append((cid, kind))
-    return [(u, now, conversations.get(u.pk, [])) for u in User.objects.filter(pk__in=user_ids)]
-
-
-def _presence_events(
-    user: User, online: bool, last_seen: Any, conversations: list[tuple[int, str]]
-) -> list[Any]:
-    """`presence` for the people I share a conversation with: always in a direct or
-    support chat, to a group's sockets that have it open, never in a public room.
-
-    A group's presence reaches only its viewers (`conversation.open`), as online counts
-    do: every connect would otherwise send a frame to each online member of each of the
-    person's groups, so a connect storm (a deploy, a network blip) would cost the square
-    of a group's size in frames, for member lists nobody is looking at."""
-    shown = last_seen.isoformat() if (last_seen and user.show_last_seen) else None
-    event = p.PresenceEvent(user=str(user.pk), online=online, last_seen=shown)
-    events = []
-    for cid, kind in conversations:
-        if kind == Conversation.Kind.PUBLIC:
-            continue
-        if kind == Conversation.Kind.GROUP:
-            events.append(
-                outgoing(conversation_group(cid), event, conversation=cid, control=VIEWERS)
-            )
-        else:
-            events.append(outgoing(conversation_group(cid), event))
-    return events
-
-
-async def participants_gone(keys: set[str]) -> None:
-    """Announce people offline whose sockets died with another server process."""
-    from parley.realtime.visitors import visitors_gone
-
-    await visitors_gone(keys)
-    user_ids = [int(k[1:]) for k in keys if k.startswith("u") and k[1:].isdigit()]
-    if not user_ids:
-        return
-    rows = await database_sync_to_async(_went_offline)(user_ids)
-    events = []
-    cids: set[int] = set()
-    for user, last_seen, conversations in rows:
-        events += _presence_events(user, False, last_seen, conversations)
-        cids.update(cid for cid, _ in conversations)
-    await publish(events)
-    get_online_counts().changed(cids)
-
-
-class ChatConsumer(AsyncWebsocketConsumer):
-    # No per-socket layer channel: the process hub subscribes once for all sockets.
-    channel_layer_alias = "__no_layer_per_socket__"
-    groups: tuple[str, ...] = ()  # none of Channels' per-socket groups (not a list each)
-
+class ChatConsumer(LeanWebsocketConsumer):
     user: User
     delivery: Delivery
-    gone = False  # the socket is closed: nothing more can be sent on it
     # Per-socket state starts as these class defaults (an idle socket keeps no copies).
     open_conversations: set[int] | frozenset[int] = frozenset()  # a set once one is opened
     frames_due = 0.0  # when the frame rate bucket is full again (take_frame)
     address: str | None = None  # the presence key it counts under for its client address
     refused = False  # over a cap: closed at once, never announced
 
-    async def send(
-        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
-    ) -> None:
-        """Send a frame, or nothing once the client is gone.
-
-        A client can vanish between any two awaits; the ASGI server then raises on send
-        (uvicorn: ClientDisconnected or RuntimeError). That is the end of this socket, not
-        an error of the server, so it must not escape into a handler or the log.
-        """
-        if self.gone:
-            return
-        try:
-            await super().send(text_data, bytes_data, close)
-            counts.gateway.frames_out += 1
-        except Exception as exc:
-            self._gone(exc)
-
-    async def close(self, code: int | None = None, reason: str | None = None) -> None:
-        if self.gone:
-            return
-        try:
-            await super().close(code, reason)
-        except Exception as exc:
-            self._gone(exc)
-
     def _gone(self, exc: BaseException | None = None) -> None:
-        if exc is not None and not self.gone:
-            log.debug("socket gone: %r", exc)
-        self.gone = True
+        super()._gone(exc)
         delivery = getattr(self, "delivery", None)
         if delivery is not None:
             delivery.closed = True
-
-    @classmethod
-    def as_asgi(cls, **initkwargs: Any) -> Any:
-        """Channels' as_asgi without its coroutine frame per socket: the application makes
-        the consumer and returns the consumer's own coroutine."""
-
-        @markcoroutinefunction  # returns a coroutine: an ASGI 3 application
-        def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
-            return cls(**initkwargs)(scope, receive, send)
-
-        app.consumer_class = cls  # type: ignore[attr-defined]
-        app.consumer_initkwargs = initkwargs  # type: ignore[attr-defined]
-        functools.update_wrapper(app, cls, updated=())
-        return app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """Channels' AsyncConsumer.__call__ without its per-socket machinery: with no layer
-        channel per socket there is one source of messages, so they are awaited directly
-        instead of through `await_many_dispatch` (a task per frame and an `asyncio.wait`
-        per socket: ~3 KB of every idle socket)."""
-        self.scope = scope
-        self.channel_layer = None
-        self.base_send = send
-        try:
-            while True:
-                await self.dispatch(await receive())
-        except StopConsumer:
-            pass
-
-    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
-        # Channels' version also hops onto the database thread to close old connections;
-        # the database calls of this consumer do that themselves.
-        await self.disconnect(message["code"])
-        raise StopConsumer()
 
     def _groups(self) -> list[str]:
         """The layer groups this socket follows: mine and each of my conversations'."""
@@ -294,7 +166,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         )
         presence = get_presence()
-        await presence.start()
+        await presence.start(on_gone=participants_gone)
         address = counted_address(self.scope)
         if address is not None:  # kept only when counted: the class default says None
             self.address = address
@@ -308,7 +180,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         get_online_counts().changed(self.delivery.memberships)
         if arrival.came_online:
-            await self._announce_presence(True, None)
+            await came_online(user, self._conversations())
             # Support queues: every conversation that could wait for this user has them
             # as a member (a widget's team is in all its open conversations), so those
             # without one cost no database hop (tests/realtime/test_connect_cost.py).
@@ -342,15 +214,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.hub.unsubscribe(self, self._groups())
         presence = get_presence()
         cids = list(self.delivery.memberships)
-        went_offline = await presence.disconnect(self.key, cids, address=self.address)
-        if went_offline and not self.refused:
-            try:
-                last_seen = await get_seen_stamper().stamp(self.user.pk)
-            except Exception as exc:
-                if refusal(exc, refused=False) is None:
-                    raise
-                last_seen = None  # offline all the same; the time is not known
-            await self._announce_presence(False, last_seen)
+        if await presence.disconnect(self.key, cids, address=self.address) and not self.refused:
+            await went_offline(self.user, self._conversations())
         get_online_counts().changed(cids)
 
     async def close_with(self, code: int) -> None:
@@ -358,24 +223,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # -- events from the hub ---------------------------------------------------------------
 
-    def on_hub_event(self, message: dict[str, Any]) -> None:
-        control = message.get("x")
-        if message.get("us") is not None:
+    def on_hub_event(self, event: Outgoing) -> None:
+        control = event.control
+        if event.user_seq is not None:
             self.delivery.push(
-                ("u", message["us"], message["t"], control, message.get("c"), message.get("s"))
+                ("u", event.user_seq, event.text, control, event.conversation, event.seq)
             )
-        elif message.get("s") is not None:
-            self.delivery.push(("c", message["c"], message["s"], message["t"]))
-        elif control == "close":
-            credential = message.get("sk")
-            if credential is None or credential == self.credential:
+        elif event.seq is not None:
+            self.delivery.push(("c", event.conversation, event.seq, event.text))
+        elif control == CLOSE:
+            if event.session is None or event.session == self.credential:
                 self.delivery.closed = True
                 asyncio.get_running_loop().create_task(self.close(code=CLOSE_SESSION_ENDED))
         elif control == VIEWERS:
-            if message.get("c") in self.open_conversations:
-                self.delivery.push(message["t"])
+            if event.conversation in self.open_conversations:
+                self.delivery.push(event.text)
         else:
-            self.delivery.push(message["t"])
+            self.delivery.push(event.text)
 
     def catch_up(self, group: str, head: int) -> None:
         kind, _, ident = group.partition(".")
@@ -396,21 +260,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await presence.leave(self.key, cid)
         get_online_counts().changed([cid])
 
-    async def _announce_presence(self, online: bool, last_seen: Any) -> None:
-        conversations = [(c, m.kind) for c, m in self.delivery.memberships.items()]
-        await publish(_presence_events(self.user, online, last_seen, conversations))
+    def _conversations(self) -> list[tuple[int, str]]:
+        """(id, kind) of each of my conversations: whom my presence concerns."""
+        return [(c, m.kind) for c, m in self.delivery.memberships.items()]
 
     # -- frames from the client ------------------------------------------------------------
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        """Call the handler at once. Channels' dispatch first awaits
-        `aclose_old_connections()`, a hop onto the database thread for every frame, queued
-        behind the database work of every socket; the handlers' own
-        `database_sync_to_async` calls close stale connections themselves."""
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         request_id = None
@@ -469,7 +323,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return member.model(self.user)
 
     async def _call(self, service: Any, **kwargs: Any) -> Any:
-        result, events = await database_sync_to_async(_run)(service, **kwargs)
+        result, events = await database_sync_to_async(run_captured)(service, **kwargs)
         await publish(events)
         return result
 
@@ -479,7 +333,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         membership = self._membership(command.conversation)
         # Written together with the other sends waiting for the database, by the process
         # that writes this conversation (writer.py; this one, without Redis).
-        message, _ = await get_writer().send(membership, command.body, command.client_id)
+        message, _ = await get_writer().message_send(membership, command.body, command.client_id)
         sender = self._sender() if message.sender_id == membership.pk else None
         await self.send(encode(p.Ack(re=command.id, message=ev.message_out(message, sender))))
         counts.ack_seconds.observe(time.perf_counter() - received)

@@ -7,7 +7,7 @@ the missing ones from the database. So a message the channel layer dropped still
 in its place, with the next event of its conversation; `resume` replays what a client
 missed while it was away.
 
-Events are queued and written by one short-lived task per socket, so a slow client never
+Events are queued and sent by one short-lived task per socket (its pump), so a slow client never
 holds up the hub, and a client too slow to keep up is disconnected (it resumes on
 reconnect) instead of growing the queue without bound.
 """
@@ -29,9 +29,9 @@ from parley.chat.models import Conversation, Membership
 from parley.common import counts
 from parley.common.errors import Unavailable
 from parley.common.outage import refusal
-from parley.realtime import protocol as p
+from parley.events import protocol as p
+from parley.events.protocol import encode
 from parley.realtime.db import database_sync_to_async
-from parley.realtime.protocol import encode
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ CLOSE_TOO_SLOW = 4008
 CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455's "Try Again Later": the database is unavailable
 
 
-def _partial(model: Any, values: dict[str, Any]) -> Any:
+def deferred_instance(model: Any, values: dict[str, Any]) -> Any:
     """A model instance with these attributes set and every other field deferred (read
     from the database if something asks for it: never a made-up value)."""
     return model.from_db(
@@ -50,7 +50,7 @@ def _partial(model: Any, values: dict[str, Any]) -> Any:
     )
 
 
-class Member:
+class SocketMembership:
     """What a socket keeps of one of its memberships, and where its stream stands.
 
     A Membership with its conversation and user (what `select_related` loads) is ~2 KB
@@ -82,7 +82,7 @@ class Member:
     def model(self, user: Any = None, user_id: int | None = None) -> Membership:
         """The active membership as a model instance: these fields, its user (when given)
         and its conversation (id and kind) attached, the other fields deferred."""
-        membership = _partial(
+        membership = deferred_instance(
             Membership,
             {
                 "id": self.id,
@@ -97,7 +97,7 @@ class Member:
         )
         if user is not None:
             membership.user = user
-        membership.conversation = _partial(
+        membership.conversation = deferred_instance(
             Conversation, {"id": self.conversation_id, "kind": self.kind}
         )
         return membership
@@ -115,7 +115,7 @@ class Socket(Protocol):
 
 
 class Delivery:
-    """The outbound side of one socket: positions, queue and writer."""
+    """The outbound side of one socket: positions, queue and pump."""
 
     __slots__ = (
         "socket",
@@ -124,7 +124,7 @@ class Delivery:
         "user_position",
         "live",
         "queue",
-        "writer",
+        "pump",
         "closed",
         "_fills",
         "_user_fill",
@@ -135,15 +135,16 @@ class Delivery:
         self.socket = socket
         self.user_id = user_id
         # conversation id -> my membership and its position (the last seq sent)
-        self.memberships: dict[int, Member] = {}
+        self.memberships: dict[int, SocketMembership] = {}
         self.user_position = 0
         self.live = False
-        # Made when something is queued and dropped when the writer has sent it all. A
+        # Made when something is queued and dropped when the pump has sent it all. A
         # list, not a deque (~0.6 KB each even for one item): a connect storm leaves every
         # socket of a room queueing the others' presence until it resumes, and those
         # queues, freed later, left their memory scattered (docs/performance.md).
         self.queue: list[str | tuple[Any, ...]] | None = None
-        self.writer: asyncio.Task[None] | None = None
+        # The task that empties the queue onto the socket, while there is something in it.
+        self.pump: asyncio.Task[None] | None = None
         self.closed = False
         # conversation id -> seq to catch up to; made when the first fill is queued
         self._fills: dict[int, int] | None = None
@@ -155,8 +156,8 @@ class Delivery:
     # -- intake (from the hub, synchronous) ------------------------------------------------
 
     def push(self, item: str | tuple[Any, ...]) -> None:
-        """Queue an item for the writer: the text of a frame to send as it is (no tuple
-        around it: an item per socket per event), or a tuple for the writer to act on."""
+        """Queue an item for the pump: the text of a frame to send as it is (no tuple
+        around it: an item per socket per event), or a tuple for the pump to act on."""
         if self.closed:
             return
         queue = self.queue
@@ -203,12 +204,12 @@ class Delivery:
         self._wake()
 
     def _wake(self) -> None:
-        if self.live and self.writer is None and self.queue and not self.closed:
-            self.writer = asyncio.get_running_loop().create_task(self._write())
+        if self.live and self.pump is None and self.queue and not self.closed:
+            self.pump = asyncio.get_running_loop().create_task(self._pump())
 
-    # -- the writer ------------------------------------------------------------------------
+    # -- the pump --------------------------------------------------------------------------
 
-    async def _write(self) -> None:
+    async def _pump(self) -> None:
         item: str | tuple[Any, ...] | None = None
         try:
             while self.queue and not self.closed:
@@ -237,11 +238,11 @@ class Delivery:
             if not self.closed and (error := refusal(exc)) is not None:
                 await self._unavailable(item, error)
             elif not self.closed:  # the socket went away under us
-                log.debug("writer stopped: %r", exc)
+                log.debug("the pump stopped: %r", exc)
             self.closed = True
             self.queue = None
         finally:
-            self.writer = None
+            self.pump = None
         self._wake()
 
     async def _unavailable(self, item: str | tuple[Any, ...] | None, error: Unavailable) -> None:
@@ -401,15 +402,15 @@ class Delivery:
         )
 
 
-def _membership(user_id: int | None, cid: int) -> Member | None:
+def _membership(user_id: int | None, cid: int) -> SocketMembership | None:
     if user_id is None:
         return None
     row = (
         Membership.objects.filter(user_id=user_id, conversation_id=cid, left_at__isnull=True)
-        .values_list(*Member.FIELDS)
+        .values_list(*SocketMembership.FIELDS)
         .first()
     )
-    return Member(*row) if row is not None else None
+    return SocketMembership(*row) if row is not None else None
 
 
 def _user_event_text(event: Any) -> str:

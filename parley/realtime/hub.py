@@ -4,11 +4,14 @@ A plain Channels app gives every socket its own layer channel and joins it to ea
 a message to a room of 500 then becomes 500 layer messages, each decoded and dispatched
 by its own consumer. Here each process has one hub channel. The hub joins a group when the
 first local socket needs it and leaves when the last one goes, and hands every layer
-message (already encoded JSON, see publish.py) to each local socket of that group. Events
-published by this process are handed to the hub directly (publish.py); the layer's copy of
-them, marked with this hub's channel, is dropped.
+message (already encoded JSON, parley/events/outgoing.py) to each local socket of that
+group; what travels on the layer, and how, is wire.py's. Events published by this
+process are handed to the hub directly (publish.py); the layer's copy of them, marked
+with this hub's channel, is dropped.
 
-Ordering and gaps are each socket's business (delivery.py): the hub only routes. It also
+Gaps are each socket's business (delivery.py); the hub routes, a stream's events in seq
+order (ordering.py), and hands what this process publishes to the layer through its
+outbox (outbox.py). It also
 watches for what the layer silently dropped: a dropped event is noticed by a socket when
 the next event of its stream arrives, but a dropped *last* event has no successor. So
 every few seconds the hub reads the head seq of each stream it follows from the database,
@@ -22,7 +25,6 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -30,38 +32,26 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from parley.common import counts
-from parley.common.intervallog import IntervalLog
 from parley.common.outage import refusal
+from parley.events.outgoing import Outgoing
 from parley.realtime.db import database_sync_to_async
+from parley.realtime.layer_groups import layer_group, layer_outage
 from parley.realtime.loops import per_loop
+from parley.realtime.ordering import InOrder
+from parley.realtime.outbox import Outbox
+from parley.realtime.wire import BATCH, EVENT, events_of
 
 log = logging.getLogger(__name__)
-# The channel layer (Redis) down: every publish and receive fails until it is back.
-layer_outage = IntervalLog(log, "channel layer unavailable")
-
-GROUP_REFRESH_SECONDS = 1800  # the in-memory layer forgets group members after group_expiry
-HEADS_CHUNK = 500
-# Events of one stream published by different processes reach the layer slightly out of
-# order. An event that comes early is held this long for the ones before it, so that each
-# socket does not run to the database to fill a "gap" that closes a millisecond later.
-REORDER_HOLD_SECONDS = 0.1
-LAYER_CONCURRENCY = 16  # group_add/group_discard calls in flight per process
-OUTBOX_MAX = 50_000  # published events waiting for the layer, per process
-# Events that wait in the outbox for one layer group leave together, as one layer
-# message of this type carrying up to OUTBOX_BATCH of them in publish order.
-BATCH_MESSAGE_TYPE = "hub.batch"
-OUTBOX_BATCH = 100
-# User streams share USER_BUCKETS layer groups ("ub.<user id % USER_BUCKETS>"): a process
-# joins a bucket for its first socket of any user in it, so a connect storm costs a
-# handful of layer subscriptions instead of one per user (docs/architecture.md).
-USER_BUCKETS = 64
 # The hub's lag, as gauges of the metrics (parley/common/counts.py).
 OUTBOX_DOC = "Events published here still waiting for the channel layer."
 HELD_DOC = "Events held for the ones before them (reordering)."
+GROUP_REFRESH_SECONDS = 1800  # the in-memory layer forgets group members after group_expiry
+HEADS_CHUNK = 500
+LAYER_CONCURRENCY = 16  # group_add/group_discard calls in flight per process
 
 
 class Subscriber(Protocol):
-    def on_hub_event(self, message: dict[str, Any]) -> None: ...
+    def on_hub_event(self, event: Outgoing) -> None: ...
 
     def catch_up(self, group: str, head: int) -> None:
         """The stream of `group` stands at `head` in the database: send what is missing."""
@@ -73,14 +63,6 @@ def _members(entry: Subscriber | set[Subscriber] | None) -> tuple[Subscriber, ..
     if entry is None:
         return ()
     return tuple(entry) if isinstance(entry, set) else (entry,)
-
-
-def layer_group(group: str) -> str:
-    """The layer group that carries `group`: a user stream's bucket, else the group."""
-    kind, _, ident = group.partition(".")
-    if kind == "u" and ident.isdigit():
-        return f"ub.{int(ident) % USER_BUCKETS}"
-    return group
 
 
 def _stream_of(group: str) -> tuple[str, int] | None:
@@ -118,10 +100,8 @@ class Hub:
         self.wanted: dict[str, int] = {}
         self.joined: set[str] = set()
         self._group_locks: dict[str, tuple[asyncio.Lock, int]] = {}
-        self.seen: dict[str, int] = {}  # highest seq the layer brought (or caught up to)
-        self.next_seq: dict[str, int] = {}  # per stream: the seq to dispatch next
-        self.held: dict[str, dict[int, dict[str, Any]]] = {}  # early events, by seq
-        self._release_timers: dict[str, asyncio.TimerHandle] = {}
+        # Each stream's events in seq order, early ones held a moment (ordering.py).
+        self.order = InOrder(self._deliver)
         self._last_heads: dict[str, int] = {}
         # Groups that got their first local socket since the last head check: checked
         # in one round (what was committed before the layer brought them never comes).
@@ -131,29 +111,24 @@ class Hub:
         # A socket in 2,000 rooms must not open 2,000 Redis connections at once.
         self._layer_calls = asyncio.Semaphore(LAYER_CONCURRENCY)
         # What this process published, on its way to the layer, in publish order.
-        self._outbox: deque[tuple[str, dict[str, Any]]] = deque()
-        self._sending: asyncio.Task[None] | None = None
+        self.outbox = Outbox(self.layer)
         # Messages sent to this hub's channel itself rather than to a group, by type
         # (writer.py: sends forwarded to the writer of a conversation, and the answers).
-        self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
+        self.handlers: dict[str, Callable[[Any], None]] = {}
 
     async def start(self) -> None:
         async with self._started:
             if self.channel is not None or self.layer is None:
                 return
-            self.channel = await self.layer.new_channel("hub.")
-            counts.gauge("hub_outbox_events", OUTBOX_DOC, lambda: len(self._outbox))
-            counts.gauge("hub_held_events", HELD_DOC, self._held_count)
+            self.channel = self.outbox.origin = await self.layer.new_channel("hub.")
+            counts.gauge("hub_outbox_events", OUTBOX_DOC, lambda: len(self.outbox))
+            counts.gauge("hub_held_events", HELD_DOC, self.order.held_count)
             loop = asyncio.get_running_loop()
             self._tasks = [
                 loop.create_task(self._receive()),
                 loop.create_task(self._refresh()),
                 loop.create_task(self._watch_heads()),
             ]
-
-    def _held_count(self) -> int:
-        # read by a scrape on another thread: list() copies the values at once
-        return sum(map(len, list(self.held.values())))
 
     async def subscribe(self, subscriber: Subscriber, groups: Iterable[str]) -> None:
         """Route `groups` to `subscriber`. Returns once the layer delivers them to this
@@ -176,7 +151,7 @@ class Hub:
                 entry.add(subscriber)
             elif entry is not subscriber:
                 self.groups[group] = {entry, subscriber}
-            handed = self.next_seq.get(group)
+            handed = self.order.next_seq.get(group)
             if handed is not None:
                 subscriber.catch_up(group, handed - 1)
         if self.layer is None:
@@ -211,9 +186,8 @@ class Hub:
         else:
             del self.wanted[carrier]
         self._fresh.discard(group)
-        self.seen.pop(group, None)
         self._last_heads.pop(group, None)
-        self._forget_order(group)
+        self.order.forget(group)
 
     async def _sync_all(self, groups: list[str]) -> None:
         """`_sync` each layer group of `groups` whose membership may differ from what
@@ -258,63 +232,15 @@ class Hub:
             else:
                 self._group_locks[group] = (lock, users - 1)
 
-    def dispatch(self, message: dict[str, Any]) -> None:
-        """Hand a layer message to the group's sockets, a stream's events in seq order."""
-        group = message.get("g", "")
-        if not self.groups.get(group):
-            return
-        seq = message.get("us") if message.get("us") is not None else message.get("s")
-        if seq is None:
-            self._deliver(group, message)
-            return
-        if seq > self.seen.get(group, -1):
-            self.seen[group] = seq
-        expected = self.next_seq.get(group)
-        if expected is None or seq == expected:
-            self._deliver(group, message)
-            self.next_seq[group] = seq + 1
-            self._deliver_held(group)
-        elif seq < expected:
-            self._deliver(group, message)  # a late duplicate: sockets drop what they sent
-        else:
-            counts.gateway.reorder_holds += 1
-            self.held.setdefault(group, {})[seq] = message
-            if group not in self._release_timers:
-                self._release_timers[group] = asyncio.get_running_loop().call_later(
-                    REORDER_HOLD_SECONDS, self._release, group
-                )
+    def dispatch(self, event: Outgoing) -> None:
+        """Hand an event to the group's sockets, a stream's events in seq order."""
+        if self.groups.get(event.group):
+            self.order.put(event.group, event)
 
-    def _deliver_held(self, group: str) -> None:
-        held = self.held.get(group)
-        while held and self.next_seq[group] in held:
-            seq = self.next_seq[group]
-            self._deliver(group, held.pop(seq))
-            self.next_seq[group] = seq + 1
-        if not held:
-            self._forget_order(group, keep_next=True)
-
-    def _release(self, group: str) -> None:
-        """The events before the held ones did not come: deliver what is held, in order;
-        each socket fills the hole from the database."""
-        self._release_timers.pop(group, None)
-        held = self.held.pop(group, {})
-        counts.gateway.reorder_releases += bool(held)
-        for seq in sorted(held):
-            self._deliver(group, held[seq])
-            self.next_seq[group] = seq + 1
-
-    def _forget_order(self, group: str, *, keep_next: bool = False) -> None:
-        self.held.pop(group, None)
-        timer = self._release_timers.pop(group, None)
-        if timer is not None:
-            timer.cancel()
-        if not keep_next:
-            self.next_seq.pop(group, None)
-
-    def _deliver(self, group: str, message: dict[str, Any]) -> None:
+    def _deliver(self, group: str, event: Outgoing) -> None:
         for subscriber in _members(self.groups.get(group)):
             try:
-                subscriber.on_hub_event(message)
+                subscriber.on_hub_event(event)
             except Exception:
                 log.exception("a connection failed to take an event")
 
@@ -340,17 +266,14 @@ class Hub:
         heads = await database_sync_to_async(_heads)(conversations, users)
         caught = 0
         for group, head in heads.items():
-            if head <= self.seen.get(group, -1):
+            if head <= self.order.seen.get(group, -1):
                 continue
             if group not in fresh and self._last_heads.get(group) != head:
                 continue
             members = _members(self.groups.get(group))
             if not members:
                 continue
-            self.seen[group] = head
-            if self.next_seq.get(group, 0) <= head:
-                self._release(group)
-                self.next_seq[group] = max(self.next_seq.get(group, 0), head + 1)
+            self.order.caught_up(group, head)
             caught += 1
             for subscriber in members:
                 try:
@@ -383,21 +306,23 @@ class Hub:
                 await asyncio.sleep(0.5)
                 continue
             layer_outage.ok()
-            handler = self.handlers.get(message.get("type", ""))
-            if handler is not None:  # sent to this hub's channel itself (writer.py)
-                try:
-                    handler(message)
-                except Exception:
-                    log.exception("the hub could not handle a %s", message.get("type"))
-            elif message.get("o") == self.channel:
-                continue  # what this hub published: its sockets already have it
-            elif message.get("type") == BATCH_MESSAGE_TYPE:
-                counts.gateway.hub_events += len(message["m"])
-                for event in message["m"]:
+            kind = message.get("type", "")
+            if kind == EVENT or kind == BATCH:
+                if message.get("origin") == self.channel:
+                    continue  # what this hub published: its sockets already have it
+                batch = events_of(message)
+                counts.gateway.hub_events += len(batch)
+                for event in batch:
                     self.dispatch(event)
-            else:
-                counts.gateway.hub_events += 1
-                self.dispatch(message)
+                continue
+            handler = self.handlers.get(kind)
+            if handler is None:
+                log.warning("the hub got a layer message of unknown type %r", kind)
+                continue
+            try:  # sent to this hub's channel itself (writer.py)
+                handler(message)
+            except Exception:
+                log.exception("the hub could not handle a %s", kind)
 
     async def _refresh(self) -> None:
         while True:
@@ -408,17 +333,16 @@ class Hub:
                 except Exception:
                     log.warning("could not refresh the layer group %s", group)
 
-    def publish(self, group: str, message: dict[str, Any]) -> None:
+    def publish(self, event: Outgoing) -> None:
         """An event this process publishes: to its own sockets now, to the layer next.
 
         It is dispatched in an empty context, as if it had come from the layer: the tasks
         it wakes must not inherit the publisher's context variables (a REST view's
         `async_to_sync` executor, which is gone once the view returns)."""
-        message["o"] = self.channel
-        contextvars.Context().run(self.dispatch, message)
+        contextvars.Context().run(self.dispatch, event)
         if self._alone_on_local_layer():
             return  # nobody else can hear a layer that lives in this process
-        self.send_later(group, message)
+        self.outbox.put(event)
 
     def _alone_on_local_layer(self) -> bool:
         """The layer is the in-memory one (it reaches only this process) and no other
@@ -427,61 +351,9 @@ class Hub:
             return False
         return all(hub is self or loop.is_closed() for loop, hub in get_hub.items())
 
-    def send_later(self, group: str, message: dict[str, Any]) -> None:
-        """Hand a message this process published to the layer, after those before it.
-
-        The publisher does not wait for the layer's round trip (its own sockets already
-        have the event: `dispatch`). If the layer falls behind by more than OUTBOX_MAX
-        messages the oldest are dropped, as a layer over capacity drops them: readers
-        fill them in from the database by seq.
-        """
-        if len(self._outbox) >= OUTBOX_MAX:
-            counts.gateway.layer_outbox_drops += 1
-            dropped, _ = self._outbox.popleft()
-            log.warning("the channel layer is behind; dropped an event for %s", dropped)
-        self._outbox.append((group, message))
-        if self._sending is None:
-            self._sending = asyncio.get_running_loop().create_task(
-                self._send_outbox(), context=contextvars.Context()
-            )
-
-    async def _send_outbox(self) -> None:
-        """Hand the outbox to the layer. What piled up for one layer group while the
-        previous call was out goes in one layer message: under load (a burst of sends, a
-        connect storm's presence) one PUBLISH, one round trip and one decoding in every
-        process instead of one per event. Events of a group keep their order; events of
-        different groups may pass each other, as they may in the layer (each stream is
-        ordered by its seq, docs/architecture.md)."""
-        try:
-            while self._outbox:
-                batches: dict[str, list[dict[str, Any]]] = {}
-                while self._outbox:
-                    group, message = self._outbox[0]
-                    batch = batches.setdefault(layer_group(group), [])
-                    if len(batch) == OUTBOX_BATCH:
-                        break
-                    self._outbox.popleft()
-                    batch.append(message)
-                for carrier, messages in batches.items():
-                    counts.layer_batch_events.observe(len(messages))
-                    if len(messages) == 1:
-                        payload = messages[0]
-                    else:
-                        payload = {"type": BATCH_MESSAGE_TYPE, "o": self.channel, "m": messages}
-                    try:
-                        await self.layer.group_send(carrier, payload)
-                    except Exception as exc:  # the database has it; readers catch up by seq
-                        counts.gateway.layer_publish_failures += 1
-                        layer_outage.failed(exc, "events reach other processes by seq later")
-                    else:
-                        layer_outage.ok()
-        finally:
-            self._sending = None
-
     async def flush(self) -> None:
         """Wait until what this process published has been handed to the layer."""
-        while self._sending is not None:
-            await asyncio.shield(self._sending)
+        await self.outbox.flush()
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):

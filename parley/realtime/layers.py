@@ -15,7 +15,8 @@ expired still leaves its groups.
 A send puts the message straight onto each member's queue: Channels' `group_send` makes
 a task per member and awaits them through `asyncio.as_completed`, and its `send` builds
 a new `asyncio.Queue` on every call only to throw it away (`setdefault`), and deep-copies
-the message even when every value is a string or a number (Parley's always are).
+the message even when every value is a string or a number (a writer message; an event
+carries its fields in a list, wire.py, and is copied deeply as Channels would).
 """
 
 from __future__ import annotations

@@ -11,11 +11,12 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-from parley.realtime import protocol as p
-from parley.realtime.hub import layer_outage
+from parley.events import protocol as p
+from parley.events.outgoing import VIEWERS, conversation_group, outgoing
+from parley.realtime.layer_groups import layer_outage
 from parley.realtime.loops import per_loop
 from parley.realtime.presence import get_presence
-from parley.realtime.publish import VIEWERS, conversation_group, outgoing, publish
+from parley.realtime.publish import publish
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ The prefix is PARLEY["PRESENCE_PREFIX"].
 A participant key is "u<user id>" or "v<visitor id>". The sockets from one client address
 are counted the same way, under "a<address>" in the user hash, for the cap on sockets per
 address: `arrive` tells a new socket its place among its participant's and its address's
-sockets on all live processes (consumers.py closes the one over a cap).
+sockets on all live processes (consumers.py closes the one over a cap). Who hears that
+someone came online or went offline is presence_news.py's business.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import logging
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -49,6 +50,10 @@ def _unreachable(exc: Exception) -> None:
 
 PREFIX = "parley:pr"
 ADDRESS = "a"  # the key prefix of a client address's sockets
+
+# Told the participant keys of people who were online only on a process that died
+# (presence_news.participants_gone: the policy of who hears it lives there).
+GoneHandler = Callable[[set[str]], Awaitable[None]]
 
 # (participant key, conversation ids, count its sockets elsewhere, answer: that count)
 _Request = tuple[str, list[int], bool, "asyncio.Future[int]"]
@@ -188,7 +193,9 @@ class LocalPresence:
     def online_sync(self, keys: Iterable[str]) -> set[str]:
         return {k for k in keys if k in self.users}
 
-    async def start(self) -> None:
+    async def start(self, on_gone: GoneHandler | None = None) -> None:
+        """Start counting across processes; `on_gone` hears of the people a dead
+        process had online (None: buried without telling anyone)."""
         return None
 
     async def stop(self) -> None:
@@ -235,6 +242,7 @@ class RedisPresence(LocalPresence):
         self._pending: dict[asyncio.AbstractEventLoop, list[_Request]] = {}
         self._flushing: set[asyncio.AbstractEventLoop] = set()
         self._others: list[str] = []  # the other live processes at the last look
+        self.on_gone: GoneHandler | None = None
 
     @property
     def redis(self):  # type: ignore[no-untyped-def]
@@ -265,7 +273,9 @@ class RedisPresence(LocalPresence):
         # longer, so the process that buries it can still read whom it had online.
         return self.ttl * 2 + 1
 
-    async def start(self) -> None:
+    async def start(self, on_gone: GoneHandler | None = None) -> None:
+        if on_gone is not None:
+            self.on_gone = on_gone
         task = self._task
         if task is None or task.done() or task.get_loop().is_closed():
             self._task = None
@@ -308,10 +318,8 @@ class RedisPresence(LocalPresence):
             gone |= {k for k in keys if not k.startswith(ADDRESS)}
         if gone:
             gone -= await self.online(gone)
-        if gone:
-            from parley.realtime.consumers import participants_gone
-
-            await participants_gone(gone)
+        if gone and self.on_gone is not None:
+            await self.on_gone(gone)
         return gone
 
     async def _sync(self, key: str, conversations: list[int], *, check: bool) -> int:

@@ -1,8 +1,11 @@
-"""Announcing events: the only place that hands events to the channel layer.
+"""The gateway's side of announcing: committed events to this process's sockets and, through
+the channel layer, to the other processes. The only place that hands events to the layer.
 
-Services call `publish_on_commit`, so a rolled-back write never announces anything. An
-event is encoded to JSON once, here, and travels through the layer as text: every process
-forwards the same string to each of its sockets (parley/realtime/hub.py).
+Services register their events with `parley.events.sink.publish_on_commit`; the gateway
+installs `publish_now` as the sink of committed events when the app starts (apps.py), and
+publishes what its own database hops captured with `publish`. An event is encoded to
+JSON once, where it is made (parley/events/outgoing.py), and travels through the layer as
+text: every process forwards the same string to each of its sockets (hub.py).
 
 The layer is at-most-once. That is fine because every durable event carries a seq and the
 gateway fills any gap from the database (docs/architecture.md, "Delivery").
@@ -10,113 +13,27 @@ gateway fills any gap from the database (docs/architecture.md, "Delivery").
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
 
-from parley.realtime.hub import layer_group, layer_outage, running_hub
-from parley.realtime.protocol import Frame, encode
+from parley.events.outgoing import Outgoing
+from parley.events.sink import capture
+from parley.realtime.hub import running_hub
+from parley.realtime.layer_groups import layer_group, layer_outage
+from parley.realtime.wire import event_message
 
 log = logging.getLogger(__name__)
 
-HUB_MESSAGE_TYPE = "hub.event"
-# The control of an ephemeral conversation event for the sockets that have the
-# conversation open (`conversation.open`) and no others: online counts, group presence.
-VIEWERS = "viewers"
-
-
-def conversation_group(conversation_id: int) -> str:
-    return f"c.{conversation_id}"
-
-
-def user_group(user_id: int) -> str:
-    return f"u.{user_id}"
-
-
-def visitor_group(visitor_id: object) -> str:
-    return f"v.{visitor_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One event for one group, encoded once."""
-
-    group: str
-    text: str
-    conversation: int | None = None  # set with `seq` for durable conversation events
-    seq: int | None = None
-    user_seq: int | None = None  # set for durable user-stream events
-    control: str | None = None  # gateway instructions: "joined", "left", VIEWERS, "close"
-    # with "close": only the sockets of this session key or token (tokens.socket_credential)
-    session: str | None = None
-
-    def as_layer_message(self) -> dict[str, Any]:
-        return {
-            "type": HUB_MESSAGE_TYPE,
-            "g": self.group,
-            "t": self.text,
-            "c": self.conversation,
-            "s": self.seq,
-            "us": self.user_seq,
-            "x": self.control,
-            "sk": self.session,
-        }
-
-
-def outgoing(
-    group: str,
-    event: Frame,
-    *,
-    conversation: int | None = None,
-    seq: int | None = None,
-    user_seq: int | None = None,
-    control: str | None = None,
-    session: str | None = None,
-) -> Outgoing:
-    return Outgoing(group, encode(event), conversation, seq, user_seq, control, session)
-
-
-_local = threading.local()
-
-
-@contextlib.contextmanager
-def capture() -> Iterator[list[Outgoing]]:
-    """Collect what services publish on commit instead of sending it from this thread.
-
-    The websocket gateway runs services in a worker thread and sends the captured events
-    from the event loop itself: one thread hop less per message.
-    """
-    previous = getattr(_local, "sink", None)
-    sink: list[Outgoing] = []
-    _local.sink = sink
-    try:
-        yield sink
-    finally:
-        _local.sink = previous
-
-
-def publish_on_commit(*events: Outgoing) -> None:
-    """Send `events` once the current transaction commits (at once outside one)."""
-
-    def send() -> None:
-        sink = getattr(_local, "sink", None)
-        if sink is not None:
-            sink.extend(events)
-        else:
-            publish_now(list(events))
-
-    transaction.on_commit(send, robust=True)
+T = TypeVar("T")
 
 
 def publish_now(events: list[Outgoing]) -> None:
-    """Send from synchronous code (REST views, admin, management commands)."""
+    """The sink of committed events (installed at startup): send from synchronous code
+    (REST views, the admin, management commands)."""
     if events:
         async_to_sync(publish)(events)
 
@@ -126,7 +43,7 @@ async def publish(events: list[Outgoing]) -> None:
 
     Where this event loop has a hub (a server process with sockets), the hub dispatches
     each event to its sockets right away and queues it for the layer in publish order
-    (`Hub.send_later`): neither the publisher nor a sender's ack waits for a Redis round
+    (`Hub.queue_for_layer`): neither the publisher nor a sender's ack waits for a Redis round
     trip. The layer brings each event back to this hub too, marked with the hub's
     channel as its origin, and the hub drops that copy. Without a hub (a management
     command, a test's own loop) the events are sent to the layer before this returns.
@@ -136,11 +53,20 @@ async def publish(events: list[Outgoing]) -> None:
         return
     hub = running_hub()
     for event in events:
-        message = event.as_layer_message()
         if hub is not None:
-            hub.publish(event.group, message)
+            hub.publish(event)
             continue
         try:
-            await layer.group_send(layer_group(event.group), message)
+            await layer.group_send(layer_group(event.group), event_message(event, None))
         except Exception as exc:  # the database has it; readers catch up by seq
             layer_outage.failed(exc, "events reach other processes by seq later")
+
+
+def run_captured(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> tuple[T, list[Outgoing]]:
+    """On the gateway's database thread: call `func` and return what it committed with
+    its result, for the event loop to `publish` (parley/events/sink.py: the same
+    `capture` as anyone's; the events ride back with the hop instead of each taking a
+    hop of their own onto the loop)."""
+    with capture() as events:
+        result = func(*args, **kwargs)
+    return result, events

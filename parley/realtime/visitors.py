@@ -23,8 +23,6 @@ it and what they may do:
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from typing import Any
 
 from parley.chat import errors as chat_errors
@@ -32,7 +30,9 @@ from parley.chat import events as ev
 from parley.chat.models import Membership, Visitor
 from parley.common import counts
 from parley.common.outage import refusal
-from parley.realtime import protocol as p
+from parley.events import protocol as p
+from parley.events.outgoing import conversation_group
+from parley.events.protocol import encode
 from parley.realtime.caps import visitor_counted_address, visitor_over_cap
 from parley.realtime.consumers import (
     CLOSE_TOO_MANY_SOCKETS,
@@ -41,12 +41,11 @@ from parley.realtime.consumers import (
     hello_limits,
 )
 from parley.realtime.db import database_sync_to_async
-from parley.realtime.delivery import CLOSE_TRY_AGAIN_LATER, Delivery, Member
+from parley.realtime.delivery import CLOSE_TRY_AGAIN_LATER, Delivery, SocketMembership
 from parley.realtime.online import get_online_counts
 from parley.realtime.origins import handshake_origin_allowed
 from parley.realtime.presence import get_presence, visitor_key
-from parley.realtime.protocol import encode
-from parley.realtime.publish import conversation_group, outgoing, publish
+from parley.realtime.presence_news import participants_gone, visitor_came, visitor_left
 from parley.realtime.writer import get_writer
 
 VISITOR_PROTOCOL = "parley.visitor"
@@ -73,7 +72,9 @@ def token_of(scope: dict[str, Any]) -> str | None:
     return None
 
 
-def visitor_state(key: str, token: str) -> tuple[Visitor, list[tuple[Member, int]]] | None:
+def visitor_state(
+    key: str, token: str
+) -> tuple[Visitor, list[tuple[SocketMembership, int]]] | None:
     """The visitor this token names on this widget and their active memberships with
     their conversations' seqs, or None (unknown widget, bad token, an anonymous visitor
     where the widget wants identified ones, or a visitor with no conversation yet)."""
@@ -95,37 +96,9 @@ def visitor_state(key: str, token: str) -> tuple[Visitor, list[tuple[Member, int
     if visitor is None:
         return None
     rows = Membership.objects.filter(visitor=visitor, left_at__isnull=True).values_list(
-        *Member.FIELDS, "conversation__last_seq"
+        *SocketMembership.FIELDS, "conversation__last_seq"
     )
-    return visitor, [(Member(*row[:5]), row[5]) for row in rows]
-
-
-def visitor_presence(visitor_id: object, online: bool, conversation_id: int) -> Any:
-    """`presence` of a visitor (`user` is their UUID, their sender id in messages) to
-    the sockets of their conversation."""
-    event = p.PresenceEvent(user=str(visitor_id), online=online)
-    return outgoing(conversation_group(conversation_id), event)
-
-
-def _conversations_of(visitor_ids: list[str]) -> list[tuple[str, int]]:
-    return [
-        (str(v), c)
-        for v, c in Membership.objects.filter(
-            visitor_id__in=visitor_ids, left_at__isnull=True
-        ).values_list("visitor_id", "conversation_id")
-    ]
-
-
-async def visitors_gone(keys: set[str]) -> None:
-    """Announce visitors offline whose sockets died with another server process."""
-    visitor_ids = []
-    for key in keys:
-        if key.startswith("v"):
-            with contextlib.suppress(ValueError):
-                visitor_ids.append(str(uuid.UUID(key[1:])))
-    if visitor_ids:
-        rows = await database_sync_to_async(_conversations_of)(visitor_ids)
-        await publish([visitor_presence(v, False, c) for v, c in rows])
+    return visitor, [(SocketMembership(*row[:5]), row[5]) for row in rows]
 
 
 class VisitorConsumer(ChatConsumer):
@@ -162,7 +135,7 @@ class VisitorConsumer(ChatConsumer):
         sender = ev.visitor_sender(self.visitor)
         await self.send(encode(p.Hello(user=sender, user_seq=0, limits=hello_limits())))
         presence = get_presence()
-        await presence.start()
+        await presence.start(on_gone=participants_gone)
         address = visitor_counted_address(self.scope)
         if address is not None:
             self.address = address
@@ -176,7 +149,7 @@ class VisitorConsumer(ChatConsumer):
             return
         get_online_counts().changed(self.delivery.memberships)
         if arrival.came_online:
-            await self._announce_presence(True, None)
+            await visitor_came(self.visitor.pk, list(self.delivery.memberships))
 
     async def disconnect(self, code: int) -> None:
         self._gone()
@@ -188,15 +161,8 @@ class VisitorConsumer(ChatConsumer):
         cids = list(self.delivery.memberships)
         went_offline = await get_presence().disconnect(self.key, cids, address=self.address)
         if went_offline and not self.refused:
-            await self._announce_presence(False, None)
+            await visitor_left(self.visitor.pk, cids)
         get_online_counts().changed(cids)
-
-    async def _announce_presence(self, online: bool, last_seen: Any) -> None:
-        """Whether the visitor is here now, for the team in their conversation (the inbox
-        shows it). No last-seen time: a visitor has no profile to show it on."""
-        await publish(
-            [visitor_presence(self.visitor.pk, online, c) for c in self.delivery.memberships]
-        )
 
     def _sender(self) -> p.Sender:
         return ev.visitor_sender(self.visitor)
@@ -212,7 +178,7 @@ class VisitorConsumer(ChatConsumer):
 
     async def on_message_send(self, command: p.SendMessage) -> None:
         membership = self._membership(command.conversation)
-        message, _ = await get_writer().send(membership, command.body, command.client_id)
+        message, _ = await get_writer().message_send(membership, command.body, command.client_id)
         # The widget's bot answers before the ack, also a retry's: a process that dies
         # before the bot answered never acknowledged the message, so the visitor's client
         # sends it again and the bot answers then (parley/support/services/bot.py).

@@ -42,16 +42,14 @@ from parley.chat.models import Membership, Message
 from parley.common import counts
 from parley.common.errors import DomainError
 from parley.common.outage import refusal
+from parley.events.protocol import Sender
 from parley.realtime.batching import get_batcher
-from parley.realtime.delivery import _partial
+from parley.realtime.delivery import deferred_instance
 from parley.realtime.hub import Hub, get_hub
 from parley.realtime.loops import per_loop
-from parley.realtime.protocol import Sender
+from parley.realtime.wire import DONE, SEND, WriterDone, WriterSend
 
 log = logging.getLogger(__name__)
-
-SEND = "writer.send"  # to the writer's hub: a send to write
-DONE = "writer.done"  # back to the forwarder's hub: its result
 
 LEASE_MS = 5000
 RENEW_SECONDS = 1.0  # leases written under since the last round are renewed this often
@@ -120,7 +118,7 @@ class Writer:
         self._owners: dict[int, tuple[str, float]] = {}  # conversation → (writer, until)
         self._leases: dict[int, float] = {}  # conversation → when our lease ends, at most
         self._lookups: dict[int, asyncio.Future[str]] = {}
-        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._waiting: dict[str, asyncio.Future[WriterDone]] = {}
         self._written: set[int] = set()  # conversations written here since the last renewal
         self._ids = itertools.count()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -131,11 +129,13 @@ class Writer:
         self.served = 0
         self.fell_back = 0
 
-    async def send(self, membership: Membership, body: str, client_id: str) -> tuple[Message, bool]:
-        """`SendBatcher.send`, by whichever process writes the conversation. Raises the
+    async def message_send(
+        self, membership: Membership, body: str, client_id: str
+    ) -> tuple[Message, bool]:
+        """`SendBatcher.message_send`, by whichever process writes the conversation. Raises the
         same DomainErrors."""
         if not self.enabled:
-            return await get_batcher().send(membership, body, client_id)
+            return await get_batcher().message_send(membership, body, client_id)
         me = await self._attach()
         cid = membership.conversation_id
         owner = await self._owner(cid, me)
@@ -148,7 +148,7 @@ class Writer:
             except _NotWritten:
                 self.fell_back += 1
         self._written.add(cid)
-        return await get_batcher().send(membership, body, client_id)
+        return await get_batcher().message_send(membership, body, client_id)
 
     async def _attach(self) -> str:
         hub = self.hub
@@ -284,25 +284,23 @@ class Writer:
     ) -> tuple[Message, bool]:
         assert self.hub is not None and self.hub.channel is not None
         request = str(next(self._ids))
-        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[WriterDone] = asyncio.get_running_loop().create_future()
         self._waiting[request] = answer
         self.forwarded += 1
         counts.gateway.writer_forwards += 1
+        forward = WriterSend(
+            type=SEND,
+            reply_to=self.hub.channel,
+            request=request,
+            membership=membership.pk,
+            conversation=membership.conversation_id,
+            user=membership.user_id,
+            body=body,
+            client_id=client_id,
+            sender=ev.member_sender(membership).model_dump(),
+        )
         try:
-            await self.layer.send(
-                owner,
-                {
-                    "type": SEND,
-                    "r": self.hub.channel,
-                    "i": request,
-                    "m": membership.pk,
-                    "c": membership.conversation_id,
-                    "u": membership.user_id,
-                    "b": body,
-                    "k": client_id,
-                    "s": ev.member_sender(membership).model_dump(),
-                },
-            )
+            await self.layer.send(owner, forward)
             reply = await asyncio.wait_for(answer, self.timeout)
         except TimeoutError:
             counts.gateway.writer_timeouts += 1
@@ -315,13 +313,13 @@ class Writer:
             self._waiting.pop(request, None)
         return _result(reply, membership, client_id)
 
-    def _answered(self, message: dict[str, Any]) -> None:
+    def _answered(self, message: WriterDone) -> None:
         """Hub handler: the writer's answer to one of our forwards."""
-        answer = self._waiting.get(message.get("i", ""))
+        answer = self._waiting.get(message.get("request", ""))
         if answer is not None and not answer.done():
             answer.set_result(message)
 
-    def _serve(self, message: dict[str, Any]) -> None:
+    def _serve(self, message: WriterSend) -> None:
         """Hub handler: another process forwarded a send to us."""
         self.served += 1
         counts.gateway.writer_served += 1
@@ -329,63 +327,71 @@ class Writer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _write_for(self, request: dict[str, Any]) -> None:
-        cid = request["c"]
-        membership = _partial(
+    async def _write_for(self, request: WriterSend) -> None:
+        cid = request["conversation"]
+        membership = deferred_instance(
             Membership,
             {
-                "id": request["m"],
+                "id": request["membership"],
                 "conversation_id": cid,
-                "user_id": request.get("u"),
+                "user_id": request["user"],
                 "left_at": None,  # as the forwarder's socket knows it; the INSERT re-checks
             },
         )
-        sender = Sender(**request["s"])
-        reply: dict[str, Any] = {"type": DONE, "i": request["i"]}
+        sender = Sender(**request["sender"])
+        reply = WriterDone(type=DONE, request=request["request"])
         self._written.add(cid)
         try:
-            message, created = await get_batcher().send(
-                membership, request["b"], request["k"], sender
+            message, created = await get_batcher().message_send(
+                membership, request["body"], request["client_id"], sender
             )
         except DomainError as exc:
-            reply |= {"e": exc.code, "em": exc.message, "ed": exc.details or None}
+            reply |= {
+                "error": exc.code,
+                "error_message": exc.message,
+                "error_details": exc.details or None,
+            }
         except Exception as exc:  # the batch failed as a whole: the forwarder writes it
             if refusal(exc, refused=False) is None:  # an outage is logged there
                 log.warning("could not write a forwarded send: %r", exc)
-            reply["x"] = 1
+            reply["not_written"] = True
         else:
             reply |= {
-                "id": message.pk,
-                "q": message.seq,
-                "b": message.body,
-                "t": message.created_at.isoformat(),
-                "d": message.deleted_at.isoformat() if message.deleted_at else None,
-                "n": created,
+                "message": message.pk,
+                "seq": message.seq,
+                "body": message.body,
+                "created_at": message.created_at.isoformat(),
+                "deleted_at": message.deleted_at.isoformat() if message.deleted_at else None,
+                "created": created,
             }
         try:
-            await self.layer.send(request["r"], reply)
+            await self.layer.send(request["reply_to"], reply)
         except Exception:  # the forwarder writes it after its timeout, and finds it
             log.warning("could not answer a forwarded send")
 
 
-def _result(reply: dict[str, Any], membership: Membership, client_id: str) -> tuple[Message, bool]:
-    """A forward's answer as `SendBatcher.send` would have returned or raised it."""
-    if "e" in reply:
-        raise ForwardedError(reply["e"], reply["em"], reply.get("ed"))
-    if "x" in reply:
+def _result(reply: WriterDone, membership: Membership, client_id: str) -> tuple[Message, bool]:
+    """A forward's answer as `SendBatcher.message_send` would have returned or raised it."""
+    if "error" in reply:
+        raise ForwardedError(reply["error"], reply["error_message"], reply.get("error_details"))
+    if reply.get("not_written"):
         raise _NotWritten()
-    message = Message(
-        pk=reply["id"],
-        conversation_id=membership.conversation_id,
-        seq=reply["q"],
-        sender=membership,
-        client_id=client_id,
-        body=reply["b"],
-        created_at=datetime.fromisoformat(reply["t"]),
-        deleted_at=datetime.fromisoformat(reply["d"]) if reply["d"] else None,
+    deleted_at = reply["deleted_at"]
+    message: Message = deferred_instance(  # as loaded from the database: stored, not new
+        Message,
+        {
+            "id": reply["message"],
+            "conversation_id": membership.conversation_id,
+            "seq": reply["seq"],
+            "sender_id": membership.pk,
+            "client_id": client_id,
+            "body": reply["body"],
+            "created_at": datetime.fromisoformat(reply["created_at"]),
+            "deleted_at": datetime.fromisoformat(deleted_at) if deleted_at else None,
+        },
     )
-    message._state.adding = False
-    return message, bool(reply["n"])
+    message.sender = membership
+    return message, reply["created"]
 
 
 get_writer = per_loop(Writer)

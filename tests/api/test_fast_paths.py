@@ -27,7 +27,7 @@ from parley.api.v1.shapes import (
 from parley.chat import events as ev
 from parley.chat import selectors, services
 from parley.chat.models import Membership, Message, Visitor
-from parley.realtime import protocol as p
+from parley.events import protocol as p
 
 pytestmark = pytest.mark.django_db
 

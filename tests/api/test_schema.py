@@ -7,7 +7,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from parley.api.v1.common import MessageSerializer, SenderSerializer
-from parley.realtime import protocol as p
+from parley.events import protocol as p
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import pytest
 from parley.chat import errors, selectors, services
 from parley.chat.models import Conversation, Message
 from parley.chat.services.messages import SendRequest, message_send_many
-from parley.realtime.publish import capture
+from parley.events.sink import capture
 
 pytestmark = pytest.mark.django_db
 

@@ -268,7 +268,7 @@ def test_a_group_admin_may_delete_anyones_message(alice, bob):
         membership=selectors.membership_for(alice, group.pk), seq=1
     )
 
-    assert Message.objects.get(seq=1).is_deleted
+    assert Message.objects.get(seq=1).deleted_at is not None
 
 
 def test_delete_for_me_hides_only_for_me(alice, bob):

@@ -11,7 +11,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from parley.chat import selectors, services
-from parley.realtime.publish import capture, publish
+from parley.events.sink import capture
+from parley.realtime.publish import publish
 from tests.ws import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from parley.chat import services
 from parley.chat.models import Message
-from parley.realtime import protocol as p
+from parley.events import protocol as p
 from parley.realtime.hub import get_hub
 from tests.ws import Client
 

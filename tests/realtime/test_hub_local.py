@@ -12,10 +12,12 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from parley.chat import services
-from parley.realtime import hub as hub_module
-from parley.realtime import protocol as p
-from parley.realtime.hub import get_hub, layer_group
-from parley.realtime.publish import outgoing, publish
+from parley.events import protocol as p
+from parley.events.outgoing import outgoing
+from parley.realtime import layer_groups, wire
+from parley.realtime.hub import get_hub
+from parley.realtime.layer_groups import layer_group
+from parley.realtime.publish import publish
 from tests.ws import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,7 +32,7 @@ class Recorder:
     """A subscriber of a hub on another event loop."""
 
     def __init__(self) -> None:
-        self.events: list[dict] = []
+        self.events: list = []
         self.arrived = threading.Event()
 
     def on_hub_event(self, message):
@@ -102,7 +104,7 @@ async def test_one_hub_skips_the_in_memory_layer_and_a_second_loops_hub_still_he
     assert alone == [True] and sent_alone == []  # delivered here, the layer untouched
     assert shared == [False]  # here once, not again through the layer
     assert heard and sent == [f"c.{conversation.pk}"]
-    assert [m["g"] for m in recorder.events] == [f"c.{conversation.pk}"]
+    assert [e.group for e in recorder.events] == [f"c.{conversation.pk}"]
     await a.close()
     await b.close()
 
@@ -134,7 +136,7 @@ async def test_users_share_layer_groups_and_each_gets_only_their_own_events(
 ):
     # given: every user stream in one bucket, three people online here, and a hub on
     # another event loop (another process, as far as the layer knows) following bob
-    monkeypatch.setattr(hub_module, "USER_BUCKETS", 1)
+    monkeypatch.setattr(layer_groups, "USER_BUCKETS", 1)
     clients = [await Client(person).connect(resume={}) for person in (alice, bob, carol)]
     hub, layer = get_hub(), get_channel_layer()
     carried_by = set(hub.joined)
@@ -161,7 +163,7 @@ async def test_users_share_layer_groups_and_each_gets_only_their_own_events(
     assert carried_by == {"ub.0"} and hub.channel in layer.groups["ub.0"]
     assert [j["conversation"]["title"] for j in joined] == ["Carol", "Alice"]
     assert before_bob == []
-    assert heard and {m["g"] for m in recorder.events} == {f"u.{bob.pk}"}
+    assert heard and {e.group for e in recorder.events} == {f"u.{bob.pk}"}
     assert await clients[0].nothing()  # alice heard nothing of carol and bob's chat
     for client in clients:
         await client.close()
@@ -176,7 +178,7 @@ async def test_events_that_pile_up_for_the_layer_leave_together_in_order(alice, 
     original = layer.group_send
 
     async def slow(carrier, message):
-        sent.append((carrier, [m["t"] for m in message.get("m", [message])]))
+        sent.append((carrier, [e.text for e in wire.events_of(message)]))
         if len(sent) == 1:
             await gate.wait()
         await original(carrier, message)
@@ -200,7 +202,7 @@ async def test_events_that_pile_up_for_the_layer_leave_together_in_order(alice, 
         gate.set()
         await get_hub().flush()
         for _ in range(30):
-            if '"user":"5"' in "".join(m["t"] for m in recorder.events):
+            if '"user":"5"' in "".join(e.text for e in recorder.events):
                 break
             await asyncio.sleep(0.1)
     finally:
@@ -215,5 +217,5 @@ async def test_events_that_pile_up_for_the_layer_leave_together_in_order(alice, 
 
     calls = [(carrier, users(texts)) for carrier, texts in sent if users(texts)]
     assert calls == [(group, ["1"]), (group, ["2", "3", "5"]), (layer_group(f"u.{bob.pk}"), ["4"])]
-    assert users(m["t"] for m in recorder.events) == ["1", "2", "3", "5"]
+    assert users(e.text for e in recorder.events) == ["1", "2", "3", "5"]
     await a.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from parley.chat import errors as chat_errors
 from parley.common.errors import DomainError
-from parley.realtime import protocol as p
+from parley.events import protocol as p
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "protocol.md").read_text()
@@ -29,7 +29,11 @@ def test_every_server_event_has_a_section():
 
 
 def test_every_error_code_is_in_the_error_table():
-    source = "\n".join(path.read_text() for path in (ROOT / "parley" / "realtime").glob("*.py"))
+    source = "\n".join(
+        path.read_text()
+        for package in ("realtime", "events")
+        for path in (ROOT / "parley" / package).glob("*.py")
+    )
     protocol_codes = set(re.findall(r'ProtocolError\(\s*"([a-z_]+)"', source))
     domain_codes = {
         cls.code
@@ -55,7 +59,11 @@ def test_every_json_example_in_the_doc_is_a_valid_frame():
 
 
 def test_every_close_code_is_documented():
-    source = "\n".join(path.read_text() for path in (ROOT / "parley" / "realtime").glob("*.py"))
+    source = "\n".join(
+        path.read_text()
+        for package in ("realtime", "events")
+        for path in (ROOT / "parley" / package).glob("*.py")
+    )
     codes = set(re.findall(r"^CLOSE_[A-Z_]+ = (\d+)", source, flags=re.M))
     assert codes >= {"4401", "4403", "4008", "4429"}
     assert {code for code in codes if f"**{code}**" not in DOC} == set()

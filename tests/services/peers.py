@@ -1,7 +1,7 @@
 """A real websocket client of the gateway (the `websockets` package), for server processes.
 
 A Peer is one user's tab: it connects with `Authorization: Bearer <token>`, reads every
-frame in a background task (each one validated against parley/realtime/protocol.py), keeps
+frame in a background task (each one validated against parley/events/protocol.py), keeps
 them all in `frames`, and remembers the last seq it saw of each conversation so that it
 can reconnect, to any server, and resume from there.
 """
@@ -16,7 +16,12 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from parley.realtime import protocol as p
+from parley.events import protocol as p
+
+# The conversation events that carry the conversation's seq (the durable ones).
+DURABLE_CONVERSATION_EVENTS = frozenset(
+    p.frame_type(m) for m in p.SERVER_EVENTS if "seq" in m.model_fields
+)
 
 _ids = itertools.count(1)
 
@@ -92,7 +97,7 @@ class Peer:
         p.server_event_adapter.validate_python(frame)
         self.frames.append(frame)
         seq = frame.get("seq")
-        if frame["type"] in p.DURABLE_CONVERSATION_EVENTS:
+        if frame["type"] in DURABLE_CONVERSATION_EVENTS:
             self.positions[frame["conversation"]] = seq
         if frame.get("user_seq") is not None and frame["type"] != "hello":
             self.user_seq = frame["user_seq"]

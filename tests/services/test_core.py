@@ -13,9 +13,9 @@ from django.db import connection, transaction
 
 from parley.chat import errors, selectors, services
 from parley.chat.models import Membership, Message
+from parley.events.sink import capture
 from parley.realtime.hub import get_hub
 from parley.realtime.presence import RedisPresence, get_presence
-from parley.realtime.publish import capture
 from tests.ws import Client
 
 pytestmark = [
@@ -401,6 +401,7 @@ async def test_a_stalled_layer_holds_up_neither_the_ack_nor_sockets_here(alice, 
 
     from channels.layers import get_channel_layer
 
+    from parley.realtime import wire
     from parley.realtime.hub import get_hub
 
     conversation = await direct(alice, bob)
@@ -411,7 +412,7 @@ async def test_a_stalled_layer_holds_up_neither_the_ack_nor_sockets_here(alice, 
 
     async def stalled(group, message):  # a Redis that does not answer for a while
         await released.wait()
-        reached.append(message.get("s"))
+        reached.extend(e.seq for e in wire.events_of(message) if e.seq is not None)
         await original(group, message)
 
     monkeypatch.setattr(layer, "group_send", stalled)

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from parley.chat import services as chat
 from parley.chat.models import Bot, Conversation, Membership
-from parley.realtime.publish import capture
+from parley.events.sink import capture
 from parley.support import services
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.test import Client
 
 from parley.chat import services as chat
 from parley.chat.models import ConversationEvent, Membership
-from parley.realtime.publish import capture
+from parley.events.sink import capture
 from parley.support import services
 from parley.support.models import SupportConversation, Widget
 

@@ -53,7 +53,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class SenderSerializer(serializers.Serializer):
-    """`parley.realtime.protocol.Sender`: a registered user, a support visitor or a bot."""
+    """`parley.events.protocol.Sender`: a registered user, a support visitor or a bot."""
 
     kind = serializers.ChoiceField(
         choices=["user", "visitor", "bot"],
@@ -66,7 +66,7 @@ class SenderSerializer(serializers.Serializer):
 
 
 class MessageSerializer(serializers.Serializer):
-    """Exactly the websocket `MessageOut` (parley/realtime/protocol.py)."""
+    """Exactly the websocket `MessageOut` (parley/events/protocol.py)."""
 
     conversation = serializers.IntegerField()
     seq = serializers.IntegerField()

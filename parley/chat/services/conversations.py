@@ -25,7 +25,8 @@ from parley.chat.services._streams import (
     take_conversation_seq,
 )
 from parley.chat.text import clean_line
-from parley.realtime.publish import Outgoing, publish_on_commit
+from parley.events.outgoing import JOINED, LEFT, Outgoing
+from parley.events.sink import publish_on_commit
 
 PUBLIC_CHAT_SLUG = "public-chat"
 
@@ -74,7 +75,7 @@ def _joined_event(membership: Membership, title: str) -> Outgoing:
         user_event.payload,
         conversation=conversation.pk,
         seq=conversation.last_seq,
-        control="joined",
+        control=JOINED,
     )
 
 
@@ -336,7 +337,7 @@ def _remove(conversation: Conversation, membership: Membership, by: User | None)
                 user_event.seq,
                 user_event.payload,
                 conversation=conversation.pk,
-                control="left",
+                control=LEFT,
             )
         )
     publish_on_commit(*outs)
@@ -526,7 +527,7 @@ def support_bot_membership(*, conversation: Conversation, bot: Bot) -> Membershi
 def conversation_event_add(*, conversation_id: int, type_: str, payload: dict[str, object]) -> int:
     """Record a durable event of another domain in a conversation's stream (it takes the
     next seq, so a resume replays it in order) and publish it after commit. Returns its
-    seq. `type_` must be a server event of the protocol (parley/realtime/protocol.py)."""
+    seq. `type_` must be a server event of the protocol (parley/events/protocol.py)."""
     event = record_conversation_event(conversation_id, type_, payload)
     publish_on_commit(ev.conversation_event_out(event))
     return event.seq

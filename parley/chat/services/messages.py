@@ -23,13 +23,9 @@ from parley.chat.services._streams import (
 from parley.chat.text import clean_text
 from parley.common.errors import DomainError
 from parley.common.outage import refusal
-from parley.realtime import protocol as p
-from parley.realtime.publish import (
-    conversation_group,
-    outgoing,
-    publish_on_commit,
-    user_group,
-)
+from parley.events import protocol as p
+from parley.events.outgoing import conversation_group, outgoing, user_group
+from parley.events.sink import publish_on_commit
 
 _MESSAGE = Message._meta.db_table
 _MEMBERSHIP = Membership._meta.db_table

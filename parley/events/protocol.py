@@ -457,19 +457,3 @@ server_event_adapter = _discriminated(SERVER_EVENTS)
 def encode(event: Frame) -> str:
     """One event as the text of a websocket frame."""
     return orjson.dumps(event.model_dump(mode="json", exclude_none=True)).decode()
-
-
-DURABLE_CONVERSATION_EVENTS = frozenset(
-    {
-        "message.created",
-        "message.deleted",
-        "member.joined",
-        "member.left",
-        "member.updated",
-        "conversation.updated",
-        "support.updated",
-    }
-)
-DURABLE_USER_EVENTS = frozenset(
-    {"conversation.joined", "conversation.left", "message.hidden", "history.cleared"}
-)
