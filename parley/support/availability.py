@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from parley.accounts.models import User
 from parley.common import connected
-from parley.common.errors import InvalidInput
 from parley.support import hours
 from parley.support.models import AgentPreferences, Widget, WidgetAgent
 
@@ -70,22 +69,6 @@ def preferences_of(user: User) -> AgentPreferences:
     """The user's support settings (the defaults, unsaved, until they change one)."""
     found = AgentPreferences.objects.filter(user=user).first()
     return found or AgentPreferences(user=user)
-
-
-def preferences_update(*, user: User, **fields: Any) -> AgentPreferences:
-    """Set any of PREFERENCES (booleans); InvalidInput naming each bad field."""
-    problems = {
-        f: ["true or false."] for f, v in fields.items() if f in PREFERENCES and type(v) is not bool
-    }
-    problems.update({f: ["Unknown field."] for f in fields if f not in PREFERENCES})
-    if problems:
-        raise InvalidInput("The settings were not saved.", **problems)
-    preferences, _ = AgentPreferences.objects.update_or_create(user=user, defaults=fields)
-    if fields.get("available") is True:
-        from parley.support.services.assignment import assignment_run_for_user
-
-        assignment_run_for_user(user_id=user.pk)  # the queues of their widgets may move
-    return preferences
 
 
 def is_team_member(user: User) -> bool:

@@ -12,7 +12,7 @@ import pytest
 
 from parley.accounts.tokens import token_create
 from parley.support import services
-from parley.support.availability import preferences_update
+from parley.support.services.preferences import preferences_update
 from tests.services.peers import Peer
 
 pytestmark = [

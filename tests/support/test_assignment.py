@@ -10,8 +10,8 @@ import pytest
 from parley.common import connected
 from parley.common.errors import InvalidInput
 from parley.support import services
-from parley.support.availability import preferences_update
 from parley.support.models import SupportConversation
+from parley.support.services.preferences import preferences_update
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,10 @@ from asgiref.sync import sync_to_async
 
 from parley.chat import services as chat
 from parley.chat.models import Membership
-from parley.support import availability, services
+from parley.support import services
 from parley.support.models import Widget
 from parley.support.services.followups import visitor_notify_reply
+from parley.support.services.preferences import preferences_update
 from tests.jobs.helpers import make_due, run_jobs, waiting
 from tests.smtp import text_of
 from tests.ws import Client
@@ -134,7 +135,7 @@ def test_the_team_hears_of_a_new_conversation_unless_seen_online_or_declined(
     widget, alice, bob, carol, smtp
 ):
     services.agent_add(actor=alice, widget=widget, user=carol)
-    availability.preferences_update(user=carol, email_new_conversation=False)
+    preferences_update(user=carol, email_new_conversation=False)
 
     first = visitor_says(widget, "Is anyone there?", name="Kari")
     read(first.conversation_id, first.seq, user=bob)  # bob saw it

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from parley.api.v1.common import ApiView, error_responses
 from parley.support import availability
 from parley.support.models import AgentPreferences
+from parley.support.services.preferences import preferences_update
 
 TAG = ["widgets"]
 
@@ -63,7 +64,7 @@ class SupportPreferencesApi(ApiView):
     def patch(self, request: Request) -> Response:
         incoming = SupportPreferencesUpdateSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
-        preferences = availability.preferences_update(
+        preferences = preferences_update(
             user=request.user,  # type: ignore[arg-type]
             **incoming.validated_data,
         )

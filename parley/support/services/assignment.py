@@ -17,11 +17,13 @@ import logging
 from django.db import transaction
 from django.db.models import Count, Q
 
+from parley.accounts.models import User
 from parley.chat import services as chat
 from parley.common.outage import refusal
+from parley.support import reactions
 from parley.support.availability import available_team_online
 from parley.support.models import SupportConversation, Widget
-from parley.support.services.conversations import assign_locked
+from parley.support.services.changes import change, last_seq
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ def assignment_run(*, widget_id: int) -> list[tuple[int, int]]:
             if locked is None:  # assigned or resolved meanwhile
                 continue
             chat.support_team_join(conversation=support.conversation, user=people[agent])
-            assign_locked(locked, people[agent])
+            _assign_locked(locked, people[agent])
             load[agent] = load.get(agent, 0) + 1
             cursor = agent
             done.append((support.pk, agent))
@@ -115,3 +117,13 @@ def assignment_run_for_user(*, user_id: int) -> None:
     )
     for widget_id in ids:
         assignment_run_or_log(widget_id=widget_id)
+
+
+def _assign_locked(support: SupportConversation, assignee: User) -> SupportConversation:
+    """Assign a conversation whose row the caller has locked, and tell the assignee (by
+    email if they do not see it) and the webhooks."""
+    was = support.assignee_id
+    changed = change(support, assignee=assignee)
+    if was != assignee.pk:
+        reactions.conversation_assigned(changed, seq=last_seq(changed), by_self=False)
+    return changed

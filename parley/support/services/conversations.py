@@ -14,7 +14,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from parley.accounts.models import User
-from parley.chat import events as ev
 from parley.chat import services as chat
 from parley.chat.models import Conversation, Membership, Message, Visitor
 from parley.chat.text import clean_line, clean_text
@@ -23,6 +22,7 @@ from parley.support import errors, reactions
 from parley.support.models import SupportConversation, SupportNote, Widget
 from parley.support.selectors import team_of
 from parley.support.services import waking
+from parley.support.services.changes import change, last_seq
 
 # --- visitors' conversations ---------------------------------------------------------------
 
@@ -151,60 +151,12 @@ def visitor_details_update(
     return True
 
 
-def _wakes(support: SupportConversation) -> bool:
-    """A visitor's message opens it again: resolved, or snoozed until they write."""
-    Status = SupportConversation.Status
-    return support.status == Status.RESOLVED or (
-        support.status == Status.SNOOZED and support.snoozed_until is None
-    )
-
-
 # --- what the team does ----------------------------------------------------------------------
-
-_UNSET = object()
-
-
-def _set(
-    support: SupportConversation,
-    *,
-    status: str | object = _UNSET,
-    snoozed_until: datetime.datetime | None | object = _UNSET,
-    assignee: User | None | object = _UNSET,
-    handoff_seq: int | object = _UNSET,
-) -> SupportConversation:
-    """Change status, assignee or handoff and announce it (support.updated, a durable
-    event of the conversation: the team and the visitor see it, and a resume replays it)."""
-    changed = []
-    for name, value in (
-        ("status", status),
-        ("snoozed_until", snoozed_until),
-        ("assignee", assignee),
-        ("handoff_seq", handoff_seq),
-    ):
-        if value is not _UNSET and getattr(support, name) != value:
-            setattr(support, name, value)
-            changed.append(name)
-    if not changed:
-        return support
-    support.save(update_fields=changed)
-    chat.conversation_event_add(
-        conversation_id=support.pk,
-        type_="support.updated",
-        payload={
-            "status": support.status,
-            "snoozed_until": support.snoozed_until.isoformat() if support.snoozed_until else None,
-            "assignee": ev.user_sender(support.assignee).model_dump() if support.assignee else None,
-            # Asked for a person and not answered by one yet: a team member's message after
-            # this event ends the wait (docs/widget.md, "Handoff").
-            "waiting": support.handoff_seq > support.bot_since_seq,
-        },
-    )
-    return support
 
 
 def set_handoff(support: SupportConversation, seq: int) -> SupportConversation:
     """The visitor asked for a person at `seq` (the caller holds the row's lock)."""
-    return _set(support, handoff_seq=max(seq, support.bot_since_seq + 1))
+    return change(support, handoff_seq=max(seq, support.bot_since_seq + 1))
 
 
 def conversation_set_status(
@@ -232,7 +184,7 @@ def conversation_set_status(
                 Conversation.objects.filter(pk=locked.pk).values_list("last_seq", flat=True).get()
             )
             locked.save(update_fields=["bot_since_seq"])
-        changed = _set(locked, status=status, snoozed_until=snoozed_until)
+        changed = change(locked, status=status, snoozed_until=snoozed_until)
         waking.snooze_schedule(changed)
         if status == Status.RESOLVED and was != Status.RESOLVED:
             reactions.conversation_resolved(changed)
@@ -254,27 +206,12 @@ def conversation_assign(
             # They answer it now: in it even if they joined the team after it was resolved.
             chat.support_team_join(conversation=locked.conversation, user=assignee)
         was = locked.assignee_id
-        changed = _set(locked, assignee=assignee)
+        changed = change(locked, assignee=assignee)
         if assignee is not None and was != assignee.pk:
             by_self = actor is not None and actor.pk == assignee.pk
-            _assigned(changed, by_self=by_self)
+            reactions.conversation_assigned(changed, seq=last_seq(changed), by_self=by_self)
     _queue_moves(support.widget)
     return changed
-
-
-def assign_locked(support: SupportConversation, assignee: User) -> SupportConversation:
-    """Assign a conversation whose row the caller has locked (auto-assignment)."""
-    was = support.assignee_id
-    changed = _set(support, assignee=assignee)
-    if was != assignee.pk:
-        _assigned(changed, by_self=False)
-    return changed
-
-
-def _assigned(support: SupportConversation, *, by_self: bool) -> None:
-    """Tell the assignee (by email if they do not see it) and the webhooks."""
-    seq = Conversation.objects.values_list("last_seq", flat=True).get(pk=support.pk)
-    reactions.conversation_assigned(support, seq=seq, by_self=by_self)
 
 
 def _queue_moves(widget: Widget) -> None:
@@ -299,7 +236,7 @@ def note_add(*, actor: User, support: SupportConversation, body: str) -> Support
 
 
 def unassign(support: SupportConversation) -> SupportConversation:
-    return _set(support, assignee=None)
+    return change(support, assignee=None)
 
 
 def conversations_delete(supports: QuerySet[SupportConversation]) -> int:

@@ -1,7 +1,7 @@
 """What opens a visitor's conversation again without the team: the visitor writing to a
 resolved one, or to one snoozed until they write; the time of a timed snooze passing.
 
-Both go through `_set` (parley/support/services/conversations.py), so each reopening is
+Both go through `change` (parley/support/services/changes.py), so each reopening is
 a `support.updated` event of the conversation, live for the team and replayed on resume.
 docs/widget.md, "Visitors' conversations"."""
 
@@ -15,7 +15,7 @@ from django.db.models import Q
 
 from parley.jobs.runner import job
 from parley.support.models import SupportConversation
-from parley.support.services import conversations
+from parley.support.services.changes import change, wakes_on_visitor_message
 
 Status = SupportConversation.Status
 
@@ -35,8 +35,8 @@ def conversations_wake_on_visitor(*, conversation_ids: Iterable[int]) -> list[in
     for pk in asleep.values_list("pk", flat=True):
         with transaction.atomic():
             locked = SupportConversation.objects.select_for_update().filter(pk=pk).first()
-            if locked is not None and conversations._wakes(locked):
-                conversations._set(locked, status=Status.OPEN, snoozed_until=None)
+            if locked is not None and wakes_on_visitor_message(locked):
+                change(locked, status=Status.OPEN, snoozed_until=None)
                 opened.append(pk)
     return opened
 
@@ -74,5 +74,5 @@ def snooze_expire(*, conversation_id: int, until: datetime.datetime) -> bool:
         )
         if locked is None:
             return False
-        conversations._set(locked, status=Status.OPEN, snoozed_until=None)
+        change(locked, status=Status.OPEN, snoozed_until=None)
     return True
