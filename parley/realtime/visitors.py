@@ -28,7 +28,7 @@ from typing import Any
 from parley.chat import errors as chat_errors
 from parley.chat import events as ev
 from parley.chat.models import Membership, Visitor
-from parley.common import counts
+from parley.common import counts, ratelimit
 from parley.common.outage import refusal
 from parley.events import protocol as p
 from parley.events.outgoing import conversation_group
@@ -178,6 +178,12 @@ class VisitorConsumer(ChatConsumer):
 
     async def on_message_send(self, command: p.SendMessage) -> None:
         membership = self._membership(command.conversation)
+        # A visitor's messages count against one limit whichever door they come through
+        # (the HTTP send counts the same, parley/support/visitor_views.py): anyone on the
+        # web may open a visitor socket, and a few sockets would multiply the frame rate.
+        await database_sync_to_async(ratelimit.take)(
+            f"visitor:{self.visitor.pk}", what="messages", widget_messages=1
+        )
         message, _ = await get_writer().message_send(membership, command.body, command.client_id)
         # The widget's bot answers before the ack, also a retry's: a process that dies
         # before the bot answered never acknowledged the message, so the visitor's client

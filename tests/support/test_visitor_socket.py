@@ -8,6 +8,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client as HttpClient
 
+from parley.chat import models as chat_models
 from parley.chat import selectors
 from parley.chat import services as chat
 from parley.realtime.routing import websocket_application
@@ -331,3 +332,37 @@ async def test_a_visitors_message_on_the_socket_opens_a_resolved_or_snoozed_conv
         assert (await sync_to_async(SupportConversation.objects.get)(pk=cid)).status == "open"
     await socket.close()
     await agent.close()
+
+
+async def test_a_visitors_messages_over_the_socket_count_against_their_message_limit(
+    widget, settings
+):
+    """The limit on a visitor's messages (`widget_messages`) holds whichever door they
+    come through: the HTTP first message and the socket's sends share one count."""
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "RATE_LIMITS": {**settings.PARLEY["RATE_LIMITS"], "widget_messages": "3/10s"},
+    }
+    visitor = await sync_to_async(visit)(widget)  # the first of the three, over HTTP
+    cid = visitor["conversation"]
+    socket = await VisitorSocket(widget, visitor["token"]).connect(resume={})
+
+    answers = [
+        await socket.request(
+            {"type": "message.send", "conversation": cid, "client_id": f"s{i}", "body": "hi"}
+        )
+        for i in range(3)
+    ]
+    await socket.send({"type": "ping"})
+    pong = await socket.expect("pong")
+
+    assert [a["type"] for a in answers] == ["ack", "ack", "error"]
+    assert answers[2]["code"] == "rate_limited"
+    assert pong["type"] == "pong"  # the socket stays usable
+    stored = await sync_to_async(
+        lambda: list(
+            chat_models.Message.objects.filter(conversation_id=cid).values_list("body", flat=True)
+        )
+    )()
+    assert stored == ["Hello?", "hi", "hi"]
+    await socket.close()
