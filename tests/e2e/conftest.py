@@ -93,3 +93,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if live is not None:
             tail = "\n".join(live.log().splitlines()[-40:])
             item.add_report_section("call", "server log", re.sub(r"\x1b\[[0-9;]*m", "", tail))
+
+
+@pytest.fixture(scope="module")
+def host_site() -> Iterator[object]:
+    """A website on a second loopback origin, to embed the support widget in."""
+    from tests.e2e.widget_host import HostSite
+
+    site = HostSite()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def visitor_page(browser) -> Iterator[object]:
+    """`visitor_page()` opens a page in a browser context of its own (a visitor who is not
+    logged in to Parley); its script errors are kept in `page.errors`."""
+    contexts = []
+
+    def make(viewport: dict[str, int] | None = None) -> object:
+        context = browser.new_context(viewport=viewport or {"width": 1200, "height": 800})
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -65,8 +65,8 @@ def inbox_item(page: Page, name: str) -> Any:
     return page.locator("#inbox-list li").filter(has=page.locator(".conv-title", has_text=name))
 
 
-def create_widget(owner: Any, name: str) -> str:
-    """The owner makes a widget on the widgets screen; returns its public key."""
+def create_widget(owner: Any, name: str, site: str = "http://shop.example.com:8080") -> str:
+    """The owner makes a widget for `site` on the widgets screen; returns its public key."""
     page = owner.page
     page.get_by_role("button", name="Menu", exact=True).click()
     page.get_by_role("menuitem", name="Support widgets").click()
@@ -74,7 +74,7 @@ def create_widget(owner: Any, name: str) -> str:
     page.get_by_role("button", name="New widget").click()
     editor = page.locator("#widget-editor")
     editor.get_by_label("Name (for your team only)").fill(name)
-    editor.get_by_label("Allowed sites").fill("http://shop.example.com:8080")
+    editor.get_by_label("Allowed sites").fill(site)
     editor.get_by_label("Greeting").fill("We answer within minutes")
     editor.get_by_label("Ask for a name").select_option("optional")
     editor.get_by_role("button", name="Create widget").click()

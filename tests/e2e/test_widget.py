@@ -7,68 +7,24 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from websockets.sync.client import connect as ws_connect
 
 from tests.e2e.people import PASSWORD
+from tests.e2e.widget_host import HostSite, Visitor, embed
 
 pytestmark = pytest.mark.e2e
 
 ACCENT = "#0e7c66"
-# What a careless (or hostile) site puts in its stylesheet: none of it reaches the chat.
-HOST_CSS = """
-* { font-family: "Comic Sans MS", cursive !important; color: #ff0000 !important; }
-iframe, div { display: none !important; opacity: 0 !important; }
-button { background: #ff00ff !important; width: 4px !important; }
-p, li { visibility: hidden !important; }
-"""
-
-
-class HostSite:
-    """A website on another loopback port: pages by path, set by the test."""
-
-    def __init__(self) -> None:
-        self.pages: dict[str, str] = {}
-        pages = self.pages
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                body = pages.get(self.path.split("?")[0])
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.end_headers()
-                self.wfile.write((body or "not found").encode())
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"  # an allowed origin
-        self.foreign_url = f"http://localhost:{self.port}"  # the same site, another origin
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def host_site() -> Iterator[HostSite]:
-    site = HostSite()
-    yield site
-    site.stop()
 
 
 def _http(server: Any, method: str, path: str, body: Any = None, token: str = "", **headers: str):
@@ -149,50 +105,6 @@ def frames_until(socket: Any, predicate: Any, timeout: float = 10) -> dict[str, 
         frame = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
         if predicate(frame):
             return frame
-
-
-def embed(site: HostSite, path: str, server: Any, key: str, extra: str = "") -> None:
-    site.pages[path] = (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>A shop</title><style>{HOST_CSS}</style></head><body>"
-        "<h1>Welcome to the shop</h1>"
-        "<script>window.readyEvents = 0;"
-        " addEventListener('parley:ready', () => window.readyEvents++);</script>"
-        f"<script src='{server.url}/widget.js' data-widget='{key}' async></script>"
-        f"{extra}</body></html>"
-    )
-
-
-class Visitor:
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.launcher = page.locator("[data-parley-widget] button")
-        self.iframe = page.locator("[data-parley-widget] iframe")
-        self.frame = page.frame_locator("[data-parley-widget] iframe")
-        self.bodies = self.frame.locator("#message-list .msg:not(.welcome) .body")
-        self.composer = self.frame.locator("#composer-input")
-
-    def write(self, text: str) -> None:
-        self.composer.fill(text)
-        self.composer.press("Enter")
-
-
-@pytest.fixture
-def visitor_page(browser) -> Iterator[Any]:
-    contexts = []
-
-    def make(viewport: dict[str, int] | None = None) -> Page:
-        context = browser.new_context(viewport=viewport or {"width": 1200, "height": 800})
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []  # type: ignore[attr-defined]
-        page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def test_a_visitor_chats_with_the_team_from_another_sites_page(server, host_site, visitor_page):
