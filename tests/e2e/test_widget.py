@@ -319,6 +319,8 @@ def test_on_a_phone_the_panel_fills_the_screen_and_the_api_drives_it(
     page.evaluate("Parley.identify({name: 'Pia', email: 'pia@example.com'})")
     page.evaluate("Parley.setAttributes({plan: 'pro', seats: 3})")
     visitor.write("Hi from my phone")
+    # (the frame knows its conversation once the server has answered the first message)
+    expect(visitor.frame.locator(".msg.mine")).not_to_have_attribute("data-state", "sending")
 
     # then: the team sees the details with the first message
     (row,) = team.inbox(1)
