@@ -587,3 +587,28 @@ def test_outside_business_hours_the_visitor_reads_when_the_team_is_back_and_leav
         assert errors == []
     finally:
         context.close()
+
+
+def test_the_visitor_sees_the_bots_answers_as_a_bots(server, host_site, visitor_page):
+    team = Team(server, host_site)
+    team.api(
+        "PATCH",
+        f"/widgets/{team.widget['id']}/bot",
+        {"enabled": True, "name": "Shop bot", "greeting": "Hello from the shop's bot!"},
+    )
+    embed(host_site, "/bot", server, team.key)
+    page = visitor_page()
+    visitor = Visitor(page)
+    page.goto(host_site.url + "/bot")
+    visitor.launcher.click()
+
+    # when: the visitor writes, and the bot greets them
+    visitor.write("Hi there")
+
+    # then: the greeting names the bot with a "Bot" badge
+    greeting = visitor.frame.locator("#message-list .msg.from-bot")
+    expect(greeting.locator(".body")).to_have_text("Hello from the shop's bot!")
+    expect(greeting.locator(".who")).to_have_text("Shop bot Bot")
+    expect(greeting.locator(".bot-badge")).to_have_text("Bot")
+    expect(visitor.frame.locator("#message-list .msg.mine .bot-badge")).to_have_count(0)
+    assert page.errors == []

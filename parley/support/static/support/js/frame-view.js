@@ -11,14 +11,21 @@ function timeOf(iso) {
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
-function bubble({ key, mine, name, body, time, note, deleted }) {
+function bubble({ key, mine, name, bot, body, time, note, deleted }) {
   const item = document.createElement("li");
-  item.className = `msg ${mine ? "mine" : "theirs"}`;
+  item.className = `msg ${mine ? "mine" : "theirs"}${bot ? " from-bot" : ""}`;
   item.dataset.key = key;
   if (!mine && name) {
     const who = document.createElement("span");
     who.className = "who";
     who.textContent = name;
+    if (bot) {
+      // An automated answer is never presented as a person's.
+      const badge = document.createElement("span");
+      badge.className = "bot-badge";
+      badge.textContent = "Bot";
+      who.append(" ", badge);
+    }
     item.appendChild(who);
   }
   const text = document.createElement("p");
@@ -60,6 +67,7 @@ export function renderMessages(state) {
       key: message.seq != null ? `s${message.seq}` : `c${message.client_id}`,
       mine,
       name: message.sender?.name,
+      bot: message.sender?.kind === "bot",
       body: message.body,
       time: timeOf(message.created_at),
       note,

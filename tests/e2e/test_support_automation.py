@@ -1,0 +1,74 @@
+"""Parley's support automation in the browser: the widget's bot shown as a bot, canned
+replies typed with `/` in the composer. The owner works in the web UI; the visitor is
+driven over their own HTTP endpoints (tests/e2e/test_inbox.py's `Visitor`), and the
+bot's and the canned replies' settings over the REST API with the owner's token."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.people import PASSWORD
+from tests.e2e.test_inbox import Visitor, create_widget, inbox_item
+
+pytestmark = pytest.mark.e2e
+
+
+class Api:
+    """The REST API as the owner, with a bearer token."""
+
+    def __init__(self, person: Any) -> None:
+        self.base = person.server.url + "/api/v1"
+        self.token = self.call(
+            "POST", "/auth/token", {"email": person.email, "password": PASSWORD}
+        )["token"]
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {"Content-Type": "application/json"}
+        if getattr(self, "token", None):
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(
+            self.base + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers=headers,
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    def widget_id(self, key: str) -> int:
+        (widget,) = [w for w in self.call("GET", "/widgets") if w["public_key"] == key]
+        return widget["id"]
+
+
+def test_the_bots_answers_are_shown_as_a_bots_never_as_a_persons(people, server):
+    (olive,) = people("olive")
+    page = olive.page
+    key = create_widget(olive, "Shop")
+    api = Api(olive)
+    widget = api.widget_id(key)
+    api.call(
+        "PATCH",
+        f"/widgets/{widget}/bot",
+        {"enabled": True, "name": "Shop bot", "greeting": "Hello from the shop's bot!"},
+    )
+
+    # when: a visitor writes, and the bot greets them
+    kari = Visitor(server, key)
+    kari.say("Hi there", name="Kari")
+    page.get_by_role("tab", name="Inbox").click()
+    inbox_item(page, "Kari").locator("a").click()
+
+    # then: the greeting carries the bot's name and a "Bot" badge, the visitor's does not
+    greeting = olive.message("Hello from the shop's bot!")
+    expect(greeting).to_have_class(re.compile(r"\bfrom-bot\b"))
+    expect(greeting.locator(".sender")).to_have_text("Shop bot Bot")
+    expect(greeting.locator(".bot-badge")).to_have_text("Bot")
+    expect(greeting.locator(".visually-hidden")).to_have_text("Shop bot (bot): ")
+    expect(olive.message("Hi there").locator(".bot-badge")).to_have_count(0)
+    assert olive.errors == []
