@@ -72,3 +72,55 @@ def test_the_bots_answers_are_shown_as_a_bots_never_as_a_persons(people, server)
     expect(greeting.locator(".visually-hidden")).to_have_text("Shop bot (bot): ")
     expect(olive.message("Hi there").locator(".bot-badge")).to_have_count(0)
     assert olive.errors == []
+
+
+def test_a_canned_reply_is_inserted_with_a_slash_and_sent_after_editing(people, server):
+    (olive,) = people("olive")
+    page = olive.page
+    key = create_widget(olive, "Shop")
+    api = Api(olive)
+    widget = api.widget_id(key)
+    api.call(
+        "POST",
+        f"/widgets/{widget}/canned",
+        {"shortcut": "shipping", "body": "Hi {visitor.name}, we ship in 3 days. {agent.name}"},
+    )
+    api.call("POST", f"/widgets/{widget}/canned", {"shortcut": "thanks", "body": "Thank you!"})
+    kari = Visitor(server, key)
+    kari.say("How long does shipping take?", name="Kari")
+    page.get_by_role("tab", name="Inbox").click()
+    inbox_item(page, "Kari").locator("a").click()
+    box = page.locator("#composer-input")
+    options = page.get_by_role("listbox", name="Canned replies").get_by_role("option")
+
+    # when: the owner types "/" the team's replies are offered, "/sh" narrows them
+    box.press_sequentially("/")
+    expect(options).to_have_count(2)
+    box.press_sequentially("sh")
+    expect(options).to_have_count(1)
+    expect(options.first).to_contain_text("/shipping")
+
+    # and Enter inserts the reply rendered for Kari and Olive, without sending it
+    box.press("Enter")
+    expect(box).to_have_value("Hi Kari, we ship in 3 days. Olive")
+    expect(options).to_have_count(0)
+    expect(olive.messages).to_have_count(1)
+
+    # the owner edits it, and sends it like any message
+    box.press_sequentially(" /th")
+    options.filter(has_text="/thanks").click()
+    expect(box).to_have_value("Hi Kari, we ship in 3 days. Olive Thank you!")
+    box.press("Enter")
+    expect(olive.bodies.last).to_have_text("Hi Kari, we ship in 3 days. Olive Thank you!")
+    assert kari.bodies()[-1] == "Hi Kari, we ship in 3 days. Olive Thank you!"
+
+    # Escape closes the list, and a slash inside a word offers nothing
+    box.press_sequentially("/")
+    expect(options).to_have_count(2)
+    box.press("Escape")
+    expect(options).to_have_count(0)
+    box.fill("")
+    box.press_sequentially("and/or")
+    page.wait_for_timeout(300)
+    expect(options).to_have_count(0)
+    assert olive.errors == []
