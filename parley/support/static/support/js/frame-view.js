@@ -147,3 +147,22 @@ export function renderOffline(state) {
   $("offline-thanks").hidden = !state.emailLeft;
   if (state.emailLeft) $("offline-thanks").textContent = `Thanks! We will write to you at ${state.emailLeft}.`;
 }
+
+/** "Talk to a human" while the conversation is open and nobody was asked for yet; once
+ * asked, a line that says so. */
+export function renderHandoff(state) {
+  const conv = state.conversation;
+  const open = Boolean(conv) && conv.status !== "resolved";
+  $("handoff-row").hidden = !open;
+  $("handoff").hidden = Boolean(state.waiting);
+  $("handoff-asked").hidden = !state.waiting;
+}
+
+/** The rating prompt: on widgets that ask, once the conversation is resolved; thanks
+ * once rated. */
+export function renderRating(state) {
+  const ask = Boolean(state.config.ratings) && state.conversation?.status === "resolved";
+  $("rating").hidden = !ask;
+  $("rating-form").hidden = Boolean(state.rated);
+  $("rating-thanks").hidden = !state.rated;
+}
