@@ -124,3 +124,40 @@ def test_a_canned_reply_is_inserted_with_a_slash_and_sent_after_editing(people, 
     page.wait_for_timeout(300)
     expect(options).to_have_count(0)
     assert olive.errors == []
+
+
+def test_the_team_sees_a_visitor_waiting_for_an_agent_and_their_rating(people, server):
+    (olive,) = people("olive")
+    page = olive.page
+    key = create_widget(olive, "Shop")
+    api = Api(olive)
+    widget = api.widget_id(key)
+    api.call("PATCH", f"/widgets/{widget}", {"ratings": True})
+    kari = Visitor(server, key)
+    kari.say("Where is my parcel?", name="Kari")
+    page.get_by_role("tab", name="Inbox").click()
+    item = inbox_item(page, "Kari")
+    expect(item).to_be_visible()
+    expect(item.locator(".tag.waiting")).to_have_count(0)
+
+    # when: she asks for a person, the inbox says so live, and so does the open panel
+    kari._call("POST", "handoff", {})
+    expect(item.locator(".tag.waiting")).to_have_text("Waiting for an agent")
+    item.locator("a").click()
+    expect(page.locator("#support-waiting")).to_have_text("Waiting for an agent")
+
+    # when: the owner answers, she no longer waits
+    olive.send("Hi Kari, Olive here")
+    expect(item.locator(".tag.waiting")).to_have_count(0)
+    expect(page.locator("#support-waiting")).to_be_hidden()
+
+    # when: the owner resolves it and Kari rates it, the panel shows her rating
+    expect(page.locator("#support-rating-box")).to_be_hidden()
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.locator("#support-status")).to_have_text("Resolved")
+    kari._call("POST", "rating", {"score": 4, "comment": "Quick, thanks"})
+    olive.reload()
+    rating = page.locator("#support-rating-box")
+    expect(rating).to_contain_text("4 / 5")
+    expect(rating).to_contain_text("Quick, thanks")
+    assert olive.errors == []

@@ -429,6 +429,12 @@ function applyConversationEvent(conv, frame) {
       }
       changed("list", "title");
       if (conv.id === state.openId) changed("messages");
+      const record = state.inbox.get(conv.id);
+      if (record?.waiting_for_agent && m.sender.kind === "user") {
+        // A team member answered: the visitor no longer waits (no event of its own says so).
+        record.waiting_for_agent = false;
+        changed("inbox", "support");
+      }
       if (isMine(m.sender)) return {};
       if (m.seq > conv.unreadAsOf) conv.unread += 1;
       return { incoming: { conv, message: m } };
@@ -476,6 +482,7 @@ function applyConversationEvent(conv, frame) {
       record.status = frame.status;
       record.snoozed_until = frame.snoozed_until ?? null;
       record.assignee = frame.assignee ? person(frame.assignee) : null;
+      record.waiting_for_agent = Boolean(frame.waiting);
       changed("inbox", "support");
       return {};
     }
