@@ -161,3 +161,32 @@ def test_the_team_sees_a_visitor_waiting_for_an_agent_and_their_rating(people, s
     expect(rating).to_contain_text("4 / 5")
     expect(rating).to_contain_text("Quick, thanks")
     assert olive.errors == []
+
+
+def test_the_owner_sets_ratings_and_auto_assignment_on_the_widgets_screen(people):
+    (olive,) = people("olive")
+    page = olive.page
+    key = create_widget(olive, "Shop")
+    api = Api(olive)
+    widget = api.widget_id(key)
+    editor = page.locator("#widget-editor")
+
+    # a limit out of range is refused and named
+    editor.get_by_label("Open conversations per person, at most").fill("0")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#widget-error")).to_contain_text("Open conversations per person")
+
+    editor.get_by_label("Ask visitors to rate a resolved conversation").check()
+    editor.get_by_label("Assign new conversations in turn").check()
+    editor.get_by_label("Open conversations per person, at most").fill("3")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#widget-error")).to_be_hidden()
+    saved = api.call("GET", f"/widgets/{widget}")
+    assert (saved["ratings"], saved["auto_assign"], saved["assign_limit"]) == (True, True, 3)
+
+    page.goto(olive.server.url + "/widgets/")
+    page.get_by_role("button", name="Edit Shop").click()
+    expect(editor.get_by_label("Ask visitors to rate a resolved conversation")).to_be_checked()
+    expect(editor.get_by_label("Assign new conversations in turn")).to_be_checked()
+    expect(editor.get_by_label("Open conversations per person, at most")).to_have_value("3")
+    assert olive.errors == []

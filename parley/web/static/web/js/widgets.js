@@ -21,6 +21,9 @@ const INPUT = {
   ask_email: "w-ask-email",
   allowed_origins: "w-origins",
   require_identity: "w-identity",
+  ratings: "w-ratings",
+  auto_assign: "w-auto-assign",
+  assign_limit: "w-assign-limit",
 };
 const LABEL = {
   name: "Name",
@@ -33,7 +36,11 @@ const LABEL = {
   ask_email: "Ask for an email",
   allowed_origins: "Allowed sites",
   require_identity: "Identified visitors only",
+  ratings: "Ratings",
+  auto_assign: "Auto-assignment",
+  assign_limit: "Open conversations per person",
 };
+const CHECKS = ["require_identity", "ratings", "auto_assign"];
 
 /** The tag a site owner puts on their pages (widget.js is served by this server). */
 export function embedSnippet(publicKey, origin = location.origin) {
@@ -80,10 +87,11 @@ export function createWidgets() {
   }
 
   function fill(w) {
-    const values = w || { name: "", title: "Chat with us", greeting: "", welcome_message: "", accent_color: "#2563eb", position: "right", ask_name: "off", ask_email: "off", allowed_origins: [], require_identity: false };
+    const values = w || { name: "", title: "Chat with us", greeting: "", welcome_message: "", accent_color: "#2563eb", position: "right", ask_name: "off", ask_email: "off", allowed_origins: [], require_identity: false, ratings: false, auto_assign: false, assign_limit: 5 };
     for (const f of FIELDS) $(INPUT[f]).value = values[f];
     $("w-origins").value = values.allowed_origins.join("\n");
-    $("w-identity").checked = values.require_identity;
+    for (const f of CHECKS) $(INPUT[f]).checked = values[f];
+    $("w-assign-limit").value = values.assign_limit;
     for (const el of $("widget-form").querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
     formError($("widget-error"), "");
   }
@@ -147,7 +155,10 @@ export function createWidgets() {
     const out = {};
     for (const f of FIELDS) out[f] = $(INPUT[f]).value;
     out.allowed_origins = $("w-origins").value.split(/\s+/).filter(Boolean);
-    out.require_identity = $("w-identity").checked;
+    for (const f of CHECKS) out[f] = $(INPUT[f]).checked;
+    // Not a number: sent as typed, so the server names the field in its refusal.
+    const limit = $("w-assign-limit").value.trim();
+    out.assign_limit = /^\d+$/.test(limit) ? Number(limit) : limit;
     return out;
   }
 
