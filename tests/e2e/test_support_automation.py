@@ -190,3 +190,78 @@ def test_the_owner_sets_ratings_and_auto_assignment_on_the_widgets_screen(people
     expect(editor.get_by_label("Assign new conversations in turn")).to_be_checked()
     expect(editor.get_by_label("Open conversations per person, at most")).to_have_value("3")
     assert olive.errors == []
+
+
+def test_the_owner_sets_up_the_bot_and_canned_replies_on_the_widgets_screen(people, server):
+    (olive,) = people("olive")
+    page = olive.page
+    key = create_widget(olive, "Shop")
+    api = Api(olive)
+    widget = api.widget_id(key)
+    bot = page.locator("#widget-bot-box")
+
+    # when: the owner turns the bot on, names it and writes two rules
+    bot.get_by_label("The bot answers visitors").check()
+    bot.get_by_label("Bot's name").fill("Shop bot")
+    bot.get_by_label("Bot's opening message").fill("Hello! I am the shop's bot.")
+    bot.get_by_label("Fallback answer").fill("Someone will answer soon.")
+    bot.get_by_role("button", name="Add rule").click()
+    bot.get_by_label("Rule 1: keywords (comma-separated)").fill("shipping, delivery")
+    bot.get_by_label("Rule 1: answer").fill("We ship in 3 days.")
+    bot.get_by_role("button", name="Add rule").click()
+    bot.get_by_label("Rule 2: matches").select_option("pattern")
+    bot.get_by_label("Rule 2: pattern (a regular expression)").fill("(unclosed")
+    bot.get_by_label("Rule 2: answer").fill("Let me look up your order.")
+    bot.get_by_role("button", name="Save bot").click()
+
+    # then: a bad pattern is refused and named; fixed, moved first, it is saved in order
+    expect(page.locator("#bot-error")).to_contain_text("Rule 2, pattern")
+    bot.get_by_label("Rule 2: pattern (a regular expression)").fill(r"order\s*#?\d+")
+    bot.get_by_role("button", name="Move rule 2 up").click()
+    expect(bot.get_by_label("Rule 1: answer")).to_have_value("Let me look up your order.")
+    bot.get_by_role("button", name="Save bot").click()
+    expect(page.locator("#bot-error")).to_be_hidden()
+    saved = api.call("GET", f"/widgets/{widget}/bot")
+    assert saved["enabled"] is True and saved["name"] == "Shop bot"
+    assert saved["rules"] == [
+        {"pattern": r"order\s*#?\d+", "answer": "Let me look up your order."},
+        {"keywords": ["shipping", "delivery"], "answer": "We ship in 3 days."},
+    ]
+
+    # and the bot answers a visitor with it
+    kari = Visitor(server, key)
+    kari.say("Is delivery free?", name="Kari")
+    deadline = 50
+    while "We ship in 3 days." not in kari.bodies() and deadline:
+        page.wait_for_timeout(100)
+        deadline -= 1
+    assert kari.bodies()[-2:] == ["Hello! I am the shop's bot.", "We ship in 3 days."]
+
+    # removing a rule
+    bot.get_by_role("button", name="Remove rule 1").click()
+    expect(bot.get_by_label("Rule 1: answer")).to_have_value("We ship in 3 days.")
+    bot.get_by_role("button", name="Save bot").click()
+    expect(page.get_by_text("Bot saved.")).to_be_visible()
+    assert len(api.call("GET", f"/widgets/{widget}/bot")["rules"]) == 1
+
+    # canned replies: add, a taken shortcut refused, edit, delete
+    canned = page.locator("#widget-canned-box")
+    canned.get_by_label("Shortcut").fill("thanks")
+    canned.get_by_label("Reply").fill("Thank you, {visitor.name}!")
+    canned.get_by_role("button", name="Add reply").click()
+    expect(canned.locator("#canned-manage li")).to_have_count(1)
+    canned.get_by_label("Shortcut").fill("thanks")
+    canned.get_by_label("Reply").fill("Again")
+    canned.get_by_role("button", name="Add reply").click()
+    expect(page.locator("#canned-error")).to_be_visible()
+    canned.get_by_role("button", name="Edit /thanks").click()
+    canned.get_by_label("Reply").fill("Many thanks, {visitor.name}!")
+    canned.get_by_role("button", name="Save reply").click()
+    expect(canned.locator("#canned-manage")).to_contain_text("Many thanks, {visitor.name}!")
+    (reply,) = api.call("GET", f"/widgets/{widget}/canned")
+    assert reply["body"] == "Many thanks, {visitor.name}!"
+    canned.get_by_role("button", name="Delete /thanks").click()
+    page.locator("#confirm-ok").click()
+    expect(canned.locator("#canned-manage li")).to_have_count(0)
+    assert api.call("GET", f"/widgets/{widget}/canned") == []
+    assert olive.errors == []

@@ -32,6 +32,10 @@ export const state = {
   // The outgoing webhooks of my widgets (owner only): widget id -> its endpoints, and
   // endpoint id -> its newest deliveries, as the webhooks API answered.
   webhooks: new Map(),
+  // The support automation of my widgets, as the API answered: widget id -> its bot's
+  // settings (GET /api/v1/widgets/{id}/bot), widget id -> its canned replies.
+  bots: new Map(),
+  canned: new Map(),
   deliveries: new Map(),
   // Message search (docs/search.md): the query whose results are shown ("" for none), the
   // results so far (GET /api/v1/search hits), the cursor of the next page.
@@ -698,6 +702,27 @@ export function teamOf(widgetId) {
 export function supportPrefsLoaded(prefs) {
   state.supportPrefs = prefs;
   changed("availability");
+}
+
+/** A widget's bot settings, as the bot API answered (read, or saved). */
+export function botLoaded(widgetId, bot) {
+  state.bots.set(widgetId, bot);
+  changed("automation");
+}
+
+/** A widget's canned replies (GET /api/v1/widgets/{id}/canned), by shortcut. */
+export function cannedLoaded(widgetId, replies) {
+  state.canned.set(widgetId, [...replies].sort((a, b) => (a.shortcut < b.shortcut ? -1 : 1)));
+  changed("automation");
+}
+
+/** One canned reply added or changed. */
+export function cannedSaved(widgetId, reply) {
+  cannedLoaded(widgetId, [...(state.canned.get(widgetId) || []).filter((r) => r.id !== reply.id), reply]);
+}
+
+export function cannedRemoved(widgetId, id) {
+  cannedLoaded(widgetId, (state.canned.get(widgetId) || []).filter((r) => r.id !== id));
 }
 
 /** A widget's webhook endpoints (GET /api/v1/widgets/{id}/webhooks). */

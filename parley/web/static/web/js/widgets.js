@@ -8,6 +8,8 @@ import * as store from "./store.js";
 import { state } from "./store.js";
 import { $, confirmDialog, copy, failed, formError, toast } from "./ui.js";
 import { createWebhooks } from "./webhooks.js";
+import { createBotSettings } from "./widget-bot.js";
+import { createCannedReplies } from "./widget-canned.js";
 
 const FIELDS = ["name", "title", "greeting", "welcome_message", "accent_color", "position", "ask_name", "ask_email"];
 const INPUT = {
@@ -50,6 +52,8 @@ export function embedSnippet(publicKey, origin = location.origin) {
 export function createWidgets() {
   let editing = null; // the id of the widget in the editor, "new", or null
   const webhooks = createWebhooks();
+  const bot = createBotSettings();
+  const canned = createCannedReplies();
 
   const mine = (w) => String(w.owner.id) === String(state.me.id);
   const current = () => (state.widgets || []).find((w) => w.id === editing) || null;
@@ -99,7 +103,11 @@ export function createWidgets() {
   function renderEditor() {
     const editor = $("widget-editor");
     editor.hidden = editing === null;
-    if (editing === null) return webhooks.show(null);
+    if (editing === null) {
+      bot.show(null, false);
+      canned.show(null);
+      return webhooks.show(null);
+    }
     const w = current();
     const owner = editing === "new" || (w && mine(w));
     $("widget-editor-title").textContent = editing === "new" ? "New widget" : w ? w.name : "";
@@ -110,6 +118,8 @@ export function createWidgets() {
     for (const id of ["widget-embed", "widget-secret-box"]) $(id).hidden = editing === "new";
     $("agent-form").hidden = !owner;
     webhooks.show(editing !== "new" && w && owner ? w : null); // its owner's only
+    bot.show(editing !== "new" && w ? w : null, owner); // the agents read it
+    canned.show(editing !== "new" && w ? w : null); // the whole team manages them
     if (editing === "new" || !w) {
       $("widget-agents").replaceChildren();
       return;
@@ -263,5 +273,12 @@ export function createWidgets() {
 
   $("widget-new").addEventListener("click", () => edit("new"));
 
-  return { render, renderWebhooks: () => webhooks.render() };
+  return {
+    render,
+    renderWebhooks: () => webhooks.render(),
+    renderAutomation: () => {
+      bot.render();
+      canned.render();
+    },
+  };
 }
