@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.request
 from typing import Any
 
@@ -44,6 +45,14 @@ class Api:
     def widget_id(self, key: str) -> int:
         (widget,) = [w for w in self.call("GET", "/widgets") if w["public_key"] == key]
         return widget["id"]
+
+
+def eventually(check: Any, timeout: float = 10) -> None:
+    """Wait until `check()` is true: what the server stores after a click in the page."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.1)
 
 
 def test_the_bots_answers_are_shown_as_a_bots_never_as_a_persons(people, server):
@@ -180,6 +189,7 @@ def test_the_owner_sets_ratings_and_auto_assignment_on_the_widgets_screen(people
     editor.get_by_label("Assign new conversations in turn").check()
     editor.get_by_label("Open conversations per person, at most").fill("3")
     page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved.", exact=True)).to_be_visible()
     expect(page.locator("#widget-error")).to_be_hidden()
     saved = api.call("GET", f"/widgets/{widget}")
     assert (saved["ratings"], saved["auto_assign"], saved["assign_limit"]) == (True, True, 3)
@@ -212,14 +222,15 @@ def test_the_owner_sets_up_the_bot_and_canned_replies_on_the_widgets_screen(peop
     bot.get_by_label("Rule 2: matches").select_option("pattern")
     bot.get_by_label("Rule 2: pattern (a regular expression)").fill("(unclosed")
     bot.get_by_label("Rule 2: answer").fill("Let me look up your order.")
-    bot.get_by_role("button", name="Save bot").click()
+    bot.get_by_role("button", name="Update the bot").click()
 
     # then: a bad pattern is refused and named; fixed, moved first, it is saved in order
     expect(page.locator("#bot-error")).to_contain_text("Rule 2, pattern")
     bot.get_by_label("Rule 2: pattern (a regular expression)").fill(r"order\s*#?\d+")
     bot.get_by_role("button", name="Move rule 2 up").click()
     expect(bot.get_by_label("Rule 1: answer")).to_have_value("Let me look up your order.")
-    bot.get_by_role("button", name="Save bot").click()
+    bot.get_by_role("button", name="Update the bot").click()
+    expect(page.get_by_text("Bot saved.")).to_be_visible()
     expect(page.locator("#bot-error")).to_be_hidden()
     saved = api.call("GET", f"/widgets/{widget}/bot")
     assert saved["enabled"] is True and saved["name"] == "Shop bot"
@@ -231,18 +242,14 @@ def test_the_owner_sets_up_the_bot_and_canned_replies_on_the_widgets_screen(peop
     # and the bot answers a visitor with it
     kari = Visitor(server, key)
     kari.say("Is delivery free?", name="Kari")
-    deadline = 50
-    while "We ship in 3 days." not in kari.bodies() and deadline:
-        page.wait_for_timeout(100)
-        deadline -= 1
+    eventually(lambda: "We ship in 3 days." in kari.bodies())
     assert kari.bodies()[-2:] == ["Hello! I am the shop's bot.", "We ship in 3 days."]
 
     # removing a rule
     bot.get_by_role("button", name="Remove rule 1").click()
     expect(bot.get_by_label("Rule 1: answer")).to_have_value("We ship in 3 days.")
-    bot.get_by_role("button", name="Save bot").click()
-    expect(page.get_by_text("Bot saved.")).to_be_visible()
-    assert len(api.call("GET", f"/widgets/{widget}/bot")["rules"]) == 1
+    bot.get_by_role("button", name="Update the bot").click()
+    eventually(lambda: len(api.call("GET", f"/widgets/{widget}/bot")["rules"]) == 1)
 
     # canned replies: add, a taken shortcut refused, edit, delete
     canned = page.locator("#widget-canned-box")
@@ -256,7 +263,7 @@ def test_the_owner_sets_up_the_bot_and_canned_replies_on_the_widgets_screen(peop
     expect(page.locator("#canned-error")).to_be_visible()
     canned.get_by_role("button", name="Edit /thanks").click()
     canned.get_by_label("Reply").fill("Many thanks, {visitor.name}!")
-    canned.get_by_role("button", name="Save reply").click()
+    canned.get_by_role("button", name="Update reply").click()
     expect(canned.locator("#canned-manage")).to_contain_text("Many thanks, {visitor.name}!")
     (reply,) = api.call("GET", f"/widgets/{widget}/canned")
     assert reply["body"] == "Many thanks, {visitor.name}!"

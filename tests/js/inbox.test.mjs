@@ -204,3 +204,17 @@ test("a visitor waits for an agent from support.updated until a team member writ
   assert.equal(r.waiting_for_agent, false);
   assert.ok(redrawn.includes("inbox"));
 });
+
+test("an inbox answer read before a team member's message does not bring the waiting back", () => {
+  supportConv(1);
+  store.inboxLoaded([record(1, { waiting_for_agent: true, last_seq: 1 })]);
+  store.apply({ type: "message.created", conversation: 1, seq: 2, message: { conversation: 1, seq: 2, client_id: "a1", sender: { kind: "user", id: "2", name: "Ada", username: "ada" }, body: "Ada here", created_at: "2026-01-02T00:00:02Z", deleted: false } });
+  assert.equal(state.inbox.get(1).waiting_for_agent, false);
+
+  // the answer of a request sent before that message (last_seq 1) comes after it
+  store.inboxLoaded([record(1, { waiting_for_agent: true, last_seq: 1 })]);
+  assert.equal(state.inbox.get(1).waiting_for_agent, false);
+  // one that knows of later messages (a new handoff) is taken as it is
+  store.inboxLoaded([record(1, { waiting_for_agent: true, last_seq: 3 })]);
+  assert.equal(state.inbox.get(1).waiting_for_agent, true);
+});

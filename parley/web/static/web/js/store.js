@@ -753,9 +753,22 @@ export function deliveriesLoaded(endpointId, deliveries) {
   changed("webhooks");
 }
 
+/** Whether a team member's message past `seq` is in conversation `id`. */
+function answeredAfter(id, seq) {
+  const conv = state.convs.get(id);
+  if (!conv) return false;
+  for (const m of conv.messages.values()) if (m.seq > seq && m.sender.kind === "user") return true;
+  return false;
+}
+
 /** Support records from the inbox API (a page, or one): merged by conversation id. */
 export function inboxLoaded(records) {
-  for (const record of records) state.inbox.set(record.id, record);
+  for (const record of records) {
+    // An answer read before a team member's message arrived here is behind it: that
+    // message ended the waiting.
+    if (record.waiting_for_agent && answeredAfter(record.id, record.last_seq)) record.waiting_for_agent = false;
+    state.inbox.set(record.id, record);
+  }
   state.inboxLoaded = true;
   changed("inbox", "support", "header");
 }

@@ -33,7 +33,7 @@ export function createCannedReplies() {
     editingId = reply.id;
     $("canned-shortcut").value = reply.shortcut;
     $("canned-body").value = reply.body;
-    $("canned-save").textContent = "Save reply";
+    $("canned-save").textContent = "Update reply";
     $("canned-cancel").hidden = false;
     $("canned-body").focus();
   }
