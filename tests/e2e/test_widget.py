@@ -501,3 +501,76 @@ def test_outside_business_hours_the_visitor_reads_when_the_team_is_back_and_leav
         assert errors == []
     finally:
         context.close()
+
+
+def test_the_visitor_sees_the_bots_answers_as_a_bots(server, host_site, visitor_page):
+    team = Team(server, host_site)
+    team.api(
+        "PATCH",
+        f"/widgets/{team.widget['id']}/bot",
+        {"enabled": True, "name": "Shop bot", "greeting": "Hello from the shop's bot!"},
+    )
+    embed(host_site, "/bot", server, team.key)
+    page = visitor_page()
+    visitor = Visitor(page)
+    page.goto(host_site.url + "/bot")
+    visitor.launcher.click()
+
+    # when: the visitor writes, and the bot greets them
+    visitor.write("Hi there")
+
+    # then: the greeting names the bot with a "Bot" badge
+    greeting = visitor.frame.locator("#message-list .msg.from-bot")
+    expect(greeting.locator(".body")).to_have_text("Hello from the shop's bot!")
+    expect(greeting.locator(".who")).to_have_text("Shop bot Bot")
+    expect(greeting.locator(".bot-badge")).to_have_text("Bot")
+    expect(visitor.frame.locator("#message-list .msg.mine .bot-badge")).to_have_count(0)
+    assert page.errors == []
+
+
+def test_the_visitor_asks_for_a_human_and_rates_the_resolved_conversation(
+    server, host_site, visitor_page
+):
+    team = Team(server, host_site, ratings=True)
+    embed(host_site, "/human", server, team.key)
+    page = visitor_page()
+    visitor = Visitor(page)
+    page.goto(host_site.url + "/human")
+    visitor.launcher.click()
+    human = visitor.frame.get_by_role("button", name="Talk to a human")
+    expect(human).to_be_hidden()  # nothing to hand over before the first message
+
+    # when: the visitor writes, then asks for a person
+    visitor.write("My order never arrived")
+    expect(human).to_be_visible()
+    (row,) = team.inbox(1)
+    human.click()
+
+    # then: the frame says the team was asked, and the team's inbox has them waiting
+    expect(
+        visitor.frame.get_by_text("Someone from the team has been asked to join.")
+    ).to_be_visible()
+    expect(human).to_be_hidden()
+    assert team.api("GET", f"/inbox/{row['id']}")["waiting_for_agent"] is True
+
+    # when: the team resolves the conversation
+    rating = visitor.frame.locator("#rating")
+    expect(rating).to_be_hidden()
+    team.api("PATCH", f"/inbox/{row['id']}", {"status": "resolved"})
+
+    # then: the frame asks for a rating; a send without a score is refused in place
+    expect(rating.get_by_role("group", name="How was this conversation?")).to_be_visible()
+    rating.get_by_role("button", name="Send rating").click()
+    expect(visitor.frame.locator("#error")).to_have_text("Please choose a score from 1 to 5.")
+    rating.get_by_text("4", exact=True).click()
+    rating.get_by_label("Comment (optional)").fill("Found it in the end")
+    rating.get_by_role("button", name="Send rating").click()
+    expect(rating.get_by_text("Thanks for your rating!")).to_be_visible()
+    detail = team.api("GET", f"/inbox/{row['id']}")
+    assert detail["rating"]["score"] == 4
+    assert detail["rating"]["comment"] == "Found it in the end"
+
+    # and writing again opens it: the prompt goes away
+    visitor.write("One more thing")
+    expect(rating).to_be_hidden()
+    assert page.errors == []

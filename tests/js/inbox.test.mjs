@@ -184,3 +184,37 @@ test("a note added twice (my answer, then a reload) is listed once", () => {
 
   assert.deepEqual(state.notes.get(1), [note]);
 });
+
+test("a visitor waits for an agent from support.updated until a team member writes", () => {
+  supportConv(1);
+  store.inboxLoaded([record(1, { waiting_for_agent: false })]);
+  const r = state.inbox.get(1);
+
+  store.apply({ type: "support.updated", conversation: 1, seq: 1, status: "open", waiting: true });
+  assert.equal(r.waiting_for_agent, true);
+
+  // the bot's and the visitor's messages do not end it
+  const bot = { kind: "bot", id: "bot-1", name: "Shop bot" };
+  store.apply({ type: "message.created", conversation: 1, seq: 2, message: { conversation: 1, seq: 2, client_id: "bot:1", sender: bot, body: "Someone is coming", created_at: "2026-01-02T00:00:02Z", deleted: false } });
+  store.apply(visitorMessage(1, 3));
+  assert.equal(r.waiting_for_agent, true);
+
+  redrawn = [];
+  store.apply({ type: "message.created", conversation: 1, seq: 4, message: { conversation: 1, seq: 4, client_id: "a1", sender: { kind: "user", id: "2", name: "Ada", username: "ada" }, body: "Hi, Ada here", created_at: "2026-01-02T00:00:04Z", deleted: false } });
+  assert.equal(r.waiting_for_agent, false);
+  assert.ok(redrawn.includes("inbox"));
+});
+
+test("an inbox answer read before a team member's message does not bring the waiting back", () => {
+  supportConv(1);
+  store.inboxLoaded([record(1, { waiting_for_agent: true, last_seq: 1 })]);
+  store.apply({ type: "message.created", conversation: 1, seq: 2, message: { conversation: 1, seq: 2, client_id: "a1", sender: { kind: "user", id: "2", name: "Ada", username: "ada" }, body: "Ada here", created_at: "2026-01-02T00:00:02Z", deleted: false } });
+  assert.equal(state.inbox.get(1).waiting_for_agent, false);
+
+  // the answer of a request sent before that message (last_seq 1) comes after it
+  store.inboxLoaded([record(1, { waiting_for_agent: true, last_seq: 1 })]);
+  assert.equal(state.inbox.get(1).waiting_for_agent, false);
+  // one that knows of later messages (a new handoff) is taken as it is
+  store.inboxLoaded([record(1, { waiting_for_agent: true, last_seq: 3 })]);
+  assert.equal(state.inbox.get(1).waiting_for_agent, true);
+});

@@ -11,14 +11,21 @@ function timeOf(iso) {
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
-function bubble({ key, mine, name, body, time, note, deleted }) {
+function bubble({ key, mine, name, bot, body, time, note, deleted }) {
   const item = document.createElement("li");
-  item.className = `msg ${mine ? "mine" : "theirs"}`;
+  item.className = `msg ${mine ? "mine" : "theirs"}${bot ? " from-bot" : ""}`;
   item.dataset.key = key;
   if (!mine && name) {
     const who = document.createElement("span");
     who.className = "who";
     who.textContent = name;
+    if (bot) {
+      // An automated answer is never presented as a person's.
+      const badge = document.createElement("span");
+      badge.className = "bot-badge";
+      badge.textContent = "Bot";
+      who.append(" ", badge);
+    }
     item.appendChild(who);
   }
   const text = document.createElement("p");
@@ -60,6 +67,7 @@ export function renderMessages(state) {
       key: message.seq != null ? `s${message.seq}` : `c${message.client_id}`,
       mine,
       name: message.sender?.name,
+      bot: message.sender?.kind === "bot",
       body: message.body,
       time: timeOf(message.created_at),
       note,
@@ -138,4 +146,23 @@ export function renderOffline(state) {
   $("offline-email-form").hidden = Boolean(given);
   $("offline-thanks").hidden = !state.emailLeft;
   if (state.emailLeft) $("offline-thanks").textContent = `Thanks! We will write to you at ${state.emailLeft}.`;
+}
+
+/** "Talk to a human" while the conversation is open and nobody was asked for yet; once
+ * asked, a line that says so. */
+export function renderHandoff(state) {
+  const conv = state.conversation;
+  const open = Boolean(conv) && conv.status !== "resolved";
+  $("handoff-row").hidden = !open;
+  $("handoff").hidden = Boolean(state.waiting);
+  $("handoff-asked").hidden = !state.waiting;
+}
+
+/** The rating prompt: on widgets that ask, once the conversation is resolved; thanks
+ * once rated. */
+export function renderRating(state) {
+  const ask = Boolean(state.config.ratings) && state.conversation?.status === "resolved";
+  $("rating").hidden = !ask;
+  $("rating-form").hidden = Boolean(state.rated);
+  $("rating-thanks").hidden = !state.rated;
 }

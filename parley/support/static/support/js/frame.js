@@ -41,6 +41,8 @@ const state = {
   link: "connecting",
   problem: "",
   scrollToEnd: true,
+  waiting: false, // the visitor asked for a person, and no one of the team wrote since
+  rated: null, // the score given since the conversation was last resolved
 };
 
 document.documentElement.style.setProperty("--accent", config.accent_color);
@@ -431,6 +433,8 @@ function onEvent(frame) {
     case "message.created": {
       const message = frame.message;
       const fresh = addMessage(message);
+      // Someone of the team wrote: the visitor is no longer waiting for them.
+      if (message.sender?.kind === "user") state.waiting = false;
       if (message.sender?.kind !== "visitor") {
         state.typing.delete(message.sender.id);
         if (fresh && !visible()) {
@@ -448,7 +452,9 @@ function onEvent(frame) {
       break;
     }
     case "support.updated":
+      if (frame.status !== "resolved") state.rated = null; // resolved again: asked again
       conv.status = frame.status;
+      state.waiting = Boolean(frame.waiting);
       break;
     case "typing":
       if (frame.who?.kind === "visitor") return;
@@ -482,7 +488,48 @@ function redraw() {
   view.renderStatus(state);
   view.renderPrechat(state);
   view.renderOffline(state);
+  view.renderHandoff(state);
+  view.renderRating(state);
 }
+
+// --- asking for a person, rating --------------------------------------------------------
+
+/** A command on the socket when it is up, else its HTTP twin. */
+async function command(frame, overHttp) {
+  if (conn?.ready) return (await conn.request(frame)).result;
+  return overHttp();
+}
+
+document.getElementById("handoff").addEventListener("click", async () => {
+  if (!state.conversation) return;
+  view.showError("");
+  try {
+    await command({ type: "support.handoff", conversation: state.conversation.id }, () => api.handoff());
+    state.waiting = true;
+    redraw();
+  } catch (err) {
+    view.showError(err.message);
+  }
+});
+
+document.getElementById("rating-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const chosen = event.target.querySelector("input[name=score]:checked");
+  if (!chosen) {
+    view.showError("Please choose a score from 1 to 5.");
+    return;
+  }
+  const score = Number(chosen.value);
+  const comment = document.getElementById("rating-comment").value.trim();
+  view.showError("");
+  try {
+    await command({ type: "support.rate", conversation: state.conversation.id, score, comment }, () => api.rate({ score, comment }));
+    state.rated = score;
+    redraw();
+  } catch (err) {
+    view.showError(err.message);
+  }
+});
 
 // --- when nobody answers ------------------------------------------------------------------
 

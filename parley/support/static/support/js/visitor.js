@@ -114,6 +114,16 @@ export class VisitorApi {
     return (await this._call("POST", "/visitor", fields)).data;
   }
 
+  /** Ask for a person (the "Talk to a human" button, when the socket is down). */
+  async handoff() {
+    return (await this._call("POST", "/handoff", {})).data;
+  }
+
+  /** Rate the resolved conversation (when the socket is down). */
+  async rate(fields) {
+    return (await this._call("POST", "/rating", fields)).data;
+  }
+
   /** The public settings, with whether the team answers now (`online`, `back_at`). */
   async config() {
     return (await this._call("GET", "/config", undefined, false)).data;

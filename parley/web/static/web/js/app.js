@@ -58,6 +58,7 @@ function flush() {
   if (parts.has("widgets")) widgets.render();
   if (parts.has("availability")) availability.render();
   if (parts.has("webhooks")) widgets.renderWebhooks();
+  if (parts.has("automation")) widgets.renderAutomation();
   // On a widget's team (the Inbox shows): my availability is read once.
   if (parts.has("widgets") && inboxView.hasInbox()) availability.load();
   if (conv?.kind === "support" && (parts.has("support") || parts.has("notes"))) {

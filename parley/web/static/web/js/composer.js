@@ -2,6 +2,7 @@
 // same client_id, so a resend never makes a second message), drafts per conversation and
 // the typing indicator.
 
+import { createCannedPicker } from "./canned-picker.js";
 import * as store from "./store.js";
 import { state } from "./store.js";
 import * as convView from "./view-conversation.js";
@@ -18,6 +19,13 @@ export function createComposer(conn, { maxLength }) {
   const input = $("composer-input");
   const drafts = new Map();
   const refusals = new Map(); // client_id -> how often the server was unavailable for it
+  const canned = createCannedPicker(input, {
+    onInsert: () => {
+      const conv = state.convs.get(state.openId);
+      if (conv) drafts.set(conv.id, input.value);
+      autosize();
+    },
+  });
 
   /** Send (or send again) my pending message `clientId`; without a socket it waits for
    * the next `resumed`. */
@@ -63,6 +71,7 @@ export function createComposer(conn, { maxLength }) {
       return;
     }
     input.value = "";
+    canned.close();
     drafts.delete(conv.id);
     autosize();
     stopTyping();
@@ -79,6 +88,7 @@ export function createComposer(conn, { maxLength }) {
   });
 
   input.addEventListener("keydown", (e) => {
+    if (canned.handleKey(e)) return;
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       send();
@@ -97,6 +107,7 @@ export function createComposer(conn, { maxLength }) {
 
   input.addEventListener("input", () => {
     autosize();
+    canned.update();
     const conv = state.convs.get(state.openId);
     if (!conv) return;
     drafts.set(conv.id, input.value);
@@ -123,6 +134,7 @@ export function createComposer(conn, { maxLength }) {
 
   /** Another conversation was opened: its draft goes into the box. */
   function showDraft(id) {
+    canned.close();
     input.value = drafts.get(id) || "";
     autosize();
   }

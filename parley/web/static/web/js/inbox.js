@@ -72,7 +72,8 @@ export function createInbox() {
       supportView.setOpen(false);
       return;
     }
-    if (!state.inbox.has(conv.id)) fetchSupport(conv.id);
+    // Read afresh: a visitor's rating comes with no event to the team.
+    fetchSupport(conv.id);
     loadNotes(conv.id);
     supportView.render(state.inbox.get(conv.id) || null);
     supportView.setOpen(wide.matches);

@@ -32,6 +32,10 @@ export const state = {
   // The outgoing webhooks of my widgets (owner only): widget id -> its endpoints, and
   // endpoint id -> its newest deliveries, as the webhooks API answered.
   webhooks: new Map(),
+  // The support automation of my widgets, as the API answered: widget id -> its bot's
+  // settings (GET /api/v1/widgets/{id}/bot), widget id -> its canned replies.
+  bots: new Map(),
+  canned: new Map(),
   deliveries: new Map(),
   // Message search (docs/search.md): the query whose results are shown ("" for none), the
   // results so far (GET /api/v1/search hits), the cursor of the next page.
@@ -429,6 +433,12 @@ function applyConversationEvent(conv, frame) {
       }
       changed("list", "title");
       if (conv.id === state.openId) changed("messages");
+      const record = state.inbox.get(conv.id);
+      if (record?.waiting_for_agent && m.sender.kind === "user") {
+        // A team member answered: the visitor no longer waits (no event of its own says so).
+        record.waiting_for_agent = false;
+        changed("inbox", "support");
+      }
       if (isMine(m.sender)) return {};
       if (m.seq > conv.unreadAsOf) conv.unread += 1;
       return { incoming: { conv, message: m } };
@@ -476,6 +486,7 @@ function applyConversationEvent(conv, frame) {
       record.status = frame.status;
       record.snoozed_until = frame.snoozed_until ?? null;
       record.assignee = frame.assignee ? person(frame.assignee) : null;
+      record.waiting_for_agent = Boolean(frame.waiting);
       changed("inbox", "support");
       return {};
     }
@@ -693,6 +704,27 @@ export function supportPrefsLoaded(prefs) {
   changed("availability");
 }
 
+/** A widget's bot settings, as the bot API answered (read, or saved). */
+export function botLoaded(widgetId, bot) {
+  state.bots.set(widgetId, bot);
+  changed("automation");
+}
+
+/** A widget's canned replies (GET /api/v1/widgets/{id}/canned), by shortcut. */
+export function cannedLoaded(widgetId, replies) {
+  state.canned.set(widgetId, [...replies].sort((a, b) => (a.shortcut < b.shortcut ? -1 : 1)));
+  changed("automation");
+}
+
+/** One canned reply added or changed. */
+export function cannedSaved(widgetId, reply) {
+  cannedLoaded(widgetId, [...(state.canned.get(widgetId) || []).filter((r) => r.id !== reply.id), reply]);
+}
+
+export function cannedRemoved(widgetId, id) {
+  cannedLoaded(widgetId, (state.canned.get(widgetId) || []).filter((r) => r.id !== id));
+}
+
 /** A widget's webhook endpoints (GET /api/v1/widgets/{id}/webhooks). */
 export function webhooksLoaded(widgetId, endpoints) {
   state.webhooks.set(widgetId, endpoints);
@@ -721,9 +753,22 @@ export function deliveriesLoaded(endpointId, deliveries) {
   changed("webhooks");
 }
 
+/** Whether a team member's message past `seq` is in conversation `id`. */
+function answeredAfter(id, seq) {
+  const conv = state.convs.get(id);
+  if (!conv) return false;
+  for (const m of conv.messages.values()) if (m.seq > seq && m.sender.kind === "user") return true;
+  return false;
+}
+
 /** Support records from the inbox API (a page, or one): merged by conversation id. */
 export function inboxLoaded(records) {
-  for (const record of records) state.inbox.set(record.id, record);
+  for (const record of records) {
+    // An answer read before a team member's message arrived here is behind it: that
+    // message ended the waiting.
+    if (record.waiting_for_agent && answeredAfter(record.id, record.last_seq)) record.waiting_for_agent = false;
+    state.inbox.set(record.id, record);
+  }
   state.inboxLoaded = true;
   changed("inbox", "support", "header");
 }

@@ -125,13 +125,15 @@ function messageRow(conv, row, old, handlers) {
   const m = row.m;
   const mine = isMine(m.sender);
   const groupish = conv.kind !== "direct";
-  const showSender = groupish && !mine && row.first;
+  const bot = m.sender.kind === "bot";
+  // A bot's own messages are never shown as a person's: a bot badge, its own avatar seed.
+  const showSender = (groupish || bot) && !mine && row.first;
   const receipt = mine && !m.deleted ? receiptBadge(conv, m) : null;
   const sig = JSON.stringify([m.seq, m.body, m.deleted, m.status, m.error, row.first, receipt?.key, receipt?.label, groupish]);
   if (old && old.dataset.sig === sig) return old;
   const status = m.seq === undefined ? m.status : receipt?.key || "sent";
   const li = h("li", {
-    class: ["msg", mine ? "mine" : "theirs", row.first ? "first" : "cont", m.deleted ? "deleted" : "", m.seq === undefined ? m.status : ""]
+    class: ["msg", mine ? "mine" : "theirs", bot ? "from-bot" : "", row.first ? "first" : "cont", m.deleted ? "deleted" : "", m.seq === undefined ? m.status : ""]
       .filter(Boolean)
       .join(" "),
     dataset: { sig, seq: m.seq ?? "", status, clientId: m.client_id },
@@ -139,13 +141,17 @@ function messageRow(conv, row, old, handlers) {
   if (groupish && !mine) {
     li.append(
       row.first
-        ? avatar({ name: m.sender.name, avatar: m.sender.avatar, seed: `u${m.sender.id}`, size: "small" })
+        ? avatar({ name: m.sender.name, avatar: bot ? null : m.sender.avatar, seed: bot ? m.sender.id : `u${m.sender.id}`, size: "small" })
         : h("span", { class: "avatar-spacer", "aria-hidden": "true" }),
     );
   }
   const bubble = h("div", { class: "bubble" });
-  bubble.append(h("span", { class: "visually-hidden", text: mine ? "You: " : `${m.sender.name}: ` }));
-  if (showSender) bubble.append(h("div", { class: "sender", "aria-hidden": "true", text: m.sender.name }));
+  bubble.append(h("span", { class: "visually-hidden", text: mine ? "You: " : bot ? `${m.sender.name} (bot): ` : `${m.sender.name}: ` }));
+  if (showSender) {
+    const sender = h("div", { class: "sender", "aria-hidden": "true" }, h("span", { class: "sender-name", text: m.sender.name }));
+    if (bot) sender.append(" ", h("span", { class: "bot-badge", text: "Bot" }));
+    bubble.append(sender);
+  }
   if (m.deleted) {
     bubble.append(h("div", { class: "body tombstone", text: "Message deleted" }));
   } else {

@@ -81,10 +81,19 @@ function previewOf(conv) {
   if (conv?.typing.size) return { text: "typing…", cls: "is-typing" };
   const m = conv?.last_message;
   if (!m) return { text: "", cls: "none" };
-  const who = isMine(m.sender) ? "You: " : m.sender.kind === "user" ? `${m.sender.name}: ` : "";
+  const who = isMine(m.sender)
+    ? "You: "
+    : m.sender.kind === "user"
+      ? `${m.sender.name}: `
+      : m.sender.kind === "bot"
+        ? `${m.sender.name} (bot): `
+        : "";
   if (m.deleted) return { text: `${who}Message deleted`, cls: "deleted" };
   return { text: who + m.body.replace(/\s+/g, " ").slice(0, 200), cls: "" };
 }
+
+/** The visitor asked for a person (docs/widget.md "Handoff"), until one of the team writes. */
+export const WAITING = "Waiting for an agent";
 
 function item(record, old) {
   const conv = state.convs.get(record.id);
@@ -93,7 +102,7 @@ function item(record, old) {
   const when = conv?.last_message_at || record.last_message_at;
   const p = previewOf(conv);
   const assignee = record.assignee ? (String(record.assignee.id) === String(state.me.id) ? "me" : record.assignee.name) : null;
-  const tags = [record.status !== "open" ? STATUS_LABEL[record.status] : null, assignee ? `Assigned to ${assignee}` : "Unassigned", record.widget.name];
+  const tags = [record.waiting_for_agent ? WAITING : null, record.status !== "open" ? STATUS_LABEL[record.status] : null, assignee ? `Assigned to ${assignee}` : "Unassigned", record.widget.name];
   const sig = JSON.stringify([v.name, v.email, v.online, unread, when, p.text, tags, state.openId === record.id]);
   if (old && old.dataset.sig === sig) return old;
   const label = [v.name, v.online ? "online" : null, unread ? unreadWords(unread, state.unreadCap) : null, ...tags]
@@ -132,7 +141,7 @@ function item(record, old) {
           h("span", { class: `conv-preview ${p.cls}`, text: p.text || v.email || "" }),
           unread ? h("span", { class: "badge", "aria-hidden": "true", text: unreadBadge(unread, state.unreadCap) }) : null,
         ),
-        h("span", { class: "inbox-tags", "aria-hidden": "true" }, ...tags.filter(Boolean).map((t) => h("span", { class: "tag", text: t }))),
+        h("span", { class: "inbox-tags", "aria-hidden": "true" }, ...tags.filter(Boolean).map((t) => h("span", { class: t === WAITING ? "tag waiting" : "tag", text: t }))),
       ),
     ),
   );

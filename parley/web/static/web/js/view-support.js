@@ -5,7 +5,7 @@ import { avatar } from "./avatar.js";
 import { h } from "./dom.js";
 import { fullTime } from "./format.js";
 import { state, teamOf } from "./store.js";
-import { statusLabel } from "./view-inbox.js";
+import { WAITING, statusLabel } from "./view-inbox.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -77,6 +77,20 @@ function renderStatus(record) {
   const resolve = $("support-resolve");
   resolve.textContent = record.status === "open" ? "Resolve" : "Reopen";
   resolve.dataset.to = record.status === "open" ? "resolved" : "open";
+  $("support-waiting").parentElement.hidden = !record.waiting_for_agent;
+  $("support-waiting").textContent = WAITING;
+}
+
+/** The visitor's satisfaction rating (widgets that ask for one), once they gave it. */
+function renderRating(record) {
+  const rating = record.rating;
+  $("support-rating-box").hidden = !rating;
+  if (!rating) return;
+  $("support-rating").replaceChildren(
+    h("span", { class: "rating-score", text: `${rating.score} / 5` }),
+    rating.comment ? h("q", { class: "rating-comment", text: rating.comment }) : null,
+    h("time", { class: "muted small", datetime: rating.rated_at, text: fullTime(rating.rated_at) }),
+  );
 }
 
 function renderAssignee(record) {
@@ -122,6 +136,7 @@ export function render(record) {
   }
   renderVisitor(record);
   renderStatus(record);
+  renderRating(record);
   renderAssignee(record);
   renderNotes(record.id);
 }

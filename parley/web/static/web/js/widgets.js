@@ -8,6 +8,8 @@ import * as store from "./store.js";
 import { state } from "./store.js";
 import { $, confirmDialog, copy, failed, formError, toast } from "./ui.js";
 import { createWebhooks } from "./webhooks.js";
+import { createBotSettings } from "./widget-bot.js";
+import { createCannedReplies } from "./widget-canned.js";
 
 const FIELDS = ["name", "title", "greeting", "welcome_message", "accent_color", "position", "ask_name", "ask_email"];
 const INPUT = {
@@ -21,6 +23,9 @@ const INPUT = {
   ask_email: "w-ask-email",
   allowed_origins: "w-origins",
   require_identity: "w-identity",
+  ratings: "w-ratings",
+  auto_assign: "w-auto-assign",
+  assign_limit: "w-assign-limit",
 };
 const LABEL = {
   name: "Name",
@@ -33,7 +38,11 @@ const LABEL = {
   ask_email: "Ask for an email",
   allowed_origins: "Allowed sites",
   require_identity: "Identified visitors only",
+  ratings: "Ratings",
+  auto_assign: "Auto-assignment",
+  assign_limit: "Open conversations per person",
 };
+const CHECKS = ["require_identity", "ratings", "auto_assign"];
 
 /** The tag a site owner puts on their pages (widget.js is served by this server). */
 export function embedSnippet(publicKey, origin = location.origin) {
@@ -43,6 +52,8 @@ export function embedSnippet(publicKey, origin = location.origin) {
 export function createWidgets() {
   let editing = null; // the id of the widget in the editor, "new", or null
   const webhooks = createWebhooks();
+  const bot = createBotSettings();
+  const canned = createCannedReplies();
 
   const mine = (w) => String(w.owner.id) === String(state.me.id);
   const current = () => (state.widgets || []).find((w) => w.id === editing) || null;
@@ -80,10 +91,11 @@ export function createWidgets() {
   }
 
   function fill(w) {
-    const values = w || { name: "", title: "Chat with us", greeting: "", welcome_message: "", accent_color: "#2563eb", position: "right", ask_name: "off", ask_email: "off", allowed_origins: [], require_identity: false };
+    const values = w || { name: "", title: "Chat with us", greeting: "", welcome_message: "", accent_color: "#2563eb", position: "right", ask_name: "off", ask_email: "off", allowed_origins: [], require_identity: false, ratings: false, auto_assign: false, assign_limit: 5 };
     for (const f of FIELDS) $(INPUT[f]).value = values[f];
     $("w-origins").value = values.allowed_origins.join("\n");
-    $("w-identity").checked = values.require_identity;
+    for (const f of CHECKS) $(INPUT[f]).checked = values[f];
+    $("w-assign-limit").value = values.assign_limit;
     for (const el of $("widget-form").querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
     formError($("widget-error"), "");
   }
@@ -91,7 +103,11 @@ export function createWidgets() {
   function renderEditor() {
     const editor = $("widget-editor");
     editor.hidden = editing === null;
-    if (editing === null) return webhooks.show(null);
+    if (editing === null) {
+      bot.show(null, false);
+      canned.show(null);
+      return webhooks.show(null);
+    }
     const w = current();
     const owner = editing === "new" || (w && mine(w));
     $("widget-editor-title").textContent = editing === "new" ? "New widget" : w ? w.name : "";
@@ -102,6 +118,8 @@ export function createWidgets() {
     for (const id of ["widget-embed", "widget-secret-box"]) $(id).hidden = editing === "new";
     $("agent-form").hidden = !owner;
     webhooks.show(editing !== "new" && w && owner ? w : null); // its owner's only
+    bot.show(editing !== "new" && w ? w : null, owner); // the agents read it
+    canned.show(editing !== "new" && w ? w : null); // the whole team manages them
     if (editing === "new" || !w) {
       $("widget-agents").replaceChildren();
       return;
@@ -147,7 +165,10 @@ export function createWidgets() {
     const out = {};
     for (const f of FIELDS) out[f] = $(INPUT[f]).value;
     out.allowed_origins = $("w-origins").value.split(/\s+/).filter(Boolean);
-    out.require_identity = $("w-identity").checked;
+    for (const f of CHECKS) out[f] = $(INPUT[f]).checked;
+    // Not a number: sent as typed, so the server names the field in its refusal.
+    const limit = $("w-assign-limit").value.trim();
+    out.assign_limit = /^\d+$/.test(limit) ? Number(limit) : limit;
     return out;
   }
 
@@ -252,5 +273,12 @@ export function createWidgets() {
 
   $("widget-new").addEventListener("click", () => edit("new"));
 
-  return { render, renderWebhooks: () => webhooks.render() };
+  return {
+    render,
+    renderWebhooks: () => webhooks.render(),
+    renderAutomation: () => {
+      bot.render();
+      canned.render();
+    },
+  };
 }
