@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -23,7 +24,13 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from parley.accounts.ratelimits import retry_after
+from parley.common.errors import RateLimited
 from parley.jobs.mail import email_enqueue
+
+# Set while an API door (parley/accounts/signin.py) checks a password: a refusal is then
+# the API's own `rate_limited` error, and no HTML page is rendered for it.
+checking_for_an_api: ContextVar[bool] = ContextVar("checking_for_an_api", default=False)
 
 log = logging.getLogger("parley.accounts")
 
@@ -45,5 +52,8 @@ class AccountAdapter(DefaultAccountAdapter):
             super().pre_authenticate(request, **credentials)
         except ValidationError as exc:
             if exc.code == "too_many_login_attempts":
+                if checking_for_an_api.get():
+                    email = str(credentials.get("email", ""))
+                    raise RateLimited(retry_after(request, ("login_failed",), email)) from None
                 raise ImmediateHttpResponse(respond_429(request)) from None
             raise

@@ -17,6 +17,7 @@ from allauth.core import ratelimit
 from allauth.core.exceptions import ImmediateHttpResponse
 from django.http import HttpRequest
 
+from parley.accounts.adapter import checking_for_an_api
 from parley.accounts.models import User
 from parley.accounts.ratelimits import retry_after
 from parley.common.errors import DomainError, RateLimited
@@ -46,6 +47,7 @@ def password_signin(request: HttpRequest, *, email: str, password: str) -> User:
     if not ratelimit.consume(request, action="login"):
         raise RateLimited(retry_after(request, actions=("login",)))
     adapter = get_adapter(request)
+    api_door = checking_for_an_api.set(True)
     try:
         user = adapter.authenticate(request, email=email, password=password)
     except ImmediateHttpResponse as exc:
@@ -54,6 +56,8 @@ def password_signin(request: HttpRequest, *, email: str, password: str) -> User:
         if exc.response.status_code == 429:
             raise RateLimited(retry_after(request, ("login_failed",), email)) from None
         raise
+    finally:
+        checking_for_an_api.reset(api_door)
     if user is None:
         raise InvalidCredentials()
     if not User.objects.verified().filter(pk=user.pk).exists():

@@ -131,6 +131,29 @@ def test_the_token_endpoint_counts_failures_per_account_and_locks_out_the_right_
     assert not ApiToken.objects.exists()
 
 
+def test_a_locked_account_on_an_api_door_renders_no_page(alice):
+    """The API answers a locked account with its own JSON error: the login page's 429
+    page is never rendered for it (a server without collected static files failed to
+    render that page, and the API answered 500)."""
+    token = token_create(user=alice)[1]
+    client = APIClient()
+    answers = [
+        client.post(
+            "/api/v1/me/tokens",
+            {"password": "wrong"},
+            format="json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+            REMOTE_ADDR=f"198.51.100.{i}",
+        )
+        for i in range(6)
+    ]
+
+    locked = answers[-1]
+    assert [a.status_code for a in answers[:5]] == [400] * 5
+    assert locked.status_code == 429 and locked.json()["code"] == "rate_limited"
+    assert "429.html" not in [t.name for t in locked.templates]
+
+
 def test_failures_on_the_login_page_lock_the_token_endpoint_too(alice):
     page = Client(REMOTE_ADDR="198.51.100.1")
     for _ in range(5):
