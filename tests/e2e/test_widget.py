@@ -503,6 +503,39 @@ def test_outside_business_hours_the_visitor_reads_when_the_team_is_back_and_leav
         context.close()
 
 
+def test_a_message_written_before_the_visit_has_started_is_sent_once_it_has(
+    server, host_site, visitor_page
+):
+    # given: a widget with nobody online, whose offline notice shows before the visit starts
+    team = Team(server, host_site)
+    embed(host_site, "/slow", server, team.key)
+    page = visitor_page()
+    visitor = Visitor(page)
+    held: list[Any] = []
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/widget/*/session", hold)  # the session's answer is late
+    page.goto(host_site.url + "/slow")
+    visitor.launcher.click()
+    expect(visitor.frame.locator("#offline")).to_be_visible()
+
+    # when: the visitor writes while the session is still on its way
+    visitor.write("Anyone there?")
+    expect(visitor.bodies).to_have_text(["Anyone there?"])
+    assert team.inbox(1, timeout=1) == []
+
+    # then: once the session answers, the message is sent, once, and nothing is refused
+    (session,) = held
+    session.continue_()
+    (row,) = team.inbox(1)
+    history = team.api("GET", f"/conversations/{row['id']}/messages")["results"]
+    assert [m["body"] for m in history] == ["Anyone there?"]
+    expect(visitor.frame.locator("#error")).to_be_hidden()
+    expect(visitor.composer).to_have_value("")
+    assert page.errors == []
+
+
 def test_the_visitor_sees_the_bots_answers_as_a_bots(server, host_site, visitor_page):
     team = Team(server, host_site)
     team.api(

@@ -212,7 +212,9 @@ let flushing = false;
 let retryTimer = null;
 
 async function flush() {
-  if (flushing) return;
+  // Before the session answers there is no token to send with: what was written waits in
+  // the outbox, and the start flushes it (the offline notice may show before that).
+  if (flushing || !state.visitor) return;
   flushing = true;
   clearTimeout(retryTimer);
   try {
