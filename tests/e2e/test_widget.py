@@ -512,6 +512,7 @@ def test_a_message_written_before_the_visit_has_started_is_sent_once_it_has(
     page = visitor_page()
     visitor = Visitor(page)
     held: list[Any] = []
+
     def hold(route: Any) -> None:
         held.append(route)
 
