@@ -29,7 +29,8 @@ export const state = {
   // My own support settings (GET /api/v1/me/support): available or away, and which
   // emails I want; null until read.
   supportPrefs: null,
-  // The outgoing webhooks of my widgets (owner only): widget id -> its endpoints, and
+  // The outgoing webhooks of my widgets (owner only): widget id (null: the owner-level
+  // ones, for all my widgets) -> its endpoints, and
   // endpoint id -> its newest deliveries, as the webhooks API answered.
   webhooks: new Map(),
   // The support automation of my widgets, as the API answered: widget id -> its bot's
