@@ -643,6 +643,15 @@ def test_the_visitor_asks_for_a_human_and_rates_the_resolved_conversation(
     expect(human).to_be_hidden()
     assert team.api("GET", f"/inbox/{row['id']}")["waiting_for_agent"] is True
 
+    # and a reload does not forget that they wait
+    page.reload()
+    visitor.launcher.click()
+    expect(visitor.bodies.first).to_have_text("My order never arrived")
+    expect(
+        visitor.frame.get_by_text("Someone from the team has been asked to join.")
+    ).to_be_visible()
+    expect(human).to_be_hidden()
+
     # when: the team resolves the conversation
     rating = visitor.frame.locator("#rating")
     expect(rating).to_be_hidden()

@@ -156,6 +156,7 @@ async function startSession(identify) {
   state.config = { ...state.config, ...data.widget };
   const previous = state.conversation;
   state.conversation = data.conversation;
+  state.waiting = Boolean(data.conversation?.waiting);
   if (data.conversation && previous?.id !== data.conversation.id) {
     state.messages.clear();
     state.position = data.conversation.last_seq;
