@@ -459,6 +459,9 @@ function onEvent(frame) {
       conv.status = frame.status;
       state.waiting = Boolean(frame.waiting);
       break;
+    case "support.rated":
+      state.rated = frame.score; // rated in another tab: thanked here too
+      break;
     case "typing":
       if (frame.who?.kind === "visitor") return;
       if (frame.active) state.typing.set(frame.who.id, { name: frame.who.name, until: Date.now() + TYPING_SHOWN });

@@ -491,6 +491,13 @@ function applyConversationEvent(conv, frame) {
       changed("inbox", "support");
       return {};
     }
+    case "support.rated": {
+      const record = state.inbox.get(conv.id);
+      if (!record) return { support: conv.id };
+      record.rating = { score: frame.score, comment: frame.comment, rated_at: frame.rated_at };
+      changed("inbox", "support");
+      return {};
+    }
     default:
       return {};
   }
