@@ -12,6 +12,11 @@
    payloads of the attacks are there (tests/e2e/test_xss_corpus.py);
 5. the web client's unit tests (tests/js/) with Node's built-in test runner.
 
+The services suite spends most of its time waiting (servers starting, outages, restarts,
+timeouts), so it runs beside the core and browser suites, which run one after the other;
+its output is printed whole when it ends. PARLEY_TEST_SERIAL=1 runs the suites one at a
+time, each printed as it goes.
+
 The attacks run scaled down to keep the suite's time; PARLEY_ATTACKS_FULL=1 in the
 environment runs them at the issue's full sizes. A missing service is reported and its
 suite skipped; with CI=true a missing service fails the run (nginx and schemathesis
@@ -27,6 +32,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -39,6 +45,7 @@ TEST_DATABASE_URL = os.environ.get(
 )
 TEST_REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
+SERIAL = os.environ.get("PARLEY_TEST_SERIAL", "").lower() in ("1", "true", "yes")
 
 
 def reachable(host: str, port: int) -> bool:
@@ -116,6 +123,35 @@ def pytest(label: str, args: list[str], env: dict[str, str], results: list[Path]
     return subprocess.call(cmd, cwd=ROOT, env={**os.environ, **env})
 
 
+class Beside:
+    """A pytest run in the background, its output kept in a file and printed whole once
+    it ends (`finish`), so that it does not interleave with the suites in the foreground."""
+
+    def __init__(self, label: str, args: list[str], env: dict[str, str], results: list[Path]):
+        self.label = label
+        junit = Path(tempfile.mkdtemp()) / "junit.xml"
+        results.append(junit)
+        self.log = junit.with_name("output.txt")
+        cmd = [PY, "-m", "pytest", f"--junitxml={junit}", *args]
+        print(f"\n=== {label}: started beside the others, output when it ends ===", flush=True)
+        self.status: int | None = None
+        self.thread = threading.Thread(target=self._run, args=(cmd, env), daemon=True)
+        self.thread.start()
+
+    def _run(self, cmd: list[str], env: dict[str, str]) -> None:
+        with self.log.open("w") as out:
+            self.status = subprocess.call(
+                cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def finish(self) -> int:
+        self.thread.join()
+        print(f"\n=== {self.label} ===", flush=True)
+        sys.stdout.write(self.log.read_text(errors="replace"))
+        sys.stdout.flush()
+        return 1 if self.status is None else self.status
+
+
 def count(results: list[Path]) -> tuple[int, int, int]:
     passed = failed = skipped = 0
     for junit in results:
@@ -173,6 +209,19 @@ def main() -> int:
             failures.append(f"{name} is required under CI=true: {detail}")
 
     results: list[Path] = []
+    services_run: Beside | None = None
+    if services["PostgreSQL"][0] and services["Redis"][0]:
+        label = "services suite (PostgreSQL, Redis, server processes)"
+        args = ["-m", "services", "tests/services", *extra]
+        env = base_env | {"DATABASE_URL": TEST_DATABASE_URL, "REDIS_URL": TEST_REDIS_URL}
+        if SERIAL:
+            if pytest(label, args, env, results):
+                failures.append("services suite")
+        else:
+            services_run = Beside(label, args, env, results)
+    else:
+        print("\n=== services suite skipped: PostgreSQL or Redis is missing ===")
+
     if pytest(
         "core suite (SQLite, in-memory layer)",
         ["-m", "not services and not e2e", *extra],
@@ -180,18 +229,6 @@ def main() -> int:
         results,
     ):
         failures.append("core suite")
-
-    if services["PostgreSQL"][0] and services["Redis"][0]:
-        env = base_env | {"DATABASE_URL": TEST_DATABASE_URL, "REDIS_URL": TEST_REDIS_URL}
-        if pytest(
-            "services suite (PostgreSQL, Redis, server processes)",
-            ["-m", "services", "tests/services", *extra],
-            env,
-            results,
-        ):
-            failures.append("services suite")
-    else:
-        print("\n=== services suite skipped: PostgreSQL or Redis is missing ===")
 
     if services["Chromium"][0] and (ROOT / "tests" / "e2e" / "conftest.py").exists():
         env = base_env | {"PARLEY_CHROMIUM": services["Chromium"][1]}
@@ -213,6 +250,9 @@ def main() -> int:
             failures.append("browser suite")
     elif not services["Chromium"][0]:
         print("\n=== browser suite skipped: Chromium is missing ===")
+
+    if services_run is not None and services_run.finish():
+        failures.append("services suite")
 
     if services["Node"][0]:
         if node_tests(services["Node"][1], results):
