@@ -365,6 +365,9 @@ def message_delete_for_everyone(*, membership: Membership, seq: int) -> int:
         )
         if not changed:
             raise errors.AlreadyDeleted()  # rolls the event and its seq back
+        from parley.chat.services.edits import forget_content  # it imports this module
+
+        forget_content(message)
         publish_on_commit(ev.conversation_event_out(event))
     return event.seq
 
