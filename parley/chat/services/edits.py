@@ -98,23 +98,3 @@ def message_edits(*, membership: Membership, seq: int) -> tuple[Message, list[Me
     _active(membership)
     message = _message(membership, seq)
     return message, list(MessageEdit.objects.filter(message_id=message.pk).order_by("seq"))
-
-
-def forget_content(message: Message) -> None:
-    """What a deletion for everyone erases besides the text: the earlier texts, their
-    copies in the message.edited events that resume replays, and the reactions. Called
-    inside the deleting transaction."""
-    from parley.chat.models import Reaction
-
-    MessageEdit.objects.filter(message_id=message.pk).delete()
-    Reaction.objects.filter(message_id=message.pk).delete()
-    Message.objects.filter(pk=message.pk).update(edited_at=None)
-    edited = ConversationEvent.objects.filter(
-        conversation_id=message.conversation_id,
-        type="message.edited",
-        seq__gt=message.seq,
-        payload__message_seq=message.seq,
-    )
-    for event in edited:
-        event.payload = {**event.payload, "body": ""}
-        event.save(update_fields=["payload"])
