@@ -8,7 +8,9 @@ reaction one has, or removing one one has not, changes nothing and announces not
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists
+from django.utils import timezone
 
 from parley.chat import errors
 from parley.chat import events as ev
@@ -50,19 +52,13 @@ def _change(membership: Membership, seq: int, emoji: str, *, add: bool) -> int |
     try:
         with transaction.atomic():
             event_seq = take_conversation_seq(membership.conversation_id)
-            # Read under the lock: a removal or a deletion that committed first is seen.
-            if not Membership.objects.filter(pk=membership.pk, left_at__isnull=True).exists():
-                raise errors.ConversationNotFound()
-            if Message.objects.filter(pk=message.pk, deleted_at__isnull=False).exists():
-                raise errors.AlreadyDeleted()
-            mine = Reaction.objects.filter(
-                message_id=message.pk, membership=membership, emoji=emoji
-            )
+            _still_there(membership, message.pk)
             if add:
-                if mine.exists():
+                if not _insert(message.pk, membership.pk, emoji):
                     raise _Unchanged()
-                Reaction.objects.create(message_id=message.pk, membership=membership, emoji=emoji)
-            elif not mine.delete()[0]:
+            elif not Reaction.objects.filter(
+                message_id=message.pk, membership=membership, emoji=emoji
+            ).delete()[0]:
                 raise _Unchanged()
             count, users = emoji_totals(message.pk, emoji)
             event = ConversationEvent.objects.create(
@@ -81,3 +77,35 @@ def _change(membership: Membership, seq: int, emoji: str, *, add: bool) -> int |
     except _Unchanged:
         return None
     return event_seq
+
+
+def _still_there(membership: Membership, message_id: int) -> None:
+    """Under the conversation's lock: the member is still one and the message is not
+    deleted (a removal or a deletion that committed first is seen). One query when so."""
+    active = Membership.objects.filter(pk=membership.pk, left_at__isnull=True)
+    if Message.objects.filter(Exists(active), pk=message_id, deleted_at__isnull=True).exists():
+        return
+    if not active.exists():
+        raise errors.ConversationNotFound()
+    raise errors.AlreadyDeleted()
+
+
+_REACTION = Reaction._meta.db_table
+
+
+def _insert(message_id: int, membership_id: int, emoji: str) -> bool:
+    """Add the reaction unless it is there: whether it was added (one statement; the
+    conversation's lock makes the unique constraint a formality)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_REACTION} (message_id, membership_id, emoji, created_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (message_id, emoji, membership_id) DO NOTHING RETURNING id",
+            [
+                message_id,
+                membership_id,
+                emoji,
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+            ],
+        )
+        return cursor.fetchone() is not None
