@@ -158,3 +158,17 @@ def test_a_history_page_with_reactions_and_edits_costs_one_query_more_than_a_pla
     # the same count whatever is on the page: the session, its user, my membership, the
     # page, its reactions, its senders and reactors (a page before reactions cost 5: 1.2x)
     assert len(busy_queries) == len(plain_queries) == 6
+
+
+def test_search_finds_the_edited_text_and_not_the_replaced_one(api, alice, bob, direct, say):
+    chat = direct(alice, bob)
+    message = say(alice, chat, "meet at the lighthouse")
+    api(alice).patch(
+        f"conversations/{chat.pk}/messages/{message.seq}", {"body": "meet at the pier"}
+    )
+
+    _, new = api(bob).get("search", {"q": "pier"})
+    _, old = api(bob).get("search", {"q": "lighthouse"})
+
+    assert [hit["seq"] for hit in new["results"]] == [message.seq]
+    assert old["results"] == []
