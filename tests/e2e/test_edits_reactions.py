@@ -133,3 +133,39 @@ def test_reactions_and_edits_on_a_phone(people):
     alice.page.get_by_role("button", name="Save").click()
     expect(bob.message("from my phone, edited").locator(".edited-mark")).to_be_visible()
     expect(bob.message("from my phone, edited").locator(".reaction")).to_have_text("🎉1")
+
+
+def test_a_group_admin_turns_edits_off_and_on_for_everyone(people):
+    alice, bob = people("alice", "bob")
+    page = alice.page
+    page.get_by_role("button", name="New group").click()
+    page.get_by_label("Group name").fill("Hikers")
+    page.locator("#new-group-members").fill(bob.username)
+    page.get_by_role("button", name="Create group").click()
+    page.get_by_role("dialog", name="Invite link").get_by_role("button", name="Done").click()
+    bob.open("Hikers")
+    bob.send("typo hree")
+    expect(alice.bodies).to_have_text(["typo hree"])
+
+    # Alice, the owner, forbids edits: Bob's menu loses Edit at once
+    page.get_by_role("button", name="Conversation menu").click()
+    item = page.get_by_role("menuitemcheckbox", name="Members may edit messages")
+    expect(item).to_have_attribute("aria-checked", "true")
+    item.click()
+    expect(page.get_by_role("status").filter(has_text="can no longer be edited")).to_be_visible()
+    row = bob.message("typo hree")
+    row.hover()
+    row.get_by_role("button", name="Message actions").click()
+    expect(bob.page.get_by_role("menuitem", name="React…")).to_be_visible()
+    expect(bob.page.get_by_role("menuitem", name="Edit")).to_have_count(0)
+    bob.page.keyboard.press("Escape")
+
+    # and allows them again
+    page.get_by_role("button", name="Conversation menu").click()
+    item = page.get_by_role("menuitemcheckbox", name="Members may edit messages")
+    expect(item).to_have_attribute("aria-checked", "false")
+    item.click()
+    bob.message_action("typo hree", "Edit")
+    bob.page.get_by_label("Message text").fill("typo here")
+    bob.page.get_by_role("button", name="Save").click()
+    expect(alice.message("typo here").locator(".edited-mark")).to_be_visible()

@@ -133,6 +133,10 @@ export function installActions({ conn, sync, transmit, openConversation, maxGrou
     if (conv.kind === "group" && conv.invite_url) {
       items.push({ label: "Invite link", action: () => showInvite(conv.invite_url) });
     }
+    if (conv.kind === "group" && (conv.role === "owner" || conv.role === "admin")) {
+      const allowed = conv.edits_allowed !== false;
+      items.push({ label: "Members may edit messages", checked: allowed, action: () => changes.setEditsAllowed(conv, !allowed) });
+    }
     items.push({ label: "Clear history…", danger: true, action: () => clearHistory(conv) });
     if (conv.kind === "group" || conv.kind === "public") {
       items.push({ label: conv.kind === "public" ? "Leave room…" : "Leave group…", danger: true, action: () => leave(conv) });

@@ -3,13 +3,14 @@
 // the server over the socket; what changes comes back as events (store.js applies them),
 // so every tab and every member sees the same thing.
 
-import { get } from "./api.js";
+import { get, patch } from "./api.js";
 import { h } from "./dom.js";
 import { fullTime } from "./format.js";
 import { openMenu } from "./menu.js";
 import { COMMON } from "./reactions.js";
+import * as store from "./store.js";
 import { state } from "./store.js";
-import { $, failed, formError, openDialog } from "./ui.js";
+import { $, failed, formError, openDialog, toast } from "./ui.js";
 
 export function installMessageChanges({ conn }) {
   let editing = null; // {conv, m} while the edit dialog is open
@@ -132,5 +133,16 @@ export function installMessageChanges({ conn }) {
     }
   }
 
-  return { toggleReaction, reactMenu, edit, showEdits };
+  /** A group admin turns editing on or off for everyone (conversation.updated tells the
+   * others; the answer is the conversation as it is now). */
+  async function setEditsAllowed(conv, allowed) {
+    try {
+      store.upsertConv(await patch(`/conversations/${conv.id}`, { edits_allowed: allowed }));
+      toast(allowed ? "Members may edit their messages." : "Messages can no longer be edited.");
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  return { toggleReaction, reactMenu, edit, showEdits, setEditsAllowed };
 }
