@@ -18,7 +18,7 @@ from parley.chat.emoji import reaction_emoji
 from parley.chat.models import ConversationEvent, Membership, Message, Reaction
 from parley.chat.reaction_reads import emoji_totals
 from parley.chat.services._streams import take_conversation_seq
-from parley.chat.services.messages import _active, _message
+from parley.chat.services.messages import _active
 from parley.events.sink import publish_on_commit
 
 
@@ -46,21 +46,18 @@ def reaction_remove(*, membership: Membership, seq: int, emoji: str) -> int | No
 def _change(membership: Membership, seq: int, emoji: str, *, add: bool) -> int | None:
     _active(membership)
     emoji = reaction_emoji(emoji)
-    message = _message(membership, seq)
-    if message.deleted_at is not None:
-        raise errors.AlreadyDeleted()
     try:
         with transaction.atomic():
             event_seq = take_conversation_seq(membership.conversation_id)
-            _still_there(membership, message.pk)
+            message_id = _message_id(membership, seq)
             if add:
-                if not _insert(message.pk, membership.pk, emoji):
+                if not _insert(message_id, membership.pk, emoji):
                     raise _Unchanged()
             elif not Reaction.objects.filter(
-                message_id=message.pk, membership=membership, emoji=emoji
+                message_id=message_id, membership=membership, emoji=emoji
             ).delete()[0]:
                 raise _Unchanged()
-            count, users = emoji_totals(message.pk, emoji)
+            count, users = emoji_totals(message_id, emoji)
             event = ConversationEvent.objects.create(
                 conversation_id=membership.conversation_id,
                 seq=event_seq,
@@ -79,15 +76,32 @@ def _change(membership: Membership, seq: int, emoji: str, *, add: bool) -> int |
     return event_seq
 
 
-def _still_there(membership: Membership, message_id: int) -> None:
-    """Under the conversation's lock: the member is still one and the message is not
-    deleted (a removal or a deletion that committed first is seen). One query when so."""
+def _message_id(membership: Membership, seq: int) -> int:
+    """The id of message `seq` as this member sees it, read under the conversation's lock
+    in one query with what a reaction depends on: the member is still one (a removal that
+    committed first is seen), the message is above their history floor and not deleted.
+    Raises ConversationNotFound, MessageNotFound, AlreadyDeleted."""
     active = Membership.objects.filter(pk=membership.pk, left_at__isnull=True)
-    if Message.objects.filter(Exists(active), pk=message_id, deleted_at__isnull=True).exists():
-        return
-    if not active.exists():
+    row = (
+        Message.objects.filter(
+            conversation_id=membership.conversation_id,
+            seq=seq,
+            seq__gt=membership.cleared_through_seq,
+        )
+        .annotate(active=Exists(active))
+        .values_list("pk", "deleted_at", "active")
+        .first()
+    )
+    if row is None:
+        if not active.exists():
+            raise errors.ConversationNotFound()
+        raise errors.MessageNotFound()
+    message_id, deleted_at, still_member = row
+    if not still_member:
         raise errors.ConversationNotFound()
-    raise errors.AlreadyDeleted()
+    if deleted_at is not None:
+        raise errors.AlreadyDeleted()
+    return int(message_id)
 
 
 _REACTION = Reaction._meta.db_table
