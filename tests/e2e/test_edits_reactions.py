@@ -169,3 +169,28 @@ def test_a_group_admin_turns_edits_off_and_on_for_everyone(people):
     bob.page.get_by_label("Message text").fill("typo here")
     bob.page.get_by_role("button", name="Save").click()
     expect(alice.message("typo here").locator(".edited-mark")).to_be_visible()
+
+
+def test_a_visitor_sees_the_teams_edit_live_in_the_widget(people, server, host_site, visitor_page):
+    from tests.e2e.test_inbox import create_widget, inbox_item
+    from tests.e2e.widget_host import Visitor, embed
+
+    (olive,) = people("olive")
+    key = create_widget(olive, "Shop", site=host_site.url)
+    olive.page.get_by_role("tab", name="Inbox").click()
+    embed(host_site, "/boots", server, key)
+    visitor = Visitor(page := visitor_page())
+    page.goto(host_site.url + "/boots")
+    visitor.launcher.click()
+    visitor.frame.locator("#prechat-name").fill("Vera")
+    visitor.write("Do you ship to Oslo?")
+    inbox_item(olive.page, "Vera").locator("a").click()
+    olive.send("Yes, in 2 days")
+    expect(visitor.bodies).to_have_text(["Do you ship to Oslo?", "Yes, in 2 days"])
+
+    olive.message_action("Yes, in 2 days", "Edit")
+    olive.page.get_by_label("Message text").fill("Yes, in 3 days")
+    olive.page.get_by_role("button", name="Save").click()
+
+    expect(visitor.bodies).to_have_text(["Do you ship to Oslo?", "Yes, in 3 days"])
+    expect(visitor.frame.locator(".msg").last).to_contain_text("edited")
