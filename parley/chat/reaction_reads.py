@@ -26,15 +26,16 @@ def names_shown() -> int:
 
 
 def emoji_totals(message_id: int, emoji: str) -> tuple[int, list[p.Sender]]:
-    """How many people put `emoji` on the message, and the first of them (two queries;
-    called by the service that changed them, inside its transaction)."""
-    rows = Reaction.objects.filter(message_id=message_id, emoji=emoji)
+    """How many people put `emoji` on the message, and the first of them (one query: the
+    count is a window over all of them; called by the service that changed them, inside
+    its transaction)."""
     first = list(
-        rows.select_related("membership__user", "membership__visitor", "membership__bot").order_by(
-            "created_at", "pk"
-        )[: names_shown()]
+        Reaction.objects.filter(message_id=message_id, emoji=emoji)
+        .select_related("membership__user", "membership__visitor", "membership__bot")
+        .annotate(total=Window(Count("pk")))
+        .order_by("created_at", "pk")[: names_shown()]
     )
-    count = rows.count() if len(first) == names_shown() else len(first)
+    count = first[0].total if first else 0  # type: ignore[attr-defined]
     return count, [ev.short_sender(ev.member_sender(r.membership)) for r in first]
 
 

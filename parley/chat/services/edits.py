@@ -11,6 +11,7 @@ import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from parley.chat import errors
@@ -51,12 +52,11 @@ def message_edit(*, membership: Membership, seq: int, body: str) -> int | None:
         with transaction.atomic():
             event_seq = take_conversation_seq(membership.conversation_id)
             now = timezone.now()
-            _check(membership, message.pk, now)
-            current = Message.objects.only("body").get(pk=message.pk)
-            if current.body == text:
+            current = _check(membership, message.pk, now)
+            if current == text:
                 raise _Unchanged()
             MessageEdit.objects.create(
-                message_id=message.pk, seq=event_seq, previous_body=current.body, edited_at=now
+                message_id=message.pk, seq=event_seq, previous_body=current, edited_at=now
             )
             Message.objects.filter(pk=message.pk).update(body=text, edited_at=now)
             event = ConversationEvent.objects.create(
@@ -71,25 +71,33 @@ def message_edit(*, membership: Membership, seq: int, body: str) -> int | None:
     return event_seq
 
 
-def _check(membership: Membership, message_id: int, now: datetime.datetime) -> None:
-    """What an edit depends on, read under the conversation's lock."""
-    if not Membership.objects.filter(pk=membership.pk, left_at__isnull=True).exists():
-        raise errors.ConversationNotFound()
-    message = Message.objects.only("created_at", "deleted_at").get(pk=message_id)
-    if message.deleted_at is not None:
-        raise errors.AlreadyDeleted()
-    allowed = (
-        Conversation.objects.filter(pk=membership.conversation_id)
-        .values_list("edits_allowed", flat=True)
+def _check(membership: Membership, message_id: int, now: datetime.datetime) -> str:
+    """What an edit depends on, read under the conversation's lock in one query: the
+    member is still one, the message is not deleted, the group allows edits, the time
+    limit. Returns the message's current text."""
+    row = (
+        Message.objects.filter(pk=message_id)
+        .annotate(
+            active=Exists(Membership.objects.filter(pk=membership.pk, left_at__isnull=True)),
+            allowed=Subquery(
+                Conversation.objects.filter(pk=OuterRef("conversation_id")).values("edits_allowed")
+            ),
+        )
+        .values("body", "created_at", "deleted_at", "active", "allowed")
         .get()
     )
-    if not allowed:
+    if not row["active"]:
+        raise errors.ConversationNotFound()
+    if row["deleted_at"] is not None:
+        raise errors.AlreadyDeleted()
+    if not row["allowed"]:
         raise errors.EditsDisabled()
     limit = edit_time_limit()
-    if limit is not None and (now - message.created_at).total_seconds() > limit:
+    if limit is not None and (now - row["created_at"]).total_seconds() > limit:
         raise errors.EditWindowClosed(
             f"A message can be edited for {limit:g} seconds after it was sent.", limit=limit
         )
+    return row["body"]  # type: ignore[no-any-return]
 
 
 def message_edits(*, membership: Membership, seq: int) -> tuple[Message, list[MessageEdit]]:
