@@ -126,7 +126,7 @@ def test_only_members_react(api, alice, bob, carol, group, say):
     assert not Reaction.objects.exists()
 
 
-def test_a_history_page_with_reactions_and_edits_costs_one_query_more_than_a_plain_one(
+def test_a_history_page_with_reactions_and_edits_costs_what_a_plain_page_costs(
     api, alice, bob, carol, group, say, make_user
 ):
     plain, busy = group(alice, bob, title="plain"), group(alice, bob, carol, title="busy")
