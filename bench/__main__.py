@@ -34,6 +34,7 @@ from bench.coordinator import wait_until_quiet
 from bench.scenarios import (
     HISTORY_SYSTEMS,
     MULTI_SYSTEMS,
+    REACTIONS_SYSTEMS,
     SCENARIOS,
     SERVER_CHOICE_SYSTEMS,
     TRAFFIC_SYSTEMS,
@@ -247,6 +248,7 @@ class Run:
             "multi": MULTI_SYSTEMS,
             "history": HISTORY_SYSTEMS,
             "widget": WIDGET_SYSTEMS,
+            "reactions": REACTIONS_SYSTEMS,
             "fanout": SERVER_CHOICE_SYSTEMS,
             "light": SERVER_CHOICE_SYSTEMS,
         }.get(key, TRAFFIC_SYSTEMS)

@@ -45,6 +45,10 @@ def raise_open_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+# Events that change a message (scenario "reactions"): counted as delivered events.
+CHANGES = frozenset(("message.edited", "reaction.added", "reaction.removed"))
+
+
 @dataclass
 class ClientSpec:
     """One websocket client: where it connects, as whom, in which room, and whether it sends."""
@@ -58,6 +62,9 @@ class ClientSpec:
     user: int = 0  # which bench user this is (u<user>)
     # offered in the handshake: a widget visitor's socket carries its token as one
     subprotocols: list[str] | None = None
+    # a sender whose frames are 20% reactions and 5% edits of its own last messages, the
+    # rest messages (scenario "reactions", issue 15)
+    mix: bool = False
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClientSpec:
@@ -90,6 +97,10 @@ class Stats:
     errors: dict[str, int] = field(default_factory=dict)
     buckets: dict[int, int] = field(default_factory=dict)
     other_frames: int = 0
+    # scenario "reactions": edits and reactions delivered to this worker's sockets, and
+    # those of its senders that the server acknowledged as a change (an event)
+    changes_delivered: int = 0
+    changes_acked: int = 0
 
 
 class Client:
@@ -105,6 +116,10 @@ class Client:
         self.closed_early = False
         self.sent = 0
         self.unacked: list[int] = []
+        self.changes: list[int] = []  # numbers of my frames that were no message (mix)
+        self.last_seq: int | None = None  # my last message's seq (mix: what I change)
+        self.reacted_on: int | None = None  # the message my 👍 is on (mix)
+        self.changes_seen: set[int] = set()  # seqs of edit and reaction events received
 
     async def connect(self) -> float:
         started = time.perf_counter()
@@ -163,6 +178,16 @@ class Client:
                     elif kind == "error":
                         code = frame.get("code", "?")
                         stats.errors[code] = stats.errors.get(code, 0) + 1
+                elif kind in CHANGES:
+                    if frame["seq"] in self.changes_seen:
+                        self.duplicates += 1
+                    else:
+                        self.changes_seen.add(frame["seq"])
+                    stats.changes_delivered += 1
+                    stats.delivered += 1
+                    if worker.window_start <= t <= worker.window_end:
+                        stats.delivered_window += 1
+                    worker.last_delivery = t
                 elif kind == "resumed":
                     self.resumed.set()
                 else:
@@ -208,13 +233,16 @@ class Client:
             future: asyncio.Future[dict[str, Any]] = loop.create_future()
             self.pending[rid] = future
             stamp = time.monotonic_ns()
-            frame = {
-                "type": "message.send",
-                "id": rid,
-                "conversation": room,
-                "client_id": f"{run}-{sender}-{n}",
-                "body": f"{stamp} {sender} {n} {pad}",
-            }
+            frame = self._change(n, rid, stamp, pad) if self.spec.mix else None
+            change = frame is not None
+            if frame is None:
+                frame = {
+                    "type": "message.send",
+                    "id": rid,
+                    "conversation": room,
+                    "client_id": f"{run}-{sender}-{n}",
+                    "body": f"{stamp} {sender} {n} {pad}",
+                }
             try:
                 await ws.send(orjson.dumps(frame), text=True)
             except Exception:
@@ -229,11 +257,40 @@ class Client:
             if answer.get("type") == "ack":
                 if stamp >= self.worker.window_start:
                     stats.ack_latencies.append((time.monotonic_ns() - stamp) / 1e6)
+                if change:
+                    self.changes.append(n)
+                    if (answer.get("result") or {}).get("seq") is not None:
+                        stats.changes_acked += 1
+                else:
+                    self.last_seq = answer["message"]["seq"]
+            elif change:
+                self.changes.append(n)
+                code = answer.get("code", "?")
+                stats.errors[code] = stats.errors.get(code, 0) + 1
             else:
                 self.unacked.append(n)
                 code = answer.get("code", "?")
                 stats.errors[code] = stats.errors.get(code, 0) + 1
             n += 1
+
+    def _change(self, n: int, rid: str, stamp: int, pad: str) -> dict[str, Any] | None:
+        """Frame `n` of a mixed sender if it is an edit or a reaction (None: a message).
+        In each 20 frames: 👍 on my last message at 1 and 11, off it again at 6 and 16
+        (20% reactions, each a change), an edit of my last message at 3 (5%)."""
+        room, step = self.spec.room, n % 20
+        if self.last_seq is None:
+            return None
+        if step in (1, 11):
+            self.reacted_on = self.last_seq
+            return {"type": "reaction.add", "id": rid, "conversation": room,
+                    "seq": self.reacted_on, "emoji": "👍"}  # fmt: skip
+        if step in (6, 16) and self.reacted_on is not None:
+            return {"type": "reaction.remove", "id": rid, "conversation": room,
+                    "seq": self.reacted_on, "emoji": "👍"}  # fmt: skip
+        if step == 3:
+            return {"type": "message.edit", "id": rid, "conversation": room,
+                    "seq": self.last_seq, "body": f"{stamp} edited {pad}"}  # fmt: skip
+        return None
 
     def missing(self, expected: dict[int, tuple[int, int, list[int]]]) -> int:
         """How many acknowledged messages of this client's room it has not received."""
@@ -321,7 +378,9 @@ class Worker:
         return {
             "ev": "sent",
             "senders": {
-                str(c.spec.sender): [c.spec.room, c.sent, c.unacked[:10000]] for c in senders
+                # frames that were no message count as messages never acknowledged
+                str(c.spec.sender): [c.spec.room, c.sent, (c.unacked + c.changes)[:100000]]
+                for c in senders
             },
         }
 
@@ -352,11 +411,15 @@ class Worker:
             "delivered_window": self.stats.delivered_window,
             "sent": self.stats.sent,
             "acked": sum(
-                c.sent - len(c.unacked) for c in self.clients if c.spec.sender is not None
+                c.sent - len(c.unacked) - len(c.changes)
+                for c in self.clients
+                if c.spec.sender is not None
             ),
             "acked_window": len(self.stats.ack_latencies),
             "errors": self.stats.errors,
             "other_frames": self.stats.other_frames,
+            "changes_delivered": sum(len(c.changes_seen) for c in self.clients),
+            "changes_acked": self.stats.changes_acked,
             "closed_early": sum(c.closed_early for c in self.clients),
             "buckets": sorted(self.stats.buckets.items()),
             "drain_seconds": (time.monotonic_ns() - started) / 1e9,

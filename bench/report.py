@@ -334,6 +334,16 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
 
     fan = runs.get("fanout", {})
+    mixed = runs.get("reactions", {})
+    for parley in ("parley", "parley-pg"):
+        if parley in mixed and parley in fan and fan[parley]["delivered_per_second"]:
+            check(
+                f"8 edits and reactions {parley}: delivered events/s ÷ scenario 1",
+                mixed[parley]["delivered_per_second"] / fan[parley]["delivered_per_second"],
+                0.8,
+                ">=",
+                "within 0.8× of the plain fan-out of the same run (issue 15), 0 lost",
+            )
     for parley in ("parley", "parley-pg"):
         if parley not in fan:
             continue

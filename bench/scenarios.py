@@ -64,6 +64,11 @@ SCENARIOS = {
         Scenario("history", 5, "history pages of a huge conversation"),
         Scenario("multi", 6, "two Parley processes on one Redis and one PostgreSQL"),
         Scenario("widget", 7, "support widget: visitors write while 5 agents watch the inbox"),
+        Scenario(
+            "reactions",
+            8,
+            "edits and reactions: scenario 1 with 20% of frames reactions and 5% edits",
+        ),
     )
 }
 TRAFFIC_SYSTEMS = ["bare", "plain", "plain-pg", "parley", "parley-pg"]
@@ -72,11 +77,14 @@ SERVER_CHOICE_SYSTEMS = [*TRAFFIC_SYSTEMS, "parley-daphne"]
 MULTI_SYSTEMS = ["parley-pg-mem", "parley-pg", "parley-pg-2p"]
 HISTORY_SYSTEMS = ["parley", "parley-pg"]
 WIDGET_SYSTEMS = ["parley", "parley-pg"]
+# Scenario 8 compares Parley with itself (scenario 1 in the same run): no other system
+# has edits or reactions.
+REACTIONS_SYSTEMS = ["parley", "parley-pg"]
 
 
 def dataset(scenarios: list[str], idle_sizes: list[int], widget_visitors: int = 0) -> Dataset:
     ds = Dataset()
-    if {"fanout", "light", "multi"} & set(scenarios):
+    if {"fanout", "light", "multi", "reactions"} & set(scenarios):
         ds.add_room("fanout", list(range(FANOUT_USERS)))
     if "rooms" in scenarios:
         for r in range(ROOMS):
@@ -97,12 +105,14 @@ def dataset(scenarios: list[str], idle_sizes: list[int], widget_visitors: int = 
 
 
 def traffic_for(key: str, dep: Deployment, servers: list[Server], duration: float) -> Traffic:
-    if key in ("fanout", "multi", "light"):
+    if key in ("fanout", "multi", "light", "reactions"):
         rate = 1.0 if key == "light" else None
         clients = [
             dep.client(servers, u, "fanout", sender=u if u < 5 else None, rate=rate)
             for u in range(FANOUT_USERS)
         ]
+        if key == "reactions":  # the same senders; a quarter of their frames change messages
+            clients = [replace(c, mix=c.sender is not None) for c in clients]
     elif key == "rooms":
         clients = []
         for r in range(ROOMS):

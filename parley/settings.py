@@ -379,6 +379,12 @@ PARLEY = {
     # pattern matched (parley/support/regex_sandbox.py, docs/widget.md "The bot").
     "BOT_REGEX_TIMEOUT": env.float("PARLEY_BOT_REGEX_TIMEOUT", default=0.1),
     "MESSAGE_MAX_LENGTH": 4000,
+    # How long after sending a message its sender may still edit it, in seconds; unset:
+    # no limit (parley/chat/services/edits.py, `edit_window_closed`).
+    "EDIT_TIME_LIMIT": env.float("PARLEY_EDIT_TIME_LIMIT", default=None),
+    # How many of the people who added an emoji to a message are named with it (the first
+    # ones); the count says how many there are in all.
+    "REACTION_NAMES": env.int("PARLEY_REACTION_NAMES", default=3),
     "FRAME_MAX_BYTES": 16 * 1024,
     # Per-user limits on REST actions any signed-in user can repeat (429 `rate_limited`,
     # parley/common/ratelimit.py): "amount/period", the period s, m, h or d with an

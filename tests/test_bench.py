@@ -86,3 +86,27 @@ async def test_the_widget_scenario_counts_every_visitor_message_in_every_inbox(t
     text = report.render(runs | {"targets": []}, {"widget": "7. widget"})
     assert "PARLEY_RATE_WIDGET_VISITORS=" in text
     assert "PARLEY_VISITOR_SOCKETS_PER_IP=0" in text
+
+
+async def test_the_reactions_scenario_counts_every_edit_and_reaction_on_every_socket(tmp_path):
+    from bench import report
+    from bench.scenarios import FANOUT_USERS, dataset, traffic_run
+
+    # given: Parley on SQLite with scenario 1's room of 50
+    parley = Deployment(SYSTEMS["parley"], tmp_path, None)
+    parley.prepare(dataset(["reactions"], []), {})
+
+    # when: its 5 senders mix edits and reactions into their messages for 2 s
+    result, _ = await traffic_run("reactions", parley, 2.0, print, 1, None)
+
+    # then: each acknowledged change reached all 50 sockets once, as did each message
+    assert result["errors"] == {}
+    assert result["changes_expected"] > 0
+    assert result["changes_delivered"] == result["changes_expected"]
+    assert result["changes_expected"] % FANOUT_USERS == 0
+    assert result["lost"] == result["duplicates"] == 0
+    assert result["delivered"] == result["expected"] + result["changes_expected"]
+    # and the target compares it with scenario 1 of the same run
+    runs = {"runs": {"reactions": {"parley": result}, "fanout": {"parley": result}}}
+    (check,) = [t for t in report.targets(runs) if t["target"].startswith("8 ")]
+    assert check["value"] == 1.0 and check["pass"]

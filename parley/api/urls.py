@@ -9,8 +9,10 @@ from parley.api.v1 import (
     bot,
     canned,
     conversations,
+    edits,
     inbox,
     messages,
+    reactions,
     rooms,
     search,
     webhooks,
@@ -63,8 +65,18 @@ urlpatterns = [
     ),
     path(
         "conversations/<int:conversation_id>/messages/<int:seq>",
-        messages.MessageDeleteApi.as_view(),
+        edits.MessageApi.as_view(),
         name="message",
+    ),
+    path(
+        "conversations/<int:conversation_id>/messages/<int:seq>/edits",
+        edits.MessageEditsApi.as_view(),
+        name="message-edits",
+    ),
+    path(
+        "conversations/<int:conversation_id>/messages/<int:seq>/reactions/<str:emoji>",
+        reactions.ReactionApi.as_view(),
+        name="reaction",
     ),
     path(
         "conversations/<int:conversation_id>/clear",

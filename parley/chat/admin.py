@@ -106,7 +106,7 @@ class ConversationChangeForm(forms.ModelForm):
 
     class Meta:
         model = Conversation
-        fields = ("title", "about", "history_visible_to_new_members")
+        fields = ("title", "about", "history_visible_to_new_members", "edits_allowed")
 
     def clean_title(self) -> str:
         if self.instance.kind == Conversation.Kind.DIRECT:
@@ -236,7 +236,7 @@ class ConversationAdmin(admin.ModelAdmin):
                 )
             ]
         editable = (
-            ["title", "about", "history_visible_to_new_members"]
+            ["title", "about", "history_visible_to_new_members", "edits_allowed"]
             if obj.kind != Conversation.Kind.DIRECT
             else []
         )
@@ -248,7 +248,13 @@ class ConversationAdmin(admin.ModelAdmin):
         if obj is None:
             return ()
         if obj.kind == Conversation.Kind.DIRECT:
-            return ("title", "about", "history_visible_to_new_members", *self.change_readonly)
+            return (
+                "title",
+                "about",
+                "history_visible_to_new_members",
+                "edits_allowed",
+                *self.change_readonly,
+            )
         return self.change_readonly
 
     def get_inlines(self, request: HttpRequest, obj: Any):
@@ -283,7 +289,9 @@ class ConversationAdmin(admin.ModelAdmin):
             return
         current = Conversation.objects.get(pk=obj.pk)
         try:
-            changed = {"title", "history_visible_to_new_members"} & set(form.changed_data)
+            changed = {"title", "history_visible_to_new_members", "edits_allowed"} & set(
+                form.changed_data
+            )
             if changed and obj.kind != Conversation.Kind.DIRECT:
                 services.conversation_update(
                     actor=request.user,  # type: ignore[arg-type]
@@ -294,6 +302,7 @@ class ConversationAdmin(admin.ModelAdmin):
                         if "history_visible_to_new_members" in changed
                         else None
                     ),
+                    edits_allowed=data["edits_allowed"] if "edits_allowed" in changed else None,
                 )
             if "about" in form.changed_data and obj.kind != Conversation.Kind.DIRECT:
                 current.about = clean_line(data["about"])[:280]

@@ -52,3 +52,17 @@ class AlreadyDeleted(DomainError):
 class InvalidTitle(InvalidInput):
     code = "invalid_title"
     default_message = "A title is 1 to 120 characters."
+
+
+class InvalidEmoji(InvalidInput):
+    code = "invalid_emoji"
+    default_message = "A reaction is one emoji."
+
+
+class EditsDisabled(PermissionDenied):
+    code = "edits_disabled"
+    default_message = "This group does not allow editing messages."
+
+
+class EditWindowClosed(PermissionDenied):
+    code = "edit_window_closed"

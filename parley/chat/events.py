@@ -48,7 +48,17 @@ def member_sender(membership: Membership) -> p.Sender:
     return bot_sender(membership.bot)
 
 
-def message_out(message: Message, sender: p.Sender | None = None) -> p.MessageOut:
+def short_sender(sender: p.Sender) -> p.Sender:
+    """Who reacted, as reactions name them: kind, id and name only."""
+    return p.Sender(kind=sender.kind, id=sender.id, name=sender.name)
+
+
+def message_out(
+    message: Message,
+    sender: p.Sender | None = None,
+    reactions: list[p.ReactionSummary] | None = None,
+) -> p.MessageOut:
+    edited_at = message.edited_at
     return p.MessageOut(
         conversation=message.conversation_id,
         seq=message.seq,
@@ -58,6 +68,8 @@ def message_out(message: Message, sender: p.Sender | None = None) -> p.MessageOu
         body="" if message.deleted_at else message.body,
         created_at=message.created_at.isoformat(),
         deleted=message.deleted_at is not None,
+        edited_at=edited_at.isoformat() if edited_at and not message.deleted_at else None,
+        reactions=reactions,
     )
 
 

@@ -74,6 +74,10 @@ class Conversation(models.Model):
         help_text="Whether someone who joins (or rejoins) sees the messages from before they "
         "joined. Groups hide them unless their admins choose otherwise; public rooms show them.",
     )
+    # A group's admins may forbid editing messages (docs/protocol.md, `message.edit`).
+    edits_allowed = models.BooleanField(
+        default=True, db_default=True, help_text="Whether members may edit the messages they sent."
+    )
     # Both written by every send (take_message_seqs): no index may cover them, so that
     # PostgreSQL updates the row in place (HOT) instead of adding an entry to each of the
     # table's indexes per message (docs/performance.md).
@@ -189,6 +193,8 @@ class Message(models.Model):
     created_at = models.DateTimeField()
     deleted_at = models.DateTimeField(null=True, blank=True)
     deleted_seq = models.BigIntegerField(null=True, blank=True)
+    # When the sender last edited it (null: never); its earlier texts are `MessageEdit`s.
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -242,4 +248,36 @@ class HiddenMessage(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["membership", "message"], name="hidden_once"),
+        ]
+
+
+class MessageEdit(models.Model):
+    """One edit of a message: the text it replaced, kept so that members can read the
+    history (parley/chat/services/edits.py). Gone with the text when the message is
+    deleted for everyone."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="edits")
+    seq = models.BigIntegerField(help_text="The seq of its message.edited event.")
+    previous_body = models.TextField()
+    edited_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "seq"], name="message_edit_seq"),
+        ]
+
+
+class Reaction(models.Model):
+    """One person's emoji on a message: at most one row per (message, member, emoji)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "emoji", "membership"], name="reaction_once_per_member"
+            ),
         ]

@@ -316,8 +316,9 @@ def public_room_directory(user: User) -> list[Conversation]:
     )
 
 
-# (seq, client_id, body, created_at, deleted_at, sender_id): a message as a page row.
-MessageRow = tuple[int, str, str, datetime, datetime | None, int]
+# (seq, client_id, body, created_at, deleted_at, sender_id, edited_at): a message as a
+# page row.
+MessageRow = tuple[int, str, str, datetime, datetime | None, int, datetime | None]
 
 
 def message_rows_window(
@@ -330,7 +331,7 @@ def message_rows_window(
     """A page of history by seq (keyset: no OFFSET) and whether more lie beyond it (one
     extra row is read, never a COUNT). With `after`, the oldest first after that seq;
     otherwise the newest first, before `before` if given. Plain rows (seq, client_id,
-    body, created_at, deleted_at, sender membership id), without a model instance per
+    body, created_at, deleted_at, sender membership id, edited_at), without a model instance per
     message and sender: what a REST history page is built from (its senders come from
     `senders_by_id`)."""
     limit = max(1, min(limit, 200))
@@ -342,9 +343,9 @@ def message_rows_window(
             qs = qs.filter(seq__lt=before)
         qs = qs.order_by("-seq")
     rows = list(
-        qs.values_list("seq", "client_id", "body", "created_at", "deleted_at", "sender_id")[
-            : limit + 1
-        ]
+        qs.values_list(
+            "seq", "client_id", "body", "created_at", "deleted_at", "sender_id", "edited_at"
+        )[: limit + 1]
     )
     return rows[:limit], len(rows) > limit
 

@@ -66,6 +66,37 @@ class DeleteMessage(Command):
     scope: Literal["me", "everyone"]
 
 
+class EditMessage(Command):
+    """Replace the text of my message `seq`. Answered by `ack` with the seq of the
+    `message.edited` event (absent when the text did not change)."""
+
+    type: Literal["message.edit"]
+    conversation: ConversationId
+    seq: Seq
+    body: Annotated[str, StringConstraints(max_length=20000)]
+
+
+Emoji = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class AddReaction(Command):
+    """Add my reaction `emoji` (one emoji) to message `seq`; adding it again does nothing."""
+
+    type: Literal["reaction.add"]
+    conversation: ConversationId
+    seq: Seq
+    emoji: Emoji
+
+
+class RemoveReaction(Command):
+    """Take my reaction `emoji` off message `seq`; removing one I did not add does nothing."""
+
+    type: Literal["reaction.remove"]
+    conversation: ConversationId
+    seq: Seq
+    emoji: Emoji
+
+
 class ClearHistory(Command):
     """Hide everything in the conversation up to now, for me only."""
 
@@ -127,6 +158,9 @@ CLIENT_COMMANDS: tuple[type[Command], ...] = (
     Typing,
     MarkReceipt,
     DeleteMessage,
+    EditMessage,
+    AddReaction,
+    RemoveReaction,
     ClearHistory,
     OpenConversation,
     CloseConversation,
@@ -225,6 +259,17 @@ class Sender(Frame):
     avatar: str | None = None
 
 
+class ReactionSummary(Frame):
+    """One emoji on one message: how many people added it and the first of them (in the
+    order they reacted, at most PARLEY["REACTION_NAMES"]). `mine` (REST only): whether I
+    am one of them."""
+
+    emoji: str
+    count: int
+    users: list[Sender]
+    mine: bool | None = None
+
+
 class MessageOut(Frame):
     conversation: int
     seq: int
@@ -233,6 +278,10 @@ class MessageOut(Frame):
     body: str
     created_at: str
     deleted: bool = False
+    # When the sender last edited it; absent (null over REST) if never.
+    edited_at: str | None = None
+    # Its reactions, most added first: on history pages only (events say what changed).
+    reactions: list[ReactionSummary] | None = None
 
 
 class Ack(Frame):
@@ -273,6 +322,45 @@ class MessageDeleted(Frame):
     message_seq: int
 
 
+class MessageEdited(Frame):
+    """The sender edited message `message_seq`: its text is now `body`."""
+
+    type: Literal["message.edited"] = "message.edited"
+    conversation: int
+    seq: int
+    message_seq: int
+    body: str
+    edited_at: str
+
+
+class ReactionAdded(Frame):
+    """`who` added `emoji` to message `message_seq`; `count` and `users` are that emoji's
+    totals on the message afterwards (as in ReactionSummary)."""
+
+    type: Literal["reaction.added"] = "reaction.added"
+    conversation: int
+    seq: int
+    message_seq: int
+    emoji: str
+    who: Sender
+    count: int
+    users: list[Sender]
+
+
+class ReactionRemoved(Frame):
+    """`who` took `emoji` off message `message_seq`; the totals afterwards (count 0: the
+    emoji is gone from the message)."""
+
+    type: Literal["reaction.removed"] = "reaction.removed"
+    conversation: int
+    seq: int
+    message_seq: int
+    emoji: str
+    who: Sender
+    count: int
+    users: list[Sender]
+
+
 class MemberJoined(Frame):
     type: Literal["member.joined"] = "member.joined"
     conversation: int
@@ -306,6 +394,8 @@ class ConversationUpdated(Frame):
     title: str
     # The setting as it is from this event on; absent from events recorded before it existed.
     history_visible_to_new_members: bool | None = None
+    # Whether members may edit their messages; absent from events recorded before it existed.
+    edits_allowed: bool | None = None
 
 
 class SupportUpdated(Frame):
@@ -444,6 +534,9 @@ SERVER_EVENTS: tuple[type[Frame], ...] = (
     Error,
     MessageCreated,
     MessageDeleted,
+    MessageEdited,
+    ReactionAdded,
+    ReactionRemoved,
     MemberJoined,
     MemberLeft,
     MemberUpdated,

@@ -369,6 +369,26 @@ class ChatConsumer(LeanWebsocketConsumer):
             result = {}
         await self.send(encode(p.Ack(re=command.id, result=result)))
 
+    async def on_message_edit(self, command: p.EditMessage) -> None:
+        # The socket's record of my membership is enough (the service re-checks it under
+        # the conversation's lock): one database hop, not two (bench scenario 8).
+        membership = self._membership(command.conversation)
+        seq = await self._call(
+            services.message_edit, membership=membership, seq=command.seq, body=command.body
+        )
+        await self.send(encode(p.Ack(re=command.id, result={"seq": seq})))
+
+    async def on_reaction_add(self, command: p.AddReaction) -> None:
+        await self._react(command, services.reaction_add)
+
+    async def on_reaction_remove(self, command: p.RemoveReaction) -> None:
+        await self._react(command, services.reaction_remove)
+
+    async def _react(self, command: p.AddReaction | p.RemoveReaction, service: Any) -> None:
+        membership = self._membership(command.conversation)  # as for an edit
+        seq = await self._call(service, membership=membership, seq=command.seq, emoji=command.emoji)
+        await self.send(encode(p.Ack(re=command.id, result={"seq": seq})))
+
     async def on_history_clear(self, command: p.ClearHistory) -> None:
         membership = await database_sync_to_async(_fresh_membership)(
             self._membership(command.conversation).pk

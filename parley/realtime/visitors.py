@@ -226,3 +226,12 @@ class VisitorConsumer(ChatConsumer):
 
     async def on_history_clear(self, command: p.ClearHistory) -> None:
         raise chat_errors.NotAllowed("Visitors cannot clear the history.")
+
+    async def on_message_edit(self, command: p.EditMessage) -> None:
+        raise chat_errors.NotAllowed("Visitors cannot edit messages.")
+
+    async def on_reaction_add(self, command: p.AddReaction) -> None:
+        raise chat_errors.NotAllowed("Visitors cannot react to messages.")
+
+    async def on_reaction_remove(self, command: p.RemoveReaction) -> None:
+        raise chat_errors.NotAllowed("Visitors cannot react to messages.")

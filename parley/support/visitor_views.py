@@ -253,7 +253,7 @@ def _history(
         after=_number(request, "after"),
         limit=min(limit, 100),
     )
-    return {"results": message_dicts(support.pk, rows), "has_more": has_more}
+    return {"results": message_dicts(support.pk, rows, membership.pk), "has_more": has_more}
 
 
 def _context(request: HttpRequest, data: dict[str, Any]) -> services.VisitorContext:

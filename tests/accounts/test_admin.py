@@ -307,6 +307,7 @@ def test_staff_let_a_group_show_its_history_to_new_members_on_the_change_page(cl
             "title": "Team",
             "about": "",
             "history_visible_to_new_members": "on",
+            "edits_allowed": "on",
             "add_members": "",
             "members-TOTAL_FORMS": "0",
             "members-INITIAL_FORMS": "2",
@@ -319,4 +320,29 @@ def test_staff_let_a_group_show_its_history_to_new_members_on_the_change_page(cl
     event = ConversationEvent.objects.get(conversation=group, type="conversation.updated")
     assert response.status_code == 302
     assert group.history_visible_to_new_members is True
-    assert event.payload == {"title": "Team", "history_visible_to_new_members": True}
+    assert event.payload == {
+        "title": "Team",
+        "history_visible_to_new_members": True,
+        "edits_allowed": True,
+    }
+
+
+def test_staff_turn_a_groups_edits_off_on_the_change_page(client, staff, group):
+    response = client.post(
+        f"/admin/chat/conversation/{group.pk}/change/",
+        {
+            "title": group.title,
+            "about": "",
+            "add_members": "",
+            "members-TOTAL_FORMS": "0",
+            "members-INITIAL_FORMS": "2",
+            "members-MIN_NUM_FORMS": "0",
+            "members-MAX_NUM_FORMS": "0",
+        },
+    )
+
+    group.refresh_from_db()
+    event = ConversationEvent.objects.get(conversation=group, type="conversation.updated")
+    assert response.status_code == 302
+    assert group.edits_allowed is False
+    assert event.payload["edits_allowed"] is False

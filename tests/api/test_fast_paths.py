@@ -35,7 +35,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def busy_group(alice, bob, carol, group, say):
     """A group with messages from three people and a support visitor, one of them deleted
-    for everyone, one hidden for alice, and carol with an uploaded avatar."""
+    for everyone, one hidden for alice, one edited, reactions from everyone (four people on
+    one emoji: more than are named), and carol with an uploaded avatar."""
     carol.avatar = "avatars/carol.webp"
     carol.save(update_fields=["avatar"])
     team = group(alice, bob, carol)
@@ -55,7 +56,34 @@ def busy_group(alice, bob, carol, group, say):
     services.message_delete_for_me(
         membership=selectors.membership_for(alice, team.pk), seq=hidden.seq
     )
+    members = [selectors.membership_for(u, team.pk) for u in (alice, bob, carol)] + [guest]
+    carols = team.messages.get(body__startswith="carol 2")
+    services.message_edit(membership=members[2], seq=carols.seq, body="carol 2, edited")
+    for who in members:
+        services.reaction_add(membership=who, seq=carols.seq, emoji="👍")
+    services.reaction_add(membership=members[1], seq=carols.seq, emoji="🎉")
+    services.reaction_add(membership=members[0], seq=team.messages.get(body="mine").seq, emoji="❤")
+    services.reaction_add(
+        membership=members[3], seq=team.messages.get(body="bob 3").seq, emoji="😂"
+    )
     return team, hidden
+
+
+def expected_reactions(message: Message, reader: Membership) -> list[p.ReactionSummary]:
+    """The reactions of `message` as `reader` should read them, from the rows themselves."""
+    by_emoji: dict[str, list] = {}
+    for r in message.reactions.order_by("created_at", "pk").select_related("membership"):
+        by_emoji.setdefault(r.emoji, []).append(r)
+    ordered = sorted(by_emoji.values(), key=lambda rs: (-len(rs), rs[0].created_at))
+    return [
+        p.ReactionSummary(
+            emoji=rs[0].emoji,
+            count=len(rs),
+            users=[ev.short_sender(ev.member_sender(r.membership)) for r in rs[:3]],
+            mine=any(r.membership_id == reader.pk for r in rs),
+        )
+        for rs in ordered
+    ]
 
 
 def bearer(user) -> APIClient:
@@ -76,7 +104,11 @@ def test_a_history_page_is_exactly_the_websocket_messages(api, alice, busy_group
     _, caught_up = api(alice).get(f"conversations/{team.pk}/messages", {"after": 0})
 
     visible = list(team.messages.exclude(pk=hidden.pk).order_by("-seq"))
-    wire = [ev.message_out(m).model_dump(mode="json") for m in visible]
+    reader = selectors.membership_for(alice, team.pk)
+    wire = [
+        ev.message_out(m, reactions=expected_reactions(m, reader)).model_dump(mode="json")
+        for m in visible
+    ]
     assert newest["results"] + older["results"] == wire
     assert caught_up["results"] == wire[::-1]
     assert [list(m) for m in wire[:1]] == [list(p.MessageOut.model_fields)]
@@ -84,6 +116,12 @@ def test_a_history_page_is_exactly_the_websocket_messages(api, alice, busy_group
     assert kinds == {("user", "Alice"), ("user", "Bob"), ("user", "Carol"), ("visitor", "Guest")}
     assert any(m["deleted"] and m["body"] == "" for m in wire)
     assert any((m["sender"]["avatar"] or "").endswith("avatars/carol.webp") for m in wire)
+    edited = next(m for m in wire if m["edited_at"])
+    assert edited["body"] == "carol 2, edited"
+    assert [(r["emoji"], r["count"], len(r["users"]), r["mine"]) for r in edited["reactions"]] == [
+        ("👍", 4, 3, True),
+        ("🎉", 1, 1, False),
+    ]
 
 
 def test_a_history_page_is_four_queries_with_a_token_however_many_senders(
@@ -92,8 +130,8 @@ def test_a_history_page_is_four_queries_with_a_token_however_many_senders(
     team, _ = busy_group
     client = bearer(alice)
 
-    # the token, my membership, the page, its senders
-    with django_assert_num_queries(4):
+    # the token, my membership, the page, its reactions, its senders and reactors
+    with django_assert_num_queries(5):
         response = client.get(f"/api/v1/conversations/{team.pk}/messages", {"limit": 200})
 
     assert response.status_code == 200 and len(response.json()["results"]) == 12
@@ -105,8 +143,8 @@ def test_a_history_page_is_five_queries_with_the_browser_session(
     team, _ = busy_group
     client = api(alice)
 
-    # the session, its user, my membership, the page, its senders
-    with django_assert_num_queries(5):
+    # the session, its user, my membership, the page, its reactions, its senders and reactors
+    with django_assert_num_queries(6):
         status, body = client.get(f"conversations/{team.pk}/messages")
 
     assert status == 200 and len(body["results"]) == 12

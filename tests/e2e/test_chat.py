@@ -132,6 +132,8 @@ def test_delete_for_everyone_and_for_me_survive_a_reload(people):
     bob.page.keyboard.press("Enter")
     expect(bob.page.get_by_role("menuitem", name="Copy text")).to_be_focused()
     bob.page.keyboard.press("ArrowDown")
+    expect(bob.page.get_by_role("menuitem", name="React…")).to_be_focused()
+    bob.page.keyboard.press("ArrowDown")
     expect(bob.page.get_by_role("menuitem", name="Delete for me")).to_be_focused()
     bob.page.keyboard.press("Enter")
     expect(bob.bodies).to_have_text(["one", "Message deleted"])

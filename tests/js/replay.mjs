@@ -43,6 +43,14 @@ function fetched(id, after) {
   if (history) store.historyPage(conv, { results: structuredClone(history), has_more: false });
 }
 
+// A message's reactions, in an order of their own (a page orders them by count, events
+// by arrival): emoji, count, who is named, whether I am among them.
+function reactionsOf(m) {
+  return (m.reactions ?? [])
+    .map((r) => [r.emoji, r.count, r.users.map((u) => `${u.kind}:${u.id}`), Boolean(r.mine)])
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+}
+
 function projection() {
   const out = {};
   for (const conv of [...state.convs.values()].sort((a, b) => a.id - b.id)) {
@@ -57,9 +65,11 @@ function projection() {
       last_message: conv.last_message
         ? { seq: conv.last_message.seq, body: conv.last_message.body, deleted: conv.last_message.deleted }
         : null,
+      edits_allowed: conv.edits_allowed,
+      last_message_edited: conv.last_message?.edited_at ?? null,
       messages: [...conv.messages.values()]
         .sort((a, b) => a.seq - b.seq)
-        .map((m) => [m.seq, m.body, m.deleted]),
+        .map((m) => [m.seq, m.body, m.deleted, m.edited_at ?? null, reactionsOf(m)]),
       members: conv.members
         ? [...conv.members.values()].map((m) => [String(m.id), m.role]).sort()
         : null,

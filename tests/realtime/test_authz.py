@@ -48,6 +48,9 @@ def probes(cid: int) -> list[dict]:
         {"type": "receipt", "conversation": cid, "kind": "read", "seq": 1},
         {"type": "message.delete", "conversation": cid, "seq": 1, "scope": "me"},
         {"type": "message.delete", "conversation": cid, "seq": 1, "scope": "everyone"},
+        {"type": "message.edit", "conversation": cid, "seq": 1, "body": "mine now"},
+        {"type": "reaction.add", "conversation": cid, "seq": 1, "emoji": "👍"},
+        {"type": "reaction.remove", "conversation": cid, "seq": 1, "emoji": "👍"},
         {"type": "history.clear", "conversation": cid},
         {"type": "conversation.open", "conversation": cid},
     ]

@@ -1,9 +1,10 @@
 """Events reproduce state: what a client knew, plus the events the server sent it, is
 exactly what it would read fresh afterwards.
 
-For every kind of change (a message, delete for everyone and for me, clear history, a
-member joining, leaving, being promoted, a rename, a read on another device, a new
-direct chat, being removed from a group), the web client's own reducer (store.js, run by
+For every kind of change (a message, an edit, reactions added and removed, delete for
+everyone and for me, clear history, a member joining, leaving, being promoted, a rename,
+a group's edits setting, a read on another device, a new direct chat, being removed from
+a group), the web client's own reducer (store.js, run by
 Node) is fed a REST snapshot taken before, then every frame the socket received; the
 state it reaches must equal the one it builds from a REST snapshot taken after. A new
 event that the client does not apply, or applies differently from what the server
@@ -63,8 +64,13 @@ def changes(alice, bob, carol, dave, direct, group, other_group):
     """One of each change that reaches alice's socket, made by others or on her other
     devices, through the services every client goes through."""
     mine = lambda conversation: selectors.membership_for(alice, conversation.pk)  # noqa: E731
-    send(bob, direct, "hello alice", "b1")
+    of = lambda user, conversation: selectors.membership_for(user, conversation.pk)  # noqa: E731
+    hello = send(bob, direct, "hello alice", "b1")
+    services.message_edit(membership=of(bob, direct), seq=hello.seq, body="hello, Alice")
+    services.reaction_add(membership=mine(direct), seq=hello.seq, emoji="❤")  # my other tab
     kept = send(alice, direct, "mine, deleted for everyone", "a1")
+    services.message_edit(membership=mine(direct), seq=kept.seq, body="edited, then deleted")
+    services.reaction_add(membership=of(bob, direct), seq=kept.seq, emoji="👍")
     services.message_delete_for_everyone(membership=mine(direct), seq=kept.seq)
     theirs = send(bob, direct, "hidden on my other device", "b2")
     services.message_delete_for_me(membership=mine(direct), seq=theirs.seq)
@@ -74,7 +80,13 @@ def changes(alice, bob, carol, dave, direct, group, other_group):
     )
     send(bob, group, "before the clear", "b4")
     services.history_clear(membership=mine(group))
-    send(carol, group, "after the clear", "c1")
+    after = send(carol, group, "after the clear", "c1")
+    for who, emoji in ((carol, "👍"), (bob, "👍"), (alice, "🎉"), (bob, "🎉"), (alice, "👍")):
+        services.reaction_add(membership=of(who, group), seq=after.seq, emoji=emoji)
+    services.reaction_remove(membership=of(bob, group), seq=after.seq, emoji="🎉")
+    services.reaction_remove(membership=of(carol, group), seq=after.seq, emoji="👍")
+    services.message_edit(membership=of(carol, group), seq=after.seq, body="after, edited")
+    services.conversation_update(actor=alice, conversation=group, edits_allowed=False)
     services.group_add_members(actor=alice, conversation=group, users=[dave])
     services.group_set_role(actor=alice, conversation=group, user=carol, role="admin")
     services.conversation_leave(user=bob, conversation=group)
@@ -135,6 +147,9 @@ async def test_a_snapshot_plus_the_events_equals_a_fresh_snapshot(make_user):
     assert seen >= {
         "message.created",
         "message.deleted",
+        "message.edited",
+        "reaction.added",
+        "reaction.removed",
         "message.hidden",
         "history.cleared",
         "member.joined",

@@ -124,6 +124,9 @@ def valid_frames(conversation: int):
             {"type": "typing", "conversation": conversation, "active": True},
             {"type": "receipt", "conversation": conversation, "kind": "read", "seq": 1},
             {"type": "message.delete", "conversation": conversation, "seq": 1, "scope": "me"},
+            {"type": "message.edit", "conversation": conversation, "seq": 1, "body": "x"},
+            {"type": "reaction.add", "conversation": conversation, "seq": 1, "emoji": "👍"},
+            {"type": "reaction.remove", "conversation": conversation, "seq": 1, "emoji": "👍"},
             {"type": "history.clear", "conversation": conversation},
             {"type": "conversation.open", "conversation": conversation},
             {"type": "conversation.close", "conversation": conversation},
@@ -143,6 +146,7 @@ FIELD_JUNK = {
     "active": not_a_bool,
     "kind": not_one_of(("delivered", "read")),
     "scope": not_one_of(("me", "everyone")),
+    "emoji": st.one_of(not_a_string, st.just(""), st.just("👍" * 65)),
     "conversations": st.one_of(
         not_a_string.filter(lambda v: not isinstance(v, dict)),
         st.dictionaries(
@@ -156,6 +160,9 @@ REQUIRED = {
     "typing": ("conversation",),
     "receipt": ("conversation", "kind", "seq"),
     "message.delete": ("conversation", "seq", "scope"),
+    "message.edit": ("conversation", "seq", "body"),
+    "reaction.add": ("conversation", "seq", "emoji"),
+    "reaction.remove": ("conversation", "seq", "emoji"),
     "history.clear": ("conversation",),
     "conversation.open": ("conversation",),
     "conversation.close": ("conversation",),
@@ -265,6 +272,8 @@ def not_mine(draw, own: int, foreign: list[int]):
                 {"type": "receipt", "kind": "read", "seq": 1},
                 {"type": "message.delete", "seq": 1, "scope": "everyone"},
                 {"type": "message.delete", "seq": 1, "scope": "me"},
+                {"type": "message.edit", "seq": 1, "body": "mine now"},
+                {"type": "reaction.add", "seq": 1, "emoji": "👍"},
                 {"type": "history.clear"},
                 {"type": "conversation.open"},
             ]

@@ -4,6 +4,7 @@ messages as JSON-ready dicts."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +17,7 @@ from parley.api.renderers import RENDERER_CLASSES
 from parley.chat import errors, selectors
 from parley.chat import events as ev
 from parley.chat.models import Membership
+from parley.chat.reaction_reads import page_reactions, summaries_by_seq
 from parley.chat.selectors import MessageRow
 
 # Ids and seqs beyond this are refused before they reach the database (SQLite and
@@ -65,6 +67,25 @@ class SenderSerializer(serializers.Serializer):
     avatar = serializers.CharField(allow_null=True)
 
 
+class ReactorSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["user", "visitor", "bot"])
+    id = serializers.CharField()
+    name = serializers.CharField()
+    username = serializers.CharField(allow_null=True, help_text="Always null here.")
+    avatar = serializers.CharField(allow_null=True, help_text="Always null here.")
+
+
+class ReactionSerializer(serializers.Serializer):
+    """`parley.events.protocol.ReactionSummary`: one emoji on one message."""
+
+    emoji = serializers.CharField()
+    count = serializers.IntegerField(help_text="How many people added it.")
+    users = ReactorSerializer(
+        many=True, help_text='The first who added it, at most PARLEY["REACTION_NAMES"] (3).'
+    )
+    mine = serializers.BooleanField(help_text="Whether I added it.")
+
+
 class MessageSerializer(serializers.Serializer):
     """Exactly the websocket `MessageOut` (parley/events/protocol.py)."""
 
@@ -75,6 +96,15 @@ class MessageSerializer(serializers.Serializer):
     body = serializers.CharField(help_text="Empty when the message was deleted for everyone.")
     created_at = serializers.DateTimeField()
     deleted = serializers.BooleanField(help_text="Deleted for everyone: a tombstone.")
+    edited_at = serializers.DateTimeField(
+        allow_null=True, help_text="When its sender last edited it; null if never."
+    )
+    reactions = ReactionSerializer(
+        many=True,
+        allow_null=True,
+        help_text="Most added first. On history pages; null where a message is shown alone "
+        "(a conversation's last message, a send's answer).",
+    )
 
 
 def error_responses(**by_status: str) -> dict[int, OpenApiResponse]:
@@ -97,16 +127,25 @@ def my_membership(request: Request, conversation_id: int) -> Membership:
     return selectors.membership_for(request.user, conversation_id)  # type: ignore[arg-type]
 
 
-def message_dicts(conversation_id: int, rows: Iterable[MessageRow]) -> list[dict[str, Any]]:
+def message_dicts(
+    conversation_id: int, rows: Iterable[MessageRow], reader_id: int | None = None
+) -> list[dict[str, Any]]:
     """Messages of a conversation (`selectors.message_rows_window`) as JSON-ready dicts,
-    each exactly `events.message_out(message).model_dump(mode="json")`, the websocket's
-    MessageOut (tests/api/test_fast_paths.py holds them equal), built without a model or a
-    pydantic instance per message: each sender is built once, by the websocket's code."""
+    each exactly `events.message_out(message, reactions=…).model_dump(mode="json")`, the
+    websocket's MessageOut (tests/api/test_fast_paths.py holds them equal), built without a
+    model or a pydantic instance per message: each sender is built once, by the
+    websocket's code. With their reactions, `mine` for member `reader_id`: one query for
+    all of them, and the reactors are read with the senders (parley/chat/reaction_reads.py)."""
     rows = list(rows)
+    page = page_reactions(conversation_id, (row[0] for row in rows), reader_id)
+    reactors = (m for reactions in page.values() for r in reactions for m in r.reactors)
     senders = {
         pk: ev.member_sender(m).model_dump(mode="json")
-        for pk, m in selectors.senders_by_id(row[5] for row in rows).items()
+        for pk, m in selectors.senders_by_id(
+            itertools.chain((row[5] for row in rows), reactors)
+        ).items()
     }
+    reactions = summaries_by_seq(page, senders)
     return [
         {
             "conversation": conversation_id,
@@ -117,6 +156,8 @@ def message_dicts(conversation_id: int, rows: Iterable[MessageRow]) -> list[dict
             "body": "" if deleted_at else body,
             "created_at": created_at.isoformat(),
             "deleted": deleted_at is not None,
+            "edited_at": edited_at.isoformat() if edited_at and not deleted_at else None,
+            "reactions": reactions.get(seq, []),
         }
-        for seq, client_id, body, created_at, deleted_at, sender_id in rows
+        for seq, client_id, body, created_at, deleted_at, sender_id, edited_at in rows
     ]

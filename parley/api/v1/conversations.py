@@ -82,11 +82,14 @@ class ConversationUpdateSerializer(serializers.Serializer):
     history_visible_to_new_members = serializers.BooleanField(
         required=False, help_text=HISTORY_HELP
     )
+    edits_allowed = serializers.BooleanField(
+        required=False, help_text="Whether members may edit the messages they sent."
+    )
 
     def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
         if not attrs:
             raise serializers.ValidationError(
-                "Give a title or history_visible_to_new_members (or both)."
+                "Give a title, history_visible_to_new_members or edits_allowed."
             )
         return attrs
 
@@ -144,9 +147,10 @@ class ConversationDetailApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="conversation_update",
-        summary="Change a group's or public room's title or history setting (owner, admins)",
-        description="Either field or both. `history_visible_to_new_members` decides what "
-        "people who join or rejoin from now on see of the earlier history.",
+        summary="Change a group's or public room's title or settings (owner, admins)",
+        description="Any of the fields. `history_visible_to_new_members` decides what "
+        "people who join or rejoin from now on see of the earlier history; "
+        "`edits_allowed` whether members may edit their messages.",
         request=ConversationUpdateSerializer,
         responses={
             200: ConversationDetailSerializer,
@@ -165,6 +169,7 @@ class ConversationDetailApi(ApiView):
             conversation=membership.conversation,
             title=data.get("title"),
             history_visible_to_new_members=data.get("history_visible_to_new_members"),
+            edits_allowed=data.get("edits_allowed"),
         )
         fresh = selectors.membership_for(request.user, conversation_id)
         return Response(render_conversation(fresh, request))

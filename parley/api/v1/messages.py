@@ -117,7 +117,7 @@ class MessageListCreateApi(ApiView):
         rows, has_more = selectors.message_rows_window(
             membership, before=query.get("before"), after=query.get("after"), limit=query["limit"]
         )
-        results = message_dicts(membership.conversation_id, rows)
+        results = message_dicts(membership.conversation_id, rows, membership.pk)
         return Response({"results": results, "has_more": has_more})
 
     @extend_schema(

@@ -62,6 +62,10 @@ class ConversationSerializer(serializers.Serializer):
         help_text="Whether people who join (or rejoin) see the messages from before they "
         "joined. Read at each join. Owner and admins change it (PATCH)."
     )
+    edits_allowed = serializers.BooleanField(
+        help_text="Whether members may edit the messages they sent (groups: owner and "
+        "admins change it, PATCH)."
+    )
     last_message = MessageSerializer(allow_null=True)
     last_message_at = serializers.DateTimeField(allow_null=True)
     other_user = OtherUserSerializer(allow_null=True, help_text="Direct chats only.")
@@ -188,6 +192,7 @@ def conversation_data(
         "delivered_seq": m.last_delivered_seq,
         "cleared_through_seq": m.cleared_through_seq,
         "history_visible_to_new_members": c.history_visible_to_new_members,
+        "edits_allowed": c.edits_allowed,
         "last_message": (
             ev.message_out(row.last_message).model_dump(mode="json") if row.last_message else None
         ),

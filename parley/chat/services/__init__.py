@@ -25,6 +25,7 @@ from parley.chat.services.conversations import (
     support_team_join,
     support_team_leave,
 )
+from parley.chat.services.edits import message_edit, message_edits
 from parley.chat.services.messages import (
     history_clear,
     message_delete_for_everyone,
@@ -32,6 +33,7 @@ from parley.chat.services.messages import (
     message_send,
     receipt_mark,
 )
+from parley.chat.services.reactions import reaction_add, reaction_remove
 
 __all__ = [
     "PUBLIC_CHAT_SLUG",
@@ -49,9 +51,13 @@ __all__ = [
     "history_clear",
     "message_delete_for_everyone",
     "message_delete_for_me",
+    "message_edit",
+    "message_edits",
     "message_send",
     "public_room_create",
     "public_room_join",
+    "reaction_add",
+    "reaction_remove",
     "receipt_mark",
     "support_bot_membership",
     "support_conversation_create",

@@ -284,10 +284,12 @@ def conversation_update(
     conversation: Conversation,
     title: str | None = None,
     history_visible_to_new_members: bool | None = None,
+    edits_allowed: bool | None = None,
 ) -> Conversation:
-    """Change a group's or public room's title and/or whether people who join from now on
-    see its earlier history (owner, admins, staff). One durable conversation.updated event
-    carries the settings as they are afterwards. Raises InvalidTitle, NotAllowed."""
+    """Change a group's or public room's title, whether people who join from now on see
+    its earlier history, and/or whether members may edit their messages (owner, admins,
+    staff). One durable conversation.updated event carries the settings as they are
+    afterwards. Raises InvalidTitle, NotAllowed."""
     clean = _title(title) if title is not None else None
     if conversation.kind not in (Conversation.Kind.GROUP, Conversation.Kind.PUBLIC):
         raise errors.NotAllowed("Direct chats have no settings of their own.")
@@ -295,16 +297,21 @@ def conversation_update(
         if not actor.is_staff:
             _require_admin(conversation, actor)
         seq = take_conversation_seq(conversation.pk)  # the lock, before reading the values
-        current = Conversation.objects.only("title", "history_visible_to_new_members").get(
-            pk=conversation.pk
-        )
+        current = Conversation.objects.only(
+            "title", "history_visible_to_new_members", "edits_allowed"
+        ).get(pk=conversation.pk)
         conversation.title = clean if clean is not None else current.title
         conversation.history_visible_to_new_members = (
             history_visible_to_new_members
             if history_visible_to_new_members is not None
             else current.history_visible_to_new_members
         )
-        conversation.save(update_fields=["title", "history_visible_to_new_members"])
+        conversation.edits_allowed = (
+            edits_allowed if edits_allowed is not None else current.edits_allowed
+        )
+        conversation.save(
+            update_fields=["title", "history_visible_to_new_members", "edits_allowed"]
+        )
         event = ConversationEvent.objects.create(
             conversation_id=conversation.pk,
             seq=seq,
@@ -312,6 +319,7 @@ def conversation_update(
             payload={
                 "title": conversation.title,
                 "history_visible_to_new_members": conversation.history_visible_to_new_members,
+                "edits_allowed": conversation.edits_allowed,
             },
         )
         publish_on_commit(ev.conversation_event_out(event))

@@ -12,7 +12,15 @@ from django.utils import timezone
 
 from parley.chat import errors
 from parley.chat import events as ev
-from parley.chat.models import Conversation, HiddenMessage, Membership, Message
+from parley.chat.models import (
+    Conversation,
+    ConversationEvent,
+    HiddenMessage,
+    Membership,
+    Message,
+    MessageEdit,
+    Reaction,
+)
 from parley.chat.observers import messages_stored
 from parley.chat.services._streams import (
     TAKE_MESSAGE_SEQS,
@@ -365,8 +373,26 @@ def message_delete_for_everyone(*, membership: Membership, seq: int) -> int:
         )
         if not changed:
             raise errors.AlreadyDeleted()  # rolls the event and its seq back
+        _forget_content(message)
         publish_on_commit(ev.conversation_event_out(event))
     return event.seq
+
+
+def _forget_content(message: Message) -> None:
+    """What a deletion for everyone erases besides the text: its earlier texts (edits.py),
+    their copies in the message.edited events that resume replays, and its reactions."""
+    MessageEdit.objects.filter(message_id=message.pk).delete()
+    Reaction.objects.filter(message_id=message.pk).delete()
+    Message.objects.filter(pk=message.pk).update(edited_at=None)
+    edited = ConversationEvent.objects.filter(
+        conversation_id=message.conversation_id,
+        type="message.edited",
+        seq__gt=message.seq,
+        payload__message_seq=message.seq,
+    )
+    for event in edited:
+        event.payload = {**event.payload, "body": ""}
+        event.save(update_fields=["payload"])
 
 
 def message_delete_for_me(*, membership: Membership, seq: int) -> None:

@@ -78,6 +78,21 @@ chat(hike, [
     (21, "dave", "Don't forget water, it's a long one"),
     (20, "erin", "And sunscreen!"),
 ])
+def react(who, conversation, body, emoji):
+    m = selectors.membership_for(u[who], conversation.pk)
+    seq = conversation.messages.get(body=body).seq
+    services.reaction_add(membership=m, seq=seq, emoji=emoji)
+
+def edit(who, conversation, body, new):
+    m = selectors.membership_for(u[who], conversation.pk)
+    seq = conversation.messages.get(body=body).seq
+    services.message_edit(membership=m, seq=seq, body=new)
+
+for who in ("dave", "erin", "alice"):
+    react(who, hike, "Saturday looks sunny ☀️ Who is in?", "👍")
+react("carol", hike, "Count me in. I'll bring the snacks", "🎉")
+react("alice", hike, "Count me in. I'll bring the snacks", "❤️")
+edit("erin", hike, "And sunscreen!", "And sunscreen! And a hat 🧢")
 read("carol", hike)
 
 erin, _ = services.conversation_get_or_create_direct(user=u["erin"], other="alice")
@@ -102,6 +117,9 @@ chat(bob, [
     (8, "bob", "Here is the new version: https://example.com/docs/q3-review"),
     (3, "alice", "Perfect, ship it 🚀"),
 ])
+edit("alice", bob, "Two small things: the chart on page 3 and the summary",
+     "Two small things: the chart on page 4 and the summary")
+react("bob", bob, "Perfect, ship it 🚀", "🎉")
 m = selectors.membership_for(u["bob"], bob.pk)
 oops = Message.objects.get(conversation=bob, seq=6)
 services.message_delete_for_everyone(membership=m, seq=oops.seq)

@@ -70,7 +70,7 @@ export function renderMessages(state) {
       bot: message.sender?.kind === "bot",
       body: message.body,
       time: timeOf(message.created_at),
-      note,
+      note: note || (message.edited_at && !message.deleted ? "edited" : ""),
       deleted: message.deleted,
     });
     if (stage) item.dataset.state = stage;

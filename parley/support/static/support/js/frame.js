@@ -451,7 +451,15 @@ function onEvent(frame) {
     }
     case "message.deleted": {
       const message = state.messages.get(frame.message_seq);
-      if (message) state.messages.set(frame.message_seq, { ...message, body: "", deleted: true });
+      if (message) state.messages.set(frame.message_seq, { ...message, body: "", deleted: true, edited_at: null });
+      break;
+    }
+    case "message.edited": {
+      // A team member corrected their message: the new text, marked edited.
+      const message = state.messages.get(frame.message_seq);
+      if (message && !message.deleted) {
+        state.messages.set(frame.message_seq, { ...message, body: frame.body, edited_at: frame.edited_at });
+      }
       break;
     }
     case "support.updated":

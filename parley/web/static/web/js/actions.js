@@ -7,6 +7,7 @@ import { avatar } from "./avatar.js";
 import { h } from "./dom.js";
 import { plural } from "./format.js";
 import { openMenu } from "./menu.js";
+import { installMessageChanges } from "./message-changes.js";
 import * as store from "./store.js";
 import { state } from "./store.js";
 import { $, confirmDialog, copy, failed, formError, openDialog, toast } from "./ui.js";
@@ -16,7 +17,10 @@ import { $, confirmDialog, copy, failed, formError, openDialog, toast } from "./
 export function installActions({ conn, sync, transmit, openConversation, maxGroupMembers }) {
   // --- messages -------------------------------------------------------------------------
 
+  const changes = installMessageChanges({ conn });
   const messageHandlers = {
+    toggleReaction: changes.toggleReaction,
+    showEdits: changes.showEdits,
     retry(clientId) {
       const conv = state.convs.get(state.openId);
       if (conv) transmit(conv, clientId);
@@ -29,6 +33,10 @@ export function installActions({ conn, sync, transmit, openConversation, maxGrou
       const items = [];
       if (!m.deleted) {
         items.push({ label: "Copy text", action: () => copy(m.body, "Copied.") });
+        items.push({ label: "React…", action: () => changes.reactMenu(button, conv, m) });
+        if (mine && conv.edits_allowed !== false) {
+          items.push({ label: "Edit", action: () => changes.edit(conv, m) });
+        }
       }
       items.push({ label: "Delete for me", action: () => deleteMessage(conv, m.seq, "me") });
       if (!m.deleted && (mine || moderator)) {
@@ -124,6 +132,10 @@ export function installActions({ conn, sync, transmit, openConversation, maxGrou
     }
     if (conv.kind === "group" && conv.invite_url) {
       items.push({ label: "Invite link", action: () => showInvite(conv.invite_url) });
+    }
+    if (conv.kind === "group" && (conv.role === "owner" || conv.role === "admin")) {
+      const allowed = conv.edits_allowed !== false;
+      items.push({ label: "Members may edit messages", checked: allowed, action: () => changes.setEditsAllowed(conv, !allowed) });
     }
     items.push({ label: "Clear history…", danger: true, action: () => clearHistory(conv) });
     if (conv.kind === "group" || conv.kind === "public") {

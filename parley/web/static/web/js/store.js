@@ -6,6 +6,8 @@
 //  * messages are kept by seq, so one that arrives twice (REST page, ack, live event) is
 //    still one message.
 
+import { withReactionEvent } from "./reactions.js";
+
 export const state = {
   me: null,
   convs: new Map(),
@@ -75,6 +77,7 @@ function blankConv(id) {
     other_user: null,
     online_count: 0,
     invite_url: null,
+    edits_allowed: true, // whether members may edit their messages (the group's setting)
     members: null, // Map user id -> member, once the detail was fetched
     receipts: new Map(), // user id -> {read_seq, delivered_seq} of the others
     messages: new Map(), // seq -> message
@@ -98,7 +101,7 @@ export function upsertConv(data) {
     state.convs.set(data.id, conv);
   }
   const stale = !fresh && data.last_seq < conv.last_seq;
-  for (const key of ["kind", "title", "slug", "about", "role", "online_count", "invite_url"]) {
+  for (const key of ["kind", "title", "slug", "about", "role", "online_count", "invite_url", "edits_allowed"]) {
     if (data[key] !== undefined) conv[key] = data[key];
   }
   if (data.other_user !== undefined) conv.other_user = data.other_user;
@@ -168,7 +171,7 @@ export function mergeMessages(conv, messages) {
 
 function addMessage(conv, m) {
   if (m.seq <= conv.cleared_through_seq || conv.hidden.has(m.seq)) return false;
-  if (conv.deleted.has(m.seq) && !m.deleted) m = { ...m, deleted: true, body: "" };
+  if (conv.deleted.has(m.seq) && !m.deleted) m = { ...m, deleted: true, body: "", edited_at: null, reactions: [] };
   conv.messages.set(m.seq, m);
   if (isMine(m.sender)) conv.pending.delete(m.client_id);
   return true;
@@ -363,12 +366,25 @@ export function tombstone(conv, seq) {
   const m = conv.messages.get(seq);
   if (m && !m.deleted) {
     if (first) uncount(conv, m);
-    conv.messages.set(seq, { ...m, deleted: true, body: "" });
+    conv.messages.set(seq, { ...m, deleted: true, body: "", edited_at: null, reactions: [] });
   }
   if (conv.last_message?.seq === seq) {
-    conv.last_message = { ...conv.last_message, deleted: true, body: "" };
+    conv.last_message = { ...conv.last_message, deleted: true, body: "", edited_at: null };
   }
   changed("list", "title");
+  if (conv.id === state.openId) changed("messages");
+}
+
+/** Message `seq` has a new text (its sender edited it): shown with "(edited)", in the
+ * history and in the list's preview. Not a new message: unread counts stay. */
+export function edited(conv, seq, body, editedAt) {
+  if (conv.deleted.has(seq)) return;
+  const m = conv.messages.get(seq);
+  if (m && !m.deleted) conv.messages.set(seq, { ...m, body, edited_at: editedAt });
+  if (conv.last_message?.seq === seq && !conv.last_message.deleted) {
+    conv.last_message = { ...conv.last_message, body, edited_at: editedAt };
+  }
+  changed("list");
   if (conv.id === state.openId) changed("messages");
 }
 
@@ -447,6 +463,20 @@ function applyConversationEvent(conv, frame) {
     case "message.deleted":
       tombstone(conv, frame.message_seq);
       return {};
+    case "message.edited":
+      edited(conv, frame.message_seq, frame.body, frame.edited_at);
+      return {};
+    case "reaction.added":
+    case "reaction.removed": {
+      // Not a message: no unread count, no new last message, no notification.
+      const m = conv.messages.get(frame.message_seq);
+      if (m && !m.deleted) {
+        const reactions = withReactionEvent(m.reactions, frame, isMine(frame.who));
+        conv.messages.set(m.seq, { ...m, reactions });
+        if (conv.id === state.openId) changed("messages");
+      }
+      return {};
+    }
     case "member.joined": {
       if (conv.members) {
         conv.members.set(String(frame.member.id), {
@@ -479,6 +509,7 @@ function applyConversationEvent(conv, frame) {
     }
     case "conversation.updated":
       conv.title = frame.title;
+      if (frame.edits_allowed !== undefined) conv.edits_allowed = frame.edits_allowed;
       changed("list", "header");
       return {};
     case "support.updated": {

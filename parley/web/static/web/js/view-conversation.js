@@ -3,6 +3,7 @@
 import { avatar } from "./avatar.js";
 import { h, icon, reconcile, replaceChildren } from "./dom.js";
 import { dayKey, dayLabel, fullTime, lastSeen, plural, timeOf } from "./format.js";
+import { reactionLabel, reactorsText } from "./reactions.js";
 import { isMine, receiptOf, state } from "./store.js";
 import { renderText } from "./text.js";
 
@@ -129,7 +130,7 @@ function messageRow(conv, row, old, handlers) {
   // A bot's own messages are never shown as a person's: a bot badge, its own avatar seed.
   const showSender = (groupish || bot) && !mine && row.first;
   const receipt = mine && !m.deleted ? receiptBadge(conv, m) : null;
-  const sig = JSON.stringify([m.seq, m.body, m.deleted, m.status, m.error, row.first, receipt?.key, receipt?.label, groupish]);
+  const sig = JSON.stringify([m.seq, m.body, m.deleted, m.status, m.error, row.first, receipt?.key, receipt?.label, groupish, m.edited_at, m.reactions]);
   if (old && old.dataset.sig === sig) return old;
   const status = m.seq === undefined ? m.status : receipt?.key || "sent";
   const li = h("li", {
@@ -158,8 +159,24 @@ function messageRow(conv, row, old, handlers) {
     const body = h("div", { class: "body" });
     body.append(renderText(m.body));
     bubble.append(body);
+    if (m.reactions?.length && m.seq !== undefined) bubble.append(reactionChips(m, handlers));
   }
-  const meta = h("div", { class: "meta" }, h("time", { datetime: m.created_at, title: fullTime(m.created_at), text: timeOf(m.created_at) }));
+  const meta = h("div", { class: "meta" });
+  if (m.edited_at && !m.deleted) {
+    // "(edited)" opens the earlier versions (any member may read them).
+    meta.append(
+      h("button", {
+        type: "button",
+        class: "edited-mark",
+        "data-focus": "edited",
+        title: `Edited ${fullTime(m.edited_at)}`,
+        "aria-label": `Edited ${fullTime(m.edited_at)}: show earlier versions`,
+        text: "(edited)",
+        onclick: () => handlers.showEdits(m),
+      }),
+    );
+  }
+  meta.append(h("time", { datetime: m.created_at, title: fullTime(m.created_at), text: timeOf(m.created_at) }));
   if (receipt) meta.append(h("span", { class: `receipt ${receipt.key}`, role: "img", "aria-label": receipt.label, title: receipt.label }, receipt.el));
   bubble.append(meta);
   li.append(bubble);
@@ -185,6 +202,32 @@ function messageRow(conv, row, old, handlers) {
     );
   }
   return li;
+}
+
+/** A message's reactions as toggle buttons: the emoji and its count, who reacted in the
+ * title and the accessible name; pressed when I am one of them. */
+function reactionChips(m, handlers) {
+  return h(
+    "div",
+    { class: "reactions", role: "group", "aria-label": "Reactions" },
+    m.reactions.map((r) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: "reaction",
+          "aria-pressed": String(Boolean(r.mine)),
+          "aria-label": reactionLabel(r, isMine),
+          title: reactorsText(r, isMine),
+          "data-focus": `reaction:${r.emoji}`,
+          dataset: { emoji: r.emoji },
+          onclick: () => handlers.toggleReaction(m, r.emoji, Boolean(r.mine)),
+        },
+        h("span", { class: "reaction-emoji", "aria-hidden": "true", text: r.emoji }),
+        h("span", { class: "reaction-count", "aria-hidden": "true", text: String(r.count) }),
+      ),
+    ),
+  );
 }
 
 export function renderMessages(conv, handlers) {
