@@ -52,3 +52,14 @@ class AlreadyDeleted(DomainError):
 class InvalidTitle(InvalidInput):
     code = "invalid_title"
     default_message = "A title is 1 to 120 characters."
+
+
+class InvalidAbout(InvalidInput):
+    code = "invalid_about"
+    default_message = "A description is at most 280 characters."
+
+
+class TooManyPins(DomainError):
+    code = "too_many_pins"
+    status = 409
+    default_message = "This conversation has as many pinned messages as it may have."

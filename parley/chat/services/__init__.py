@@ -32,6 +32,8 @@ from parley.chat.services.messages import (
     message_send,
     receipt_mark,
 )
+from parley.chat.services.pins import may_pin, message_pin, message_unpin
+from parley.chat.services.unread import conversation_mark_unread
 
 __all__ = [
     "PUBLIC_CHAT_SLUG",
@@ -39,6 +41,7 @@ __all__ = [
     "conversation_event_add",
     "conversation_get_or_create_direct",
     "conversation_leave",
+    "conversation_mark_unread",
     "conversation_update",
     "group_add_members",
     "group_join_by_secret",
@@ -49,6 +52,9 @@ __all__ = [
     "history_clear",
     "message_delete_for_everyone",
     "message_delete_for_me",
+    "message_pin",
+    "message_unpin",
+    "may_pin",
     "message_send",
     "public_room_create",
     "public_room_join",

@@ -278,33 +278,53 @@ def group_rename(*, actor: User, conversation: Conversation, title: str) -> Conv
     return conversation_update(actor=actor, conversation=conversation, title=title)
 
 
+def _about(value: str) -> str:
+    about = clean_line(value)
+    if len(about) > 280:
+        raise errors.InvalidAbout()
+    return about
+
+
 def conversation_update(
     *,
     actor: User,
     conversation: Conversation,
     title: str | None = None,
+    about: str | None = None,
     history_visible_to_new_members: bool | None = None,
 ) -> Conversation:
-    """Change a group's or public room's title and/or whether people who join from now on
-    see its earlier history (owner, admins, staff). One durable conversation.updated event
-    carries the settings as they are afterwards. Raises InvalidTitle, NotAllowed."""
+    """Change a group's or public room's title, description (`about`) and/or whether
+    people who join from now on see its earlier history (owner, admins, staff). One durable
+    conversation.updated event carries the settings as they are afterwards and who changed
+    them. Raises InvalidTitle, InvalidAbout, NotAllowed."""
     clean = _title(title) if title is not None else None
+    clean_about = _about(about) if about is not None else None
     if conversation.kind not in (Conversation.Kind.GROUP, Conversation.Kind.PUBLIC):
         raise errors.NotAllowed("Direct chats have no settings of their own.")
     with transaction.atomic():
         if not actor.is_staff:
             _require_admin(conversation, actor)
         seq = take_conversation_seq(conversation.pk)  # the lock, before reading the values
-        current = Conversation.objects.only("title", "history_visible_to_new_members").get(
+        current = Conversation.objects.only("title", "about", "history_visible_to_new_members").get(
             pk=conversation.pk
         )
         conversation.title = clean if clean is not None else current.title
+        conversation.about = clean_about if clean_about is not None else current.about
         conversation.history_visible_to_new_members = (
             history_visible_to_new_members
             if history_visible_to_new_members is not None
             else current.history_visible_to_new_members
         )
-        conversation.save(update_fields=["title", "history_visible_to_new_members"])
+        changed = [
+            name
+            for name, before in (
+                ("title", current.title),
+                ("about", current.about),
+                ("history_visible_to_new_members", current.history_visible_to_new_members),
+            )
+            if getattr(conversation, name) != before
+        ]
+        conversation.save(update_fields=["title", "about", "history_visible_to_new_members"])
         event = ConversationEvent.objects.create(
             conversation_id=conversation.pk,
             seq=seq,
@@ -312,6 +332,9 @@ def conversation_update(
             payload={
                 "title": conversation.title,
                 "history_visible_to_new_members": conversation.history_visible_to_new_members,
+                "about": conversation.about,
+                "by": ev.user_sender(actor).model_dump(),
+                "changed": changed,
             },
         )
         publish_on_commit(ev.conversation_event_out(event))
