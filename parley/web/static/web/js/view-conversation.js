@@ -5,6 +5,7 @@ import { h, icon, reconcile, replaceChildren } from "./dom.js";
 import { dayKey, dayLabel, fullTime, lastSeen, plural, timeOf } from "./format.js";
 import { isMine, receiptOf, state } from "./store.js";
 import { renderText } from "./text.js";
+import { withExtras } from "./timeline.js";
 
 const box = document.getElementById("messages");
 const list = document.getElementById("message-list");
@@ -100,6 +101,7 @@ function rows(conv) {
 }
 
 function rowKey(row) {
+  if (row.key) return row.key; // a timeline line or the unread divider (timeline.js)
   if (row.day) return `d:${row.day}`;
   return `m:${senderKey(row.m)}:${row.m.client_id}`;
 }
@@ -118,6 +120,7 @@ function receiptBadge(conv, m) {
 }
 
 function messageRow(conv, row, old, handlers) {
+  if (row.render) return row.render(old);
   if (row.day) {
     if (old && old.dataset.label === row.label) return old;
     return h("li", { class: "day-sep", role: "separator", dataset: { label: row.label } }, h("span", { text: row.label }));
@@ -202,7 +205,7 @@ export function renderMessages(conv, handlers) {
       }
     }
   }
-  reconcile(list, rows(conv), rowKey, (row, old) => messageRow(conv, row, old, handlers));
+  reconcile(list, withExtras(conv, rows(conv)), rowKey, (row, old) => messageRow(conv, row, old, handlers));
   let status = "";
   if (conv.loadingOlder) status = "Loading earlier messages…";
   else if (conv.historyError) status = conv.historyError;
