@@ -244,9 +244,7 @@ def test_a_reloaded_frame_learns_how_far_its_visitor_has_read(widget, alice):
     assert state["last_seq"] == second.seq
 
 
-def test_an_agent_marking_the_conversation_unread_does_not_unread_it_for_the_visitor(
-    widget, alice
-):
+def test_an_agent_marking_the_conversation_unread_does_not_unread_it_for_the_visitor(widget, alice):
     token = session(widget).json()["token"]
     sent = send(widget, token, "Still there?").json()
     conversation_id = SupportConversation.objects.get().pk
