@@ -76,6 +76,26 @@ def page_events(
     return timeline_events(membership, above=above, below=below)
 
 
+_PIN_RELATED = (
+    "message__sender__user",
+    "message__sender__visitor",
+    "message__sender__bot",
+    "pinned_by__user",
+    "pinned_by__visitor",
+    "pinned_by__bot",
+)
+
+
+def pin_of(membership: Membership, seq: int) -> PinnedMessage | None:
+    """The pin of message `seq` (one this member just pinned: they see it, even if they
+    deleted it for themselves), or None."""
+    return (
+        PinnedMessage.objects.filter(conversation_id=membership.conversation_id, message__seq=seq)
+        .select_related(*_PIN_RELATED)
+        .first()
+    )
+
+
 def pins(membership: Membership) -> list[PinnedMessage]:
     """The conversation's pins whose message this member sees (above their history floor,
     not deleted for everyone, not deleted for them), the newest pin first, each with its
@@ -87,14 +107,7 @@ def pins(membership: Membership) -> list[PinnedMessage]:
             Q(message__seq__gt=membership.cleared_through_seq), message__deleted_at__isnull=True
         )
         .exclude(Exists(hidden))
-        .select_related(
-            "message__sender__user",
-            "message__sender__visitor",
-            "message__sender__bot",
-            "pinned_by__user",
-            "pinned_by__visitor",
-            "pinned_by__bot",
-        )
+        .select_related(*_PIN_RELATED)
         .order_by("-seq")
     )
 

@@ -34,6 +34,21 @@ def test_pin_list_and_unpin_over_rest(api, alice, bob, direct, say):
     )
 
 
+def test_pinning_a_message_i_deleted_for_me_answers_its_pin(api, alice, bob, direct, say):
+    conversation = direct(alice, bob)
+    message = say(bob, conversation, "hidden for alice only")
+    services.message_delete_for_me(
+        membership=selectors.membership_for(alice, conversation.pk), seq=message.seq
+    )
+
+    status, pin = api(alice).post(f"conversations/{conversation.pk}/pins", {"seq": message.seq})
+
+    assert status == 201 and pin["message"]["body"] == "hidden for alice only"
+    assert [p["message_seq"] for p in api(bob).get(f"conversations/{conversation.pk}/pins")[1]] == [
+        message.seq
+    ]
+
+
 def test_who_may_pin_over_rest(api, alice, bob, carol, group, say):
     team = group(alice, bob)
     message = say(bob, team, "agenda")

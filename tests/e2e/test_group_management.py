@@ -66,7 +66,7 @@ def test_an_owner_manages_the_group_and_the_members_see_it_live(people, server):
     carol.wait_ready()
 
     # she adds Carol by username: Carol gets the group, Bob sees her join
-    dialog.get_by_label("Add a member by email or username").fill(carol.username)
+    dialog.get_by_label("New member's address or username").fill(carol.username)
     dialog.get_by_role("button", name="Add", exact=True).click()
     expect(dialog.locator("#group-member-list li")).to_have_count(3)
     expect(carol.item("Readers")).to_be_visible()

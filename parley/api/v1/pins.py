@@ -71,7 +71,9 @@ class PinListCreateApi(ApiView):
         serializer.is_valid(raise_exception=True)
         seq = serializer.validated_data["seq"]
         event_seq = services.message_pin(membership=membership, seq=seq)
-        pin = next(p for p in timeline.pins(membership) if p.message.seq == seq)
+        pin = timeline.pin_of(membership, seq)
+        if pin is None:  # unpinned again in the meantime
+            raise errors.MessageNotFound("That message is not pinned any more.")
         return Response(
             timeline.pin_data(pin),
             status=status.HTTP_201_CREATED if event_seq is not None else status.HTTP_200_OK,

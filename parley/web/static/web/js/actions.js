@@ -32,11 +32,11 @@ export function installActions({ conn, sync, transmit, openConversation, maxGrou
       if (!m.deleted) {
         items.push({ label: "Copy text", action: () => copy(m.body, "Copied.") });
       }
-      items.push(...extraItems.message(conv, m));
       items.push({ label: "Delete for me", action: () => deleteMessage(conv, m.seq, "me") });
       if (!m.deleted && (mine || moderator)) {
         items.push({ label: "Delete for everyone", danger: true, action: () => deleteMessage(conv, m.seq, "everyone") });
       }
+      items.push(...extraItems.message(conv, m));
       openMenu(button, items, "Message actions");
     },
   };

@@ -56,7 +56,7 @@ export function createSync(conn) {
   /** Load history back to message `seq` (a search result), then bring it into view.
    * Pages of 200, older and older: the history in the store stays one unbroken run. */
   async function reveal(conv, seq) {
-    if (!(await loadBackTo(conv, seq, (c) => c.messages.has(seq)))) return;
+    if (!(await loadBackTo(conv, seq, { done: (c) => c.messages.has(seq) }))) return;
     if (!conv.messages.has(seq)) {
       toast("That message is no longer there.");
       return;
@@ -65,10 +65,11 @@ export function createSync(conn) {
   }
 
   /** Load older pages until the history shown reaches back to `seq` (or `done(conv)`
-   * says so, or it begins). False when a page could not be read. */
-  async function loadBackTo(conv, seq, done = (c) => c.messages.size && Math.min(...c.messages.keys()) <= seq) {
+   * says so, or it begins, or `maxPages` of 200 were read). False when a page could not
+   * be read. */
+  async function loadBackTo(conv, seq, { done = (c) => c.messages.size && Math.min(...c.messages.keys()) <= seq, maxPages = 100 } = {}) {
     if (!conv.historyLoaded) await loadHistory(conv);
-    for (let pages = 0; !done(conv) && conv.hasMore && conv.messages.size && pages < 100; pages++) {
+    for (let pages = 0; !done(conv) && conv.hasMore && conv.messages.size && pages < maxPages; pages++) {
       const oldest = Math.min(...conv.messages.keys());
       try {
         const page = await get(`/conversations/${conv.id}/messages?before=${oldest}&limit=200`);

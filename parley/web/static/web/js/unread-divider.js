@@ -19,7 +19,8 @@ export function createUnreadDivider({ conn, sync }) {
     const after = conv.unread > 0 ? conv.read_seq : null;
     store.setDivider(conv, after);
     scrollPending = after !== null;
-    if (after !== null) sync.loadBackTo(conv, after + 1);
+    // At most 1,000 messages back: further up, "Jump to first unread" reads the rest.
+    if (after !== null) sync.loadBackTo(conv, after + 1, { maxPages: 5 });
   }
 
   function dividerEl() {
