@@ -56,7 +56,7 @@ def test_opening_a_chat_with_unread_messages_starts_at_the_new_messages_divider(
 
     divider = bob.page.get_by_role("separator", name="New messages")
     expect(divider).to_be_visible()
-    following = bob.page.locator("#unread-divider + li.msg .body")
+    following = bob.page.locator("#unread-divider ~ li.msg .body").first
     expect(following).to_have_text("msg 11")
     assert in_view(bob, divider)
     expect(bob.badge("Alice")).to_have_count(0)  # opened: read
@@ -92,7 +92,7 @@ def test_marking_unread_shows_on_my_other_device_and_where_i_open_it(people, ser
     expect(item.locator(".badge")).to_have_text("3")
     expect(bob.badge("Alice")).to_have_text("3")
     # it stays unread while Bob still looks at it, with the divider where he marked it
-    expect(bob.page.locator("#unread-divider + li.msg .body")).to_have_text("msg 3")
+    expect(bob.page.locator("#unread-divider ~ li.msg .body").first).to_have_text("msg 3")
     bob.page.wait_for_timeout(500)
     expect(bob.badge("Alice")).to_have_text("3")
 
@@ -102,7 +102,7 @@ def test_marking_unread_shows_on_my_other_device_and_where_i_open_it(people, ser
 
     # opening it on the other tab starts at the divider and reads it again
     other.locator("#conversation-list li a", has_text="Alice").click()
-    expect(other.locator("#unread-divider + li.msg .body")).to_have_text("msg 3")
+    expect(other.locator("#unread-divider ~ li.msg .body").first).to_have_text("msg 3")
     expect(bob.badge("Alice")).to_have_count(0)
 
 

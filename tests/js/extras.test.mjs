@@ -76,6 +76,15 @@ test("lines and the divider go between the messages by seq, and the next message
   assert.deepEqual(out.filter((r) => r.m).map((r) => r.first), [true, true, true]);
 });
 
+test("the divider goes above the day separator that opens the first unread message's day", () => {
+  const conv = group();
+  store.historyPage(conv, { results: [message(1), message(2)], has_more: false, events: [] });
+  store.setDivider(conv, 1);
+  const rows = [{ day: "d1", label: "Monday" }, { m: message(1), first: true }, { day: "d2", label: "Today" }, { m: message(2), first: true }];
+
+  assert.deepEqual(withExtras(conv, rows).map((r) => r.key || r.day || r.m.seq), ["d1", 1, "unread-divider", "d2", 2]);
+});
+
 test("pins: a pinned message here is shown at once; one not here asks the app to read the pins", () => {
   const conv = group();
   store.historyPage(conv, { results: [message(1), message(2)], has_more: true, events: [] });

@@ -87,7 +87,10 @@ export function withExtras(conv, rows) {
         broke = true;
       }
       if (seq === dividerBefore) {
-        out.push(dividerRow);
+        // Above the day's separator when the first unread message opens a day: the
+        // separator sticks to the top and would cover the divider.
+        const at = out.length && out[out.length - 1].day ? out.length - 1 : out.length;
+        out.splice(at, 0, dividerRow);
         broke = true;
       }
       if (broke && !row.first) row = { ...row, first: true };
