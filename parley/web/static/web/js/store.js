@@ -212,6 +212,7 @@ export function pendingStatus(conv, clientId, status, error = null) {
 export function acknowledged(conv, message) {
   addMessage(conv, message);
   conv.pending.delete(message.client_id);
+  conv.keepUnread = false; // I replied: marked unread or not, I have seen it
   if (!conv.last_message || conv.last_message.seq <= message.seq) {
     conv.last_message = message;
     conv.last_message_at = message.created_at;
