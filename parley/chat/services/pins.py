@@ -17,12 +17,10 @@ from parley.chat.models import Conversation, Membership, Message, PinnedMessage
 from parley.chat.services._streams import record_conversation_event
 from parley.events.sink import publish_on_commit
 
-# The most pins a conversation holds (PARLEY["PIN_LIMIT"] overrides it).
-PIN_LIMIT = 50
-
 
 def pin_limit() -> int:
-    return int(settings.PARLEY.get("PIN_LIMIT", PIN_LIMIT))
+    """The most pins a conversation holds (PARLEY["PIN_LIMIT"], 50 by default)."""
+    return int(settings.PARLEY.get("PIN_LIMIT", 50))
 
 
 def may_pin(kind: str, role: str) -> bool:
