@@ -423,6 +423,8 @@ PARLEY = {
     # Unread counts stop at this many messages per conversation (an `unread` equal to it
     # means that many or more): a count costs at most this many rows, however far behind.
     "UNREAD_CAP": 1000,
+    # The most pinned messages a conversation holds (`too_many_pins` past it).
+    "PIN_LIMIT": 50,
     # Presence in Redis: a killed process's people drop out within PRESENCE_TTL seconds.
     "PRESENCE_TTL": env.int("PARLEY_PRESENCE_TTL", default=30),
     "PRESENCE_HEARTBEAT": env.float("PARLEY_PRESENCE_HEARTBEAT", default=10.0),

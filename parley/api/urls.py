@@ -12,9 +12,11 @@ from parley.api.v1 import (
     edits,
     inbox,
     messages,
+    pins,
     reactions,
     rooms,
     search,
+    unread,
     webhooks,
     widgets,
 )
@@ -87,6 +89,21 @@ urlpatterns = [
         "conversations/<int:conversation_id>/read",
         messages.ReadMarkApi.as_view(),
         name="read-mark",
+    ),
+    path(
+        "conversations/<int:conversation_id>/unread",
+        unread.MarkUnreadApi.as_view(),
+        name="unread-mark",
+    ),
+    path(
+        "conversations/<int:conversation_id>/pins",
+        pins.PinListCreateApi.as_view(),
+        name="pins",
+    ),
+    path(
+        "conversations/<int:conversation_id>/pins/<int:seq>",
+        pins.PinDeleteApi.as_view(),
+        name="pin",
     ),
     # Search
     path("search", search.SearchApi.as_view(), name="search"),

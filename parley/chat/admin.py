@@ -289,14 +289,22 @@ class ConversationAdmin(admin.ModelAdmin):
             return
         current = Conversation.objects.get(pk=obj.pk)
         try:
+            # A group's or room's description goes through the service like its other
+            # settings (members see conversation.updated); a support conversation's is
+            # the team's note and announces nothing.
+            has_settings = obj.kind in (Conversation.Kind.GROUP, Conversation.Kind.PUBLIC)
+            about_changed = "about" in form.changed_data
             changed = {"title", "history_visible_to_new_members", "edits_allowed"} & set(
                 form.changed_data
             )
-            if changed and obj.kind != Conversation.Kind.DIRECT:
+            if (
+                changed or (about_changed and has_settings)
+            ) and obj.kind != Conversation.Kind.DIRECT:
                 services.conversation_update(
                     actor=request.user,  # type: ignore[arg-type]
                     conversation=current,
                     title=data["title"] if "title" in changed else None,
+                    about=data["about"] if about_changed and has_settings else None,
                     history_visible_to_new_members=(
                         data["history_visible_to_new_members"]
                         if "history_visible_to_new_members" in changed
@@ -304,7 +312,7 @@ class ConversationAdmin(admin.ModelAdmin):
                     ),
                     edits_allowed=data["edits_allowed"] if "edits_allowed" in changed else None,
                 )
-            if "about" in form.changed_data and obj.kind != Conversation.Kind.DIRECT:
+            if about_changed and obj.kind == Conversation.Kind.SUPPORT:
                 current.about = clean_line(data["about"])[:280]
                 current.save(update_fields=["about"])
             if data.get("add_members"):

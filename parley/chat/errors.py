@@ -66,3 +66,14 @@ class EditsDisabled(PermissionDenied):
 
 class EditWindowClosed(PermissionDenied):
     code = "edit_window_closed"
+
+
+class InvalidAbout(InvalidInput):
+    code = "invalid_about"
+    default_message = "A description is at most 280 characters."
+
+
+class TooManyPins(DomainError):
+    code = "too_many_pins"
+    status = 409
+    default_message = "This conversation has as many pinned messages as it may have."

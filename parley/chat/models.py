@@ -128,6 +128,10 @@ class Membership(models.Model):
     joined_seq = models.BigIntegerField(default=0, help_text="Conversation seq when they joined.")
     last_delivered_seq = models.BigIntegerField(default=0)
     last_read_seq = models.BigIntegerField(default=0)
+    # The highest read cursor the others have been told of. Marking a conversation unread
+    # moves `last_read_seq` back for me only: what the others see of my reading is the
+    # greater of the two, so their "read by" never goes back (services/unread.py).
+    shown_read_seq = models.BigIntegerField(default=0)
     # The member's history floor: they see no message and no event at or below it. Only
     # ever raised: by clearing history, and by joining a conversation that does not show
     # new members its earlier history.
@@ -281,3 +285,22 @@ class Reaction(models.Model):
                 fields=["message", "emoji", "membership"], name="reaction_once_per_member"
             ),
         ]
+
+
+class PinnedMessage(models.Model):
+    """A message pinned to its conversation's header (services/pins.py). One row per
+    pinned message; unpinning deletes it. Its `message.pinned` event is the history."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="pins")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    pinned_by = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    seq = models.BigIntegerField(help_text="The seq of its message.pinned event.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "message"], name="pinned_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"pin of #{self.message_id} in {self.conversation_id}"

@@ -153,6 +153,31 @@ class SupportRate(Command):
     comment: Annotated[str, StringConstraints(max_length=1000)] = ""
 
 
+class PinMessage(Command):
+    """Pin the message with `seq` in the conversation's header (who may: docs/protocol.md)."""
+
+    type: Literal["message.pin"]
+    conversation: ConversationId
+    seq: Seq
+
+
+class UnpinMessage(Command):
+    """Take the message with `seq` out of the conversation's pins."""
+
+    type: Literal["message.unpin"]
+    conversation: ConversationId
+    seq: Seq
+
+
+class MarkUnread(Command):
+    """Show the conversation as unread to me from the message with `seq` on (on all my
+    devices). My read cursor moves back privately: the others' read receipts stay."""
+
+    type: Literal["unread.mark"]
+    conversation: ConversationId
+    seq: Seq
+
+
 CLIENT_COMMANDS: tuple[type[Command], ...] = (
     SendMessage,
     Typing,
@@ -168,6 +193,9 @@ CLIENT_COMMANDS: tuple[type[Command], ...] = (
     Ping,
     SupportHandoff,
     SupportRate,
+    PinMessage,
+    UnpinMessage,
+    MarkUnread,
 )
 
 
@@ -396,6 +424,32 @@ class ConversationUpdated(Frame):
     history_visible_to_new_members: bool | None = None
     # Whether members may edit their messages; absent from events recorded before it existed.
     edits_allowed: bool | None = None
+    # The description from this event on, and who changed the settings (absent from
+    # events recorded before they were carried, and from support conversations' retitles).
+    about: str | None = None
+    by: Sender | None = None
+    # Which settings this change touched (a timeline line says "renamed the group").
+    changed: (
+        list[Literal["title", "about", "history_visible_to_new_members", "edits_allowed"]] | None
+    ) = None
+
+
+class MessagePinned(Frame):
+    """A message was pinned to the conversation's header."""
+
+    type: Literal["message.pinned"] = "message.pinned"
+    conversation: int
+    seq: int
+    message_seq: int
+    by: Sender
+
+
+class MessageUnpinned(Frame):
+    type: Literal["message.unpinned"] = "message.unpinned"
+    conversation: int
+    seq: int
+    message_seq: int
+    by: Sender
 
 
 class SupportUpdated(Frame):
@@ -461,6 +515,17 @@ class HistoryCleared(Frame):
     user_seq: int
     conversation: int
     through_seq: int
+
+
+class UnreadMarked(Frame):
+    """User stream: I marked a conversation unread (maybe on another device): my read
+    cursor is now `read_seq` and `unread` messages of others are unread."""
+
+    type: Literal["unread.marked"] = "unread.marked"
+    user_seq: int
+    conversation: int
+    read_seq: int
+    unread: int
 
 
 class TypingEvent(Frame):
@@ -541,12 +606,15 @@ SERVER_EVENTS: tuple[type[Frame], ...] = (
     MemberLeft,
     MemberUpdated,
     ConversationUpdated,
+    MessagePinned,
+    MessageUnpinned,
     SupportUpdated,
     SupportRated,
     ConversationJoined,
     ConversationLeft,
     MessageHidden,
     HistoryCleared,
+    UnreadMarked,
     TypingEvent,
     ReceiptEvent,
     UnreadEvent,

@@ -396,6 +396,25 @@ class ChatConsumer(LeanWebsocketConsumer):
         through = await self._call(services.history_clear, membership=membership)
         await self.send(encode(p.Ack(re=command.id, result={"through_seq": through})))
 
+    async def on_message_pin(self, command: p.PinMessage) -> None:
+        membership = self._membership(command.conversation)
+        seq = await self._call(services.message_pin, membership=membership, seq=command.seq)
+        await self.send(encode(p.Ack(re=command.id, result={"seq": seq})))
+
+    async def on_message_unpin(self, command: p.UnpinMessage) -> None:
+        membership = self._membership(command.conversation)
+        seq = await self._call(services.message_unpin, membership=membership, seq=command.seq)
+        await self.send(encode(p.Ack(re=command.id, result={"seq": seq})))
+
+    async def on_unread_mark(self, command: p.MarkUnread) -> None:
+        membership = self._membership(command.conversation)
+        read_seq, unread = await self._call(
+            services.conversation_mark_unread, membership=membership, seq=command.seq
+        )
+        await self.send(
+            encode(p.Ack(re=command.id, result={"read_seq": read_seq, "unread": unread}))
+        )
+
     async def on_conversation_open(self, command: p.OpenConversation) -> None:
         self._membership(command.conversation)
         if not isinstance(self.open_conversations, set):

@@ -235,3 +235,12 @@ class VisitorConsumer(ChatConsumer):
 
     async def on_reaction_remove(self, command: p.RemoveReaction) -> None:
         raise chat_errors.NotAllowed("Visitors cannot react to messages.")
+
+    async def on_message_pin(self, command: p.PinMessage) -> None:
+        raise chat_errors.NotAllowed("Visitors cannot pin messages.")
+
+    async def on_message_unpin(self, command: p.UnpinMessage) -> None:
+        raise chat_errors.NotAllowed("Visitors cannot pin messages.")
+
+    async def on_unread_mark(self, command: p.MarkUnread) -> None:
+        raise chat_errors.NotAllowed("Visitors cannot mark their conversation unread.")

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db.models import Max
+from django.db.models.functions import Greatest
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -198,7 +199,11 @@ def _conversation_state(support: SupportConversation) -> dict[str, Any]:
     unread badge after a reload), and whether they wait for a person (the handoff)."""
     team = Membership.objects.filter(
         conversation_id=support.pk, user__isnull=False, left_at__isnull=True
-    ).aggregate(delivered=Max("last_delivered_seq"), read=Max("last_read_seq"))
+    ).aggregate(
+        delivered=Max("last_delivered_seq"),
+        # What the visitor was told: an agent who marks it unread does not take it back.
+        read=Max(Greatest("last_read_seq", "shown_read_seq")),
+    )
     mine = (
         Membership.objects.filter(
             conversation_id=support.pk, visitor_id=support.visitor_id, left_at__isnull=True

@@ -124,27 +124,51 @@ def test_a_history_page_is_exactly_the_websocket_messages(api, alice, busy_group
     ]
 
 
-def test_a_history_page_is_four_queries_with_a_token_however_many_senders(
+def test_a_history_page_is_six_queries_with_a_token_however_many_senders(
     alice, busy_group, django_assert_num_queries
 ):
     team, _ = busy_group
     client = bearer(alice)
 
-    # the token, my membership, the page, its reactions, its senders and reactors
-    with django_assert_num_queries(5):
+    # the token, my membership, the page, its reactions, its senders and reactors, and its
+    # timeline events: its seqs leave gaps (a deletion, a message hidden for me) where
+    # events may be
+    with django_assert_num_queries(6):
         response = client.get(f"/api/v1/conversations/{team.pk}/messages", {"limit": 200})
 
     assert response.status_code == 200 and len(response.json()["results"]) == 12
 
 
-def test_a_history_page_is_five_queries_with_the_browser_session(
+def test_a_page_without_gaps_in_its_seqs_reads_no_timeline_events(
+    alice, bob, direct, say, django_assert_num_queries
+):
+    conversation = direct(alice, bob)
+    for i in range(5):
+        say(bob, conversation, f"m{i}")
+    client = bearer(alice)
+
+    # the token, my membership, the page, its reactions, its senders: every seq is a
+    # message of the page
+    with django_assert_num_queries(5):
+        response = client.get(f"/api/v1/conversations/{conversation.pk}/messages", {"limit": 3})
+    with django_assert_num_queries(5):
+        older = client.get(
+            f"/api/v1/conversations/{conversation.pk}/messages", {"before": 3, "limit": 50}
+        )
+
+    assert response.json()["events"] == [] and older.json()["events"] == []
+    assert [m["seq"] for m in older.json()["results"]] == [2, 1]
+
+
+def test_a_history_page_is_seven_queries_with_the_browser_session(
     api, alice, busy_group, django_assert_num_queries
 ):
     team, _ = busy_group
     client = api(alice)
 
-    # the session, its user, my membership, the page, its reactions, its senders and reactors
-    with django_assert_num_queries(6):
+    # the session, its user, my membership, the page, its reactions, its senders and
+    # reactors, its timeline events
+    with django_assert_num_queries(7):
         status, body = client.get(f"conversations/{team.pk}/messages")
 
     assert status == 200 and len(body["results"]) == 12

@@ -2,7 +2,7 @@
 // tests/realtime/test_events_reproduce_state.py. Reads one JSON object on stdin:
 //   {me, unread_cap, before: SNAPSHOT, frames: [...], after: SNAPSHOT}
 // where a SNAPSHOT is {list: [Conversation], details: {id: ConversationDetail},
-// histories: {id: [Message]}, inbox: [SupportConversation]} as the REST API gives them. Prints {replayed, fresh}: the
+// histories: {id: MessagePage}, inbox: [SupportConversation]} as the REST API gives them. Prints {replayed, fresh}: the
 // state reached from `before` plus the frames (a conversation the frames announce is read
 // from `after`, as the app fetches it), and the state built from `after` alone, each as
 // the same plain projection.
@@ -21,9 +21,9 @@ function load(snapshot, input) {
   state.userSeq = snapshot.user_seq ?? null;
   store.conversationsLoaded(structuredClone(snapshot.list));
   for (const detail of Object.values(snapshot.details)) store.upsertConv(structuredClone(detail));
-  for (const [id, messages] of Object.entries(snapshot.histories)) {
+  for (const [id, page] of Object.entries(snapshot.histories)) {
     const conv = state.convs.get(Number(id));
-    if (conv) store.historyPage(conv, { results: structuredClone(messages), has_more: false });
+    if (conv) store.historyPage(conv, { ...structuredClone(page), has_more: false });
   }
   store.inboxLoaded(structuredClone(snapshot.inbox ?? []));
 }
@@ -40,7 +40,7 @@ function fetched(id, after) {
   if (!detail) return;
   const conv = store.upsertConv(structuredClone(detail));
   const history = after.histories[String(id)];
-  if (history) store.historyPage(conv, { results: structuredClone(history), has_more: false });
+  if (history) store.historyPage(conv, { ...structuredClone(history), has_more: false });
 }
 
 // A message's reactions, in an order of their own (a page orders them by count, events
@@ -57,6 +57,7 @@ function projection() {
     out[conv.id] = {
       kind: conv.kind,
       title: conv.title,
+      about: conv.about,
       role: conv.role,
       last_seq: conv.last_seq,
       unread: conv.unread,
@@ -73,6 +74,8 @@ function projection() {
       members: conv.members
         ? [...conv.members.values()].map((m) => [String(m.id), m.role]).sort()
         : null,
+      pins: [...conv.pins.values()].map((p) => [p.message_seq, p.by.id]).sort(),
+      timeline: [...conv.timeline.values()].sort((a, b) => a.seq - b.seq).map((e) => [e.seq, e.type]),
     };
   }
   for (const r of [...state.inbox.values()].sort((a, b) => a.id - b.id)) {

@@ -3,8 +3,9 @@ exactly what it would read fresh afterwards.
 
 For every kind of change (a message, an edit, reactions added and removed, delete for
 everyone and for me, clear history, a member joining, leaving, being promoted, a rename,
-a group's edits setting, a read on another device, a new direct chat, being removed from
-a group), the web client's own reducer (store.js, run by
+a new description, a group's edits setting, a pin and an unpin, marking unread and a
+read on another device, a new direct chat, being removed from a group), the web client's
+own reducer (store.js, run by
 Node) is fed a REST snapshot taken before, then every frame the socket received; the
 state it reaches must equal the one it builds from a REST snapshot taken after. A new
 event that the client does not apply, or applies differently from what the server
@@ -44,7 +45,7 @@ def snapshot(user) -> dict:
     for conv in listed:
         details[str(conv["id"])] = client.get(f"/api/v1/conversations/{conv['id']}").json()
         page = client.get(f"/api/v1/conversations/{conv['id']}/messages?limit=200").json()
-        histories[str(conv["id"])] = page["results"]
+        histories[str(conv["id"])] = page  # its messages and its timeline events
     user.refresh_from_db()
     return {
         "list": listed,
@@ -91,7 +92,20 @@ def changes(alice, bob, carol, dave, direct, group, other_group):
     services.group_set_role(actor=alice, conversation=group, user=carol, role="admin")
     services.conversation_leave(user=bob, conversation=group)
     services.group_rename(actor=alice, conversation=group, title="Renamed team")
+    services.conversation_update(actor=carol, conversation=group, about="Fridays at ten")
+    pinned = send(carol, group, "pin me", "c2")
+    services.message_pin(membership=selectors.membership_for(carol, group.pk), seq=pinned.seq)
+    services.message_pin(membership=mine(direct), seq=1)  # by me, on another device
+    unpinned = send(dave, group, "pinned, then unpinned", "d1")
+    services.message_pin(membership=mine(group), seq=unpinned.seq)
+    services.message_unpin(membership=selectors.membership_for(carol, group.pk), seq=unpinned.seq)
+    pinned_then_deleted = send(bob, direct, "pinned, then deleted", "b5")
+    services.message_pin(membership=mine(direct), seq=pinned_then_deleted.seq)
+    services.message_delete_for_everyone(
+        membership=selectors.membership_for(bob, direct.pk), seq=pinned_then_deleted.seq
+    )
     services.receipt_mark(membership=mine(group), kind="read", seq=group.last_seq + 100)
+    services.conversation_mark_unread(membership=mine(direct), seq=1)
     services.conversation_get_or_create_direct(user=carol, other=alice.username)
     services.group_remove_member(actor=bob, conversation=other_group, user=alice)
 
@@ -158,8 +172,17 @@ async def test_a_snapshot_plus_the_events_equals_a_fresh_snapshot(make_user):
         "conversation.updated",
         "conversation.joined",
         "conversation.left",
+        "message.pinned",
+        "message.unpinned",
+        "unread.marked",
     }, seen
     assert states["replayed"] == states["fresh"]
+    group_state = states["fresh"][str(group.pk)]
+    assert group_state["about"] == "Fridays at ten" and len(group_state["pins"]) == 1
+    assert {"member.joined", "member.left", "message.pinned"} <= {
+        kind for _, kind in group_state["timeline"]
+    }
+    assert states["fresh"][str(direct.pk)]["unread"] > 0
 
 
 def support_changes(alice, bob, widget, known):

@@ -180,9 +180,14 @@ async def test_a_visitor_reaches_only_their_own_conversation(widget, alice, bob)
         }
     )
     clear = await socket.request({"type": "history.clear", "conversation": mine["conversation"]})
+    others = [
+        await socket.request({"type": kind, "conversation": mine["conversation"], "seq": 1})
+        for kind in ("message.pin", "message.unpin", "unread.mark")
+    ]
 
     assert {a["code"] for a in answers} == {"conversation_not_found"}
     assert (delete["code"], clear["code"]) == ("not_allowed", "not_allowed")
+    assert [o["code"] for o in others] == ["not_allowed"] * 3
     assert await socket.nothing(0.5)
     await socket.close()
 

@@ -261,6 +261,19 @@ def test_a_reloaded_frame_learns_that_its_visitor_waits_for_a_person(widget, ali
     assert session(widget, token=token).json()["conversation"]["waiting"] is False
 
 
+def test_an_agent_marking_the_conversation_unread_does_not_unread_it_for_the_visitor(widget, alice):
+    token = session(widget).json()["token"]
+    sent = send(widget, token, "Still there?").json()
+    conversation_id = SupportConversation.objects.get().pk
+    agent = Membership.objects.get(conversation_id=conversation_id, user=alice)
+    chat.receipt_mark(membership=agent, kind="read", seq=sent["seq"])
+
+    chat.conversation_mark_unread(membership=agent, seq=sent["seq"])
+
+    # the frame still shows the visitor's message as read by the team
+    assert session(widget, token=token).json()["conversation"]["read_seq"] == sent["seq"]
+
+
 def test_a_visitor_reads_only_their_own_conversation(widget):
     first = session(widget).json()["token"]
     second = session(widget).json()["token"]

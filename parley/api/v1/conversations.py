@@ -79,6 +79,12 @@ class GroupJoinSerializer(serializers.Serializer):
 
 class ConversationUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False)
+    about = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        help_text="The description: at most 280 characters once cleaned; empty removes it.",
+    )
     history_visible_to_new_members = serializers.BooleanField(
         required=False, help_text=HISTORY_HELP
     )
@@ -89,7 +95,7 @@ class ConversationUpdateSerializer(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
         if not attrs:
             raise serializers.ValidationError(
-                "Give a title, history_visible_to_new_members or edits_allowed."
+                "Give a title, about, history_visible_to_new_members or edits_allowed."
             )
         return attrs
 
@@ -147,15 +153,16 @@ class ConversationDetailApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="conversation_update",
-        summary="Change a group's or public room's title or settings (owner, admins)",
+        summary="Change a group's or public room's title, description or settings (owner, admins)",
         description="Any of the fields. `history_visible_to_new_members` decides what "
         "people who join or rejoin from now on see of the earlier history; "
-        "`edits_allowed` whether members may edit their messages.",
+        "`edits_allowed` whether members may edit their messages. Members get one "
+        "`conversation.updated` with the settings afterwards, who changed them and which.",
         request=ConversationUpdateSerializer,
         responses={
             200: ConversationDetailSerializer,
             **error_responses(
-                e400="invalid, invalid_title",
+                e400="invalid, invalid_title, invalid_about",
                 e403="not_allowed",
                 e404="conversation_not_found",
             ),
@@ -168,6 +175,7 @@ class ConversationDetailApi(ApiView):
             actor=request.user,
             conversation=membership.conversation,
             title=data.get("title"),
+            about=data.get("about"),
             history_visible_to_new_members=data.get("history_visible_to_new_members"),
             edits_allowed=data.get("edits_allowed"),
         )

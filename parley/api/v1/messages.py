@@ -22,7 +22,8 @@ from parley.api.v1.common import (
     message_dicts,
     my_membership,
 )
-from parley.chat import errors, selectors, services
+from parley.api.v1.timeline import TimelineEventSerializer
+from parley.chat import errors, selectors, services, timeline
 from parley.chat import events as ev
 from parley.common import ratelimit
 
@@ -50,6 +51,13 @@ class HistoryQuerySerializer(serializers.Serializer):
 class MessagePageSerializer(serializers.Serializer):
     results = MessageSerializer(many=True)
     has_more = serializers.BooleanField(help_text="Whether more lie beyond this page.")
+    events = TimelineEventSerializer(
+        many=True,
+        help_text="The timeline events (joined, left, role changes, settings changes, pins) "
+        "among this page's messages, oldest first: between its oldest message (the start "
+        "when nothing lies beyond) and `before`, or between `after` and its newest message "
+        "(the end when nothing lies beyond). The pages split them, none twice.",
+    )
 
 
 class MessageSendSerializer(serializers.Serializer):
@@ -118,7 +126,14 @@ class MessageListCreateApi(ApiView):
             membership, before=query.get("before"), after=query.get("after"), limit=query["limit"]
         )
         results = message_dicts(membership.conversation_id, rows, membership.pk)
-        return Response({"results": results, "has_more": has_more})
+        events = timeline.page_events(
+            membership,
+            before=query.get("before"),
+            after=query.get("after"),
+            seqs=[row[0] for row in rows],
+            has_more=has_more,
+        )
+        return Response({"results": results, "has_more": has_more, "events": events})
 
     @extend_schema(
         tags=TAG,

@@ -23,8 +23,9 @@ from rest_framework.request import Request
 
 from parley.accounts.models import User
 from parley.api.v1.common import UNREAD_HELP, MessageSerializer
+from parley.api.v1.timeline import PinSerializer
 from parley.chat import events as ev
-from parley.chat import selectors
+from parley.chat import selectors, timeline
 from parley.chat.models import Conversation, Membership
 from parley.chat.selectors import ConversationRow
 from parley.realtime.presence import get_presence, user_key, visitor_key
@@ -92,6 +93,9 @@ class MemberSerializer(serializers.Serializer):
 
 class ConversationDetailSerializer(ConversationSerializer):
     members = MemberSerializer(many=True, help_text="Active members.")
+    pins = PinSerializer(
+        many=True, help_text="Pinned messages I see, the newest pin first (also GET .../pins)."
+    )
 
 
 class RoomSerializer(serializers.Serializer):
@@ -213,7 +217,8 @@ def member_data(m: Membership, online: OnlineState) -> dict[str, Any]:
         "avatar": sender.avatar,
         "role": m.role,
         "online": online.is_online(_key(m.user_id, m.visitor_id)),
-        "read_seq": m.last_read_seq,
+        # What the others were told: marking unread moves the cursor back privately.
+        "read_seq": max(m.last_read_seq, m.shown_read_seq),
         "delivered_seq": m.last_delivered_seq,
     }
 
@@ -235,6 +240,7 @@ def render_conversation(membership: Membership, request: Request) -> dict[str, A
     )
     data = conversation_data(row, online, request)
     data["members"] = [member_data(m, online) for m in members]
+    data["pins"] = [timeline.pin_data(pin) for pin in timeline.pins(membership)]
     return data
 
 

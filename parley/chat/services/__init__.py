@@ -33,7 +33,9 @@ from parley.chat.services.messages import (
     message_send,
     receipt_mark,
 )
+from parley.chat.services.pins import may_pin, message_pin, message_unpin
 from parley.chat.services.reactions import reaction_add, reaction_remove
+from parley.chat.services.unread import conversation_mark_unread
 
 __all__ = [
     "PUBLIC_CHAT_SLUG",
@@ -41,6 +43,7 @@ __all__ = [
     "conversation_event_add",
     "conversation_get_or_create_direct",
     "conversation_leave",
+    "conversation_mark_unread",
     "conversation_update",
     "group_add_members",
     "group_join_by_secret",
@@ -53,6 +56,9 @@ __all__ = [
     "message_delete_for_me",
     "message_edit",
     "message_edits",
+    "message_pin",
+    "message_unpin",
+    "may_pin",
     "message_send",
     "public_room_create",
     "public_room_join",

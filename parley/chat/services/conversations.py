@@ -278,19 +278,29 @@ def group_rename(*, actor: User, conversation: Conversation, title: str) -> Conv
     return conversation_update(actor=actor, conversation=conversation, title=title)
 
 
+def _about(value: str) -> str:
+    about = clean_line(value)
+    if len(about) > 280:
+        raise errors.InvalidAbout()
+    return about
+
+
 def conversation_update(
     *,
     actor: User,
     conversation: Conversation,
     title: str | None = None,
+    about: str | None = None,
     history_visible_to_new_members: bool | None = None,
     edits_allowed: bool | None = None,
 ) -> Conversation:
-    """Change a group's or public room's title, whether people who join from now on see
-    its earlier history, and/or whether members may edit their messages (owner, admins,
-    staff). One durable conversation.updated event carries the settings as they are
-    afterwards. Raises InvalidTitle, NotAllowed."""
+    """Change a group's or public room's title, description (`about`), whether people
+    who join from now on see its earlier history, and/or whether members may edit their
+    messages (owner, admins, staff). One durable conversation.updated event carries the
+    settings as they are afterwards, who changed them and which. Raises InvalidTitle,
+    InvalidAbout, NotAllowed."""
     clean = _title(title) if title is not None else None
+    clean_about = _about(about) if about is not None else None
     if conversation.kind not in (Conversation.Kind.GROUP, Conversation.Kind.PUBLIC):
         raise errors.NotAllowed("Direct chats have no settings of their own.")
     with transaction.atomic():
@@ -298,9 +308,10 @@ def conversation_update(
             _require_admin(conversation, actor)
         seq = take_conversation_seq(conversation.pk)  # the lock, before reading the values
         current = Conversation.objects.only(
-            "title", "history_visible_to_new_members", "edits_allowed"
+            "title", "about", "history_visible_to_new_members", "edits_allowed"
         ).get(pk=conversation.pk)
         conversation.title = clean if clean is not None else current.title
+        conversation.about = clean_about if clean_about is not None else current.about
         conversation.history_visible_to_new_members = (
             history_visible_to_new_members
             if history_visible_to_new_members is not None
@@ -309,8 +320,18 @@ def conversation_update(
         conversation.edits_allowed = (
             edits_allowed if edits_allowed is not None else current.edits_allowed
         )
+        changed = [
+            name
+            for name, before in (
+                ("title", current.title),
+                ("about", current.about),
+                ("history_visible_to_new_members", current.history_visible_to_new_members),
+                ("edits_allowed", current.edits_allowed),
+            )
+            if getattr(conversation, name) != before
+        ]
         conversation.save(
-            update_fields=["title", "history_visible_to_new_members", "edits_allowed"]
+            update_fields=["title", "about", "history_visible_to_new_members", "edits_allowed"]
         )
         event = ConversationEvent.objects.create(
             conversation_id=conversation.pk,
@@ -320,6 +341,9 @@ def conversation_update(
                 "title": conversation.title,
                 "history_visible_to_new_members": conversation.history_visible_to_new_members,
                 "edits_allowed": conversation.edits_allowed,
+                "about": conversation.about,
+                "by": ev.user_sender(actor).model_dump(),
+                "changed": changed,
             },
         )
         publish_on_commit(ev.conversation_event_out(event))

@@ -2,7 +2,8 @@
 
 Starts a throwaway server (parley/web/liveserver.py) with a few people who already chat,
 logs in with headless Chromium (PARLEY_CHROMIUM, default /usr/bin/chromium) and saves the
-conversation list, an open conversation, a group, the phone layout, the dark theme, the
+conversation list, an open conversation, a group (opened at its unread messages, a pinned
+message) and its info, the phone layout, the dark theme, the
 support inbox and the widgets screen; and the support widget on a shop's page served from
 another port.
 """
@@ -93,6 +94,13 @@ for who in ("dave", "erin", "alice"):
 react("carol", hike, "Count me in. I'll bring the snacks", "🎉")
 react("alice", hike, "Count me in. I'll bring the snacks", "❤️")
 edit("erin", hike, "And sunscreen!", "And sunscreen! And a hat 🧢")
+# Carol runs the group: a description, Alice made an admin, the meeting point pinned.
+services.conversation_update(
+    actor=u["carol"], conversation=hike, about="Saturday, 8:00 at the station"
+)
+services.group_set_role(actor=u["carol"], conversation=hike, user=u["alice"], role="admin")
+route = hike.messages.get(body__startswith="8 works")
+services.message_pin(membership=selectors.membership_for(u["carol"], hike.pk), seq=route.seq)
 read("carol", hike)
 
 erin, _ = services.conversation_get_or_create_direct(user=u["erin"], other="alice")
@@ -253,6 +261,14 @@ class Command(BaseCommand):
 
         open_chat(alice, "Weekend hike")
         save(alice, "group.png")
+
+        # The group's info: its description, invite link and members, managed by its admins.
+        alice.get_by_role("button", name="Conversation menu").click()
+        alice.get_by_role("menuitem", name="Group info").click()
+        alice.wait_for_selector("#group-member-list li")
+        alice.wait_for_timeout(400)
+        save(alice, "group-info.png")
+        alice.keyboard.press("Escape")
 
         # Message search: the results under the chats, the matched words highlighted, one
         # opened at its message.

@@ -13,8 +13,10 @@ import { state } from "./store.js";
 import { $, confirmDialog, copy, failed, formError, openDialog, toast } from "./ui.js";
 
 /** `openConversation(id)` shows a conversation; `transmit` resends a failed message;
- * `maxGroupMembers` is how many people a new group may name (the server's limit). */
-export function installActions({ conn, sync, transmit, openConversation, maxGroupMembers }) {
+ * `maxGroupMembers` is how many people a new group may name (the server's limit);
+ * `extraItems` are other modules' entries in the menus: {message(conv, m), conversation(conv)}
+ * (pins, marking unread, group info). */
+export function installActions({ conn, sync, transmit, openConversation, maxGroupMembers, extraItems }) {
   // --- messages -------------------------------------------------------------------------
 
   const changes = installMessageChanges({ conn });
@@ -42,6 +44,7 @@ export function installActions({ conn, sync, transmit, openConversation, maxGrou
       if (!m.deleted && (mine || moderator)) {
         items.push({ label: "Delete for everyone", danger: true, action: () => deleteMessage(conv, m.seq, "everyone") });
       }
+      items.push(...extraItems.message(conv, m));
       openMenu(button, items, "Message actions");
     },
   };
@@ -126,8 +129,8 @@ export function installActions({ conn, sync, transmit, openConversation, maxGrou
   $("conv-menu-btn").addEventListener("click", (e) => {
     const conv = state.convs.get(state.openId);
     if (!conv) return;
-    const items = [];
-    if (conv.kind === "group" || conv.kind === "public") {
+    const items = [...extraItems.conversation(conv)];
+    if (conv.kind === "public") {
       items.push({ label: "Members", action: () => showMembers(conv) });
     }
     if (conv.kind === "group" && conv.invite_url) {

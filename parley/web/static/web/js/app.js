@@ -7,17 +7,20 @@ import { setBase } from "./api.js";
 import { createAvailability } from "./availability.js";
 import { avatar, setGeneratedAvatarPath } from "./avatar.js";
 import { createComposer } from "./composer.js";
+import { createGroupSettings } from "./group-settings.js";
 import { h } from "./dom.js";
 import { unreadText } from "./format.js";
 import { createInbox } from "./inbox.js";
 import { closeMenu, openMenu } from "./menu.js";
 import * as notify from "./notify.js";
+import { createPins } from "./pins.js";
 import { Connection } from "./socket.js";
 import * as store from "./store.js";
 import { state } from "./store.js";
 import { createSync } from "./sync.js";
 import * as theme from "./theme.js";
 import { $, toast } from "./ui.js";
+import { createUnreadDivider } from "./unread-divider.js";
 import * as convView from "./view-conversation.js";
 import * as inboxView from "./view-inbox.js";
 import * as listView from "./view-list.js";
@@ -65,9 +68,12 @@ function flush() {
     supportView.render(state.inbox.get(conv.id) || null);
   }
   if (conv && parts.has("header")) convView.renderHeader(conv);
+  if (parts.has("header") || parts.has("messages") || parts.has("closed")) pins.render();
+  if (parts.has("header") || parts.has("list") || parts.has("closed")) groupSettings.render();
   if (parts.has("search")) searchView.render();
   if (conv && parts.has("messages")) {
     convView.renderMessages(conv, messageHandlers);
+    unreadDivider.afterRender(conv);
     if (state.jump?.conv === conv.id && convView.reveal(state.jump.seq)) store.jumped();
     const box = $("messages");
     // Not enough history to scroll yet: fetch the next page right away.
@@ -109,12 +115,19 @@ const inbox = createInbox();
 const widgets = createWidgets();
 const availability = createAvailability();
 const composer = createComposer(conn, { maxLength: boot.limits.message_max_length });
+const unreadDivider = createUnreadDivider({ conn, sync });
+const pins = createPins({ conn, sync });
+const groupSettings = createGroupSettings({ sync });
 const { messageHandlers } = installActions({
   conn,
   sync,
   transmit: composer.transmit,
   openConversation: (id) => openConversation(id),
   maxGroupMembers: boot.limits.group_max_members,
+  extraItems: {
+    message: (conv, m) => [...pins.messageItems(conv, m), ...unreadDivider.messageItems(conv, m)],
+    conversation: (conv) => [...groupSettings.conversationItems(conv), ...pins.conversationItems(conv), ...unreadDivider.conversationItems(conv)],
+  },
 });
 
 function onResumed(frame) {
@@ -223,9 +236,12 @@ async function openConversation(id, { push = true } = {}) {
     convView.clear();
     composer.showDraft(id);
   }
+  unreadDivider.opened(conv); // before it is marked read: the divider goes where I stopped
   convView.scrollToBottomNext();
   convView.renderHeader(conv);
   convView.renderMessages(conv, messageHandlers);
+  unreadDivider.afterRender(conv);
+  pins.render();
   convView.renderTyping(conv);
   listView.render();
   if (!conv.historyLoaded) sync.loadHistory(conv);

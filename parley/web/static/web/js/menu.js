@@ -37,7 +37,8 @@ export function openMenu(anchor, items, label) {
     }),
   );
   const el = h("div", { class: "menu", role: "menu", "aria-label": label }, buttons);
-  document.body.append(el);
+  // Inside an open modal dialog everything else is inert: the menu goes in the dialog.
+  (anchor.closest("dialog[open]") || document.body).append(el);
   const r = anchor.getBoundingClientRect();
   const w = el.offsetWidth;
   const hgt = el.offsetHeight;

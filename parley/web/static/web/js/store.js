@@ -7,6 +7,7 @@
 //    still one message.
 
 import { withReactionEvent } from "./reactions.js";
+import * as extras from "./conv-extras.js";
 
 export const state = {
   me: null,
@@ -89,6 +90,7 @@ function blankConv(id) {
     loadingOlder: false,
     typing: new Map(), // user id -> {name, timer}
     detailLoaded: false,
+    ...extras.blankExtras(), // timeline lines, pins, the unread divider (conv-extras.js)
   };
 }
 
@@ -105,6 +107,7 @@ export function upsertConv(data) {
     if (data[key] !== undefined) conv[key] = data[key];
   }
   if (data.other_user !== undefined) conv.other_user = data.other_user;
+  if (!stale && Array.isArray(data.pins)) extras.setPins(conv, data.pins);
   if (!stale) {
     conv.last_seq = data.last_seq;
     // A read receipt of ours may have crossed this answer on the wire: then the answer's
@@ -162,6 +165,7 @@ function clearThrough(conv, through) {
   for (const seq of [...conv.messages.keys()]) if (seq <= through) conv.messages.delete(seq);
   if (conv.last_message && conv.last_message.seq <= through) conv.last_message = null;
   conv.read_seq = Math.max(conv.read_seq, through);
+  extras.clearExtras(conv, through);
 }
 
 /** Messages from a REST page: merged by seq, with what events told us applied over them. */
@@ -211,6 +215,7 @@ export function pendingStatus(conv, clientId, status, error = null) {
 export function acknowledged(conv, message) {
   addMessage(conv, message);
   conv.pending.delete(message.client_id);
+  conv.keepUnread = false; // I replied: marked unread or not, I have seen it
   if (!conv.last_message || conv.last_message.seq <= message.seq) {
     conv.last_message = message;
     conv.last_message_at = message.created_at;
@@ -322,6 +327,7 @@ export function resumed(frame) {
 /** The newest page of history (`older`: the page before the oldest one shown). */
 export function historyPage(conv, page, { older = false } = {}) {
   mergeMessages(conv, page.results);
+  for (const event of page.events || []) extras.addTimeline(conv, event);
   conv.hasMore = page.has_more;
   if (!older) {
     conv.historyLoaded = true;
@@ -371,6 +377,8 @@ export function tombstone(conv, seq) {
   if (conv.last_message?.seq === seq) {
     conv.last_message = { ...conv.last_message, deleted: true, body: "", edited_at: null };
   }
+  if (conv.pins.has(seq)) changed("header");
+  extras.dropPin(conv, seq);
   changed("list", "title");
   if (conv.id === state.openId) changed("messages");
 }
@@ -394,8 +402,28 @@ export function hideMessage(conv, seq) {
   if (m && !conv.hidden.has(seq)) uncount(conv, m);
   conv.hidden.add(seq);
   conv.messages.delete(seq);
+  if (conv.pins.has(seq)) changed("header");
+  extras.dropPin(conv, seq);
   if (conv.last_message?.seq === seq) conv.last_message = newestVisible(conv);
   changed("list", "title");
+  if (conv.id === state.openId) changed("messages");
+}
+
+/** I marked the conversation unread (here or on another device): my read cursor moved
+ * back to `readSeq`, and `unread` messages of others are unread as of now. */
+export function markedUnread(conv, readSeq, unread) {
+  conv.read_seq = readSeq;
+  conv.unread = unread;
+  conv.unreadAsOf = Math.max(conv.unreadAsOf, conv.last_seq);
+  changed("list", "title");
+  if (conv.id === state.openId) changed("messages");
+}
+
+/** Where the "New messages" divider goes (after `seq`; null: none). `keep`: I marked it
+ * unread here, so it is not marked read again while it stays open. */
+export function setDivider(conv, seq, { keep = false } = {}) {
+  conv.dividerAfter = seq;
+  conv.keepUnread = keep;
   if (conv.id === state.openId) changed("messages");
 }
 
@@ -436,6 +464,7 @@ export function apply(frame) {
 }
 
 function applyConversationEvent(conv, frame) {
+  if (extras.addTimeline(conv, frame) && conv.id === state.openId) changed("messages");
   switch (frame.type) {
     case "message.created": {
       const m = frame.message;
@@ -510,7 +539,16 @@ function applyConversationEvent(conv, frame) {
     case "conversation.updated":
       conv.title = frame.title;
       if (frame.edits_allowed !== undefined) conv.edits_allowed = frame.edits_allowed;
+      if (frame.about !== undefined) conv.about = frame.about;
       changed("list", "header");
+      return {};
+    case "message.pinned":
+      changed("header");
+      // Not among the messages here (far up the history): the app reads the pins.
+      return extras.pinned(conv, frame) ? {} : { refresh: conv.id };
+    case "message.unpinned":
+      extras.unpinned(conv, frame);
+      changed("header");
       return {};
     case "support.updated": {
       const record = state.inbox.get(conv.id);
@@ -570,6 +608,11 @@ function applyUserEvent(frame) {
     case "history.cleared": {
       const conv = state.convs.get(frame.conversation);
       if (conv) clearHistory(conv, frame.through_seq);
+      return {};
+    }
+    case "unread.marked": {
+      const conv = state.convs.get(frame.conversation);
+      if (conv) markedUnread(conv, frame.read_seq, frame.unread);
       return {};
     }
     default:

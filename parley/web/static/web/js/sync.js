@@ -56,22 +56,30 @@ export function createSync(conn) {
   /** Load history back to message `seq` (a search result), then bring it into view.
    * Pages of 200, older and older: the history in the store stays one unbroken run. */
   async function reveal(conv, seq) {
+    if (!(await loadBackTo(conv, seq, { done: (c) => c.messages.has(seq) }))) return;
+    if (!conv.messages.has(seq)) {
+      toast("That message is no longer there.");
+      return;
+    }
+    store.jumpTo(conv.id, seq);
+  }
+
+  /** Load older pages until the history shown reaches back to `seq` (or `done(conv)`
+   * says so, or it begins, or `maxPages` of 200 were read). False when a page could not
+   * be read. */
+  async function loadBackTo(conv, seq, { done = (c) => c.messages.size && Math.min(...c.messages.keys()) <= seq, maxPages = 100 } = {}) {
     if (!conv.historyLoaded) await loadHistory(conv);
-    for (let pages = 0; !conv.messages.has(seq) && conv.hasMore && pages < 100; pages++) {
+    for (let pages = 0; !done(conv) && conv.hasMore && conv.messages.size && pages < maxPages; pages++) {
       const oldest = Math.min(...conv.messages.keys());
       try {
         const page = await get(`/conversations/${conv.id}/messages?before=${oldest}&limit=200`);
         store.historyPage(conv, page, { older: true });
       } catch (err) {
         toast(`Could not load earlier messages: ${err.message}`);
-        return;
+        return false;
       }
     }
-    if (!conv.messages.has(seq)) {
-      toast("That message is no longer there.");
-      return;
-    }
-    store.jumpTo(conv.id, seq);
+    return true;
   }
 
   let searchTimer = null;
@@ -127,6 +135,7 @@ export function createSync(conn) {
   /** Everything in the open conversation is read, once the page is actually visible. */
   function markRead(conv) {
     if (document.visibilityState !== "visible") return;
+    if (conv.keepUnread) return; // I marked it unread while it was open (unread-divider.js)
     const seq = Math.max(conv.last_seq, state.positions.get(conv.id) || 0);
     if (seq <= conv.read_seq && conv.unread === 0) return;
     const sent = seq > conv.read_seq && conn.send({ type: "receipt", conversation: conv.id, kind: "read", seq });
@@ -136,6 +145,7 @@ export function createSync(conn) {
   return {
     loadConversations,
     fetchConversation,
+    loadBackTo,
     loadHistory,
     loadOlder,
     markDelivered,

@@ -6,6 +6,7 @@ import { dayKey, dayLabel, fullTime, lastSeen, plural, timeOf } from "./format.j
 import { reactionLabel, reactorsText } from "./reactions.js";
 import { isMine, receiptOf, state } from "./store.js";
 import { renderText } from "./text.js";
+import { withExtras } from "./timeline.js";
 
 const box = document.getElementById("messages");
 const list = document.getElementById("message-list");
@@ -101,6 +102,7 @@ function rows(conv) {
 }
 
 function rowKey(row) {
+  if (row.key) return row.key; // a timeline line or the unread divider (timeline.js)
   if (row.day) return `d:${row.day}`;
   return `m:${senderKey(row.m)}:${row.m.client_id}`;
 }
@@ -119,6 +121,7 @@ function receiptBadge(conv, m) {
 }
 
 function messageRow(conv, row, old, handlers) {
+  if (row.render) return row.render(old);
   if (row.day) {
     if (old && old.dataset.label === row.label) return old;
     return h("li", { class: "day-sep", role: "separator", dataset: { label: row.label } }, h("span", { text: row.label }));
@@ -245,7 +248,7 @@ export function renderMessages(conv, handlers) {
       }
     }
   }
-  reconcile(list, rows(conv), rowKey, (row, old) => messageRow(conv, row, old, handlers));
+  reconcile(list, withExtras(conv, rows(conv)), rowKey, (row, old) => messageRow(conv, row, old, handlers));
   let status = "";
   if (conv.loadingOlder) status = "Loading earlier messages…";
   else if (conv.historyError) status = conv.historyError;
