@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from django.urls import reverse
 
 from parley.events import protocol as p
 from parley.events.outgoing import Outgoing, conversation_group, outgoing, user_group
@@ -48,6 +50,23 @@ def member_sender(membership: Membership) -> p.Sender:
     return bot_sender(membership.bot)
 
 
+def attachments_out(stored: list[dict[str, Any]] | None) -> list[p.Attachment] | None:
+    """`Message.attachments` as clients see them, with the URLs that open them (each
+    checks that the caller may see the message: parley/api/v1/files.py)."""
+    if not stored:
+        return None
+    return [
+        p.Attachment(
+            **{k: v for k, v in a.items() if k != "thumbnail"},
+            url=reverse("api:file-content", args=[a["id"]]),
+            thumbnail_url=reverse("api:file-thumbnail", args=[a["id"]])
+            if a.get("thumbnail")
+            else None,
+        )
+        for a in stored
+    ]
+
+
 def message_out(message: Message, sender: p.Sender | None = None) -> p.MessageOut:
     return p.MessageOut(
         conversation=message.conversation_id,
@@ -58,6 +77,7 @@ def message_out(message: Message, sender: p.Sender | None = None) -> p.MessageOu
         body="" if message.deleted_at else message.body,
         created_at=message.created_at.isoformat(),
         deleted=message.deleted_at is not None,
+        attachments=None if message.deleted_at else attachments_out(message.attachments),
     )
 
 

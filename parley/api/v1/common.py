@@ -65,6 +65,23 @@ class SenderSerializer(serializers.Serializer):
     avatar = serializers.CharField(allow_null=True)
 
 
+class AttachmentSerializer(serializers.Serializer):
+    """`parley.events.protocol.Attachment`: a file a message carries."""
+
+    id = serializers.UUIDField(help_text="The upload's id.")
+    name = serializers.CharField(help_text="The sender's name for it, cleaned.")
+    content_type = serializers.CharField(help_text="Found from the content, not the name.")
+    kind = serializers.ChoiceField(
+        choices=["image", "file"],
+        help_text="`image`: re-encoded, shown inline, with a thumbnail; `file`: a download.",
+    )
+    size = serializers.IntegerField(help_text="Bytes.")
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField(help_text="Opens it (members who see the message only).")
+    thumbnail_url = serializers.CharField(allow_null=True, help_text="A small WebP of an image.")
+
+
 class MessageSerializer(serializers.Serializer):
     """Exactly the websocket `MessageOut` (parley/events/protocol.py)."""
 
@@ -75,6 +92,11 @@ class MessageSerializer(serializers.Serializer):
     body = serializers.CharField(help_text="Empty when the message was deleted for everyone.")
     created_at = serializers.DateTimeField()
     deleted = serializers.BooleanField(help_text="Deleted for everyone: a tombstone.")
+    attachments = AttachmentSerializer(
+        many=True,
+        allow_null=True,
+        help_text="The files it carries (docs/files.md); null without any, and in a tombstone.",
+    )
 
 
 def error_responses(**by_status: str) -> dict[int, OpenApiResponse]:
@@ -117,6 +139,12 @@ def message_dicts(conversation_id: int, rows: Iterable[MessageRow]) -> list[dict
             "body": "" if deleted_at else body,
             "created_at": created_at.isoformat(),
             "deleted": deleted_at is not None,
+            "attachments": None if deleted_at else _attachment_dicts(files),
         }
-        for seq, client_id, body, created_at, deleted_at, sender_id in rows
+        for seq, client_id, body, created_at, deleted_at, sender_id, files in rows
     ]
+
+
+def _attachment_dicts(stored: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    out = ev.attachments_out(stored)
+    return None if out is None else [a.model_dump(mode="json") for a in out]

@@ -1,0 +1,168 @@
+"""Attachments over REST: upload a file, discard an upload, open a file (docs/files.md).
+
+A file is sent in two steps: `POST /uploads` stores it and answers its id, then a
+message names that id in `attachments` (REST `message_send` or the websocket's
+`message.send`). A file opens only for whoever may see its message, through the
+permission check below (never a public URL of the storage), with a Content-Disposition,
+`X-Content-Type-Options: nosniff` and a sandboxing Content-Security-Policy: only
+re-encoded images are shown inline; anything else is a download.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from parley.api.v1.common import ApiView, AttachmentSerializer, error_responses
+from parley.chat import events as ev
+from parley.common import ratelimit
+from parley.files import errors, selectors, services
+from parley.files.models import Upload
+from parley.files.storage import attachments_storage
+
+TAG = ["files"]
+
+# What a multipart body adds around the file itself (boundaries, headers, the name).
+_ENVELOPE_BYTES = 64 * 1024
+
+
+class UploadRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="The file. Its type is found from its content, never from its name."
+    )
+
+
+def _upload_out(upload: Upload) -> dict[str, object]:
+    (out,) = ev.attachments_out([upload.attachment()]) or []
+    return out.model_dump(mode="json")
+
+
+class UploadCreateApi(ApiView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="upload_create",
+        summary="Upload a file, to attach to a message",
+        description="Multipart, the file in the field `file`. Answers the upload: its `id` "
+        "goes in a message's `attachments`. An image is re-encoded (its metadata, such as "
+        'EXIF GPS, removed) and gets a thumbnail. Limits: `PARLEY["FILES"]` '
+        "(docs/files.md). An upload never attached is removed after a day.",
+        request={"multipart/form-data": UploadRequestSerializer},
+        responses={
+            201: OpenApiResponse(AttachmentSerializer, description="Stored."),
+            **error_responses(
+                e400="invalid, file_missing, file_type_not_allowed, file_invalid, image_too_large",
+                e413="file_too_large",
+                e429="rate_limited",
+                e503="busy: too many pictures are being decoded; retry in a moment",
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        limit = int(settings.PARLEY["FILES"]["MAX_FILE_BYTES"])
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > limit + _ENVELOPE_BYTES:  # refused before the body is parsed
+            raise errors.FileTooLarge(
+                f"A file may be at most {limit / (1024 * 1024):g} MB.", max_bytes=limit
+            )
+        ratelimit.take(request.user.pk, what="uploads", uploads=1)
+        file = request.FILES.get("file")
+        if file is None:
+            raise errors.FileMissing()
+        upload = services.upload_create(user=request.user, file=file, name=file.name or "")  # type: ignore[arg-type]
+        return Response(_upload_out(upload), status=status.HTTP_201_CREATED)
+
+
+class UploadDiscardApi(ApiView):
+    @extend_schema(
+        tags=TAG,
+        operation_id="upload_discard",
+        summary="Discard an upload of mine that no message has taken",
+        responses={
+            204: None,
+            **error_responses(e404="upload_not_found", e409="upload_already_attached"),
+        },
+    )
+    def delete(self, request: Request, upload_id: uuid.UUID) -> Response:
+        services.upload_discard(user=request.user, upload_id=upload_id)  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _AnyAccept(BaseContentNegotiation):
+    """A file answers its own type whatever the Accept header (an <img> asks for
+    image/*); an error is JSON."""
+
+    def select_parser(self, request, parsers):  # type: ignore[no-untyped-def]
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
+        return renderers[0], renderers[0].media_type
+
+
+def _serve(upload: Upload, name: str, content_type: str, inline: bool) -> FileResponse:
+    response = FileResponse(
+        attachments_storage().open(name, "rb"),
+        as_attachment=not inline,
+        filename=upload.name,
+        content_type=content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    # Members only, and a removed member loses access: no shared cache may keep it.
+    response["Cache-Control"] = "private, max-age=300"
+    # Even if a browser rendered it, it could run nothing and reach nothing.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
+
+
+_FILE_RESPONSES = {
+    (200, "*/*"): OpenApiResponse(
+        OpenApiTypes.BINARY,
+        description="The file: an image inline, anything else `Content-Disposition: "
+        "attachment`; always `X-Content-Type-Options: nosniff`.",
+    ),
+}
+
+
+class FileContentApi(ApiView):
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="file_content",
+        summary="Open a file (members who see its message only)",
+        responses={**_FILE_RESPONSES, **error_responses(e404="file_not_found")},
+    )
+    def get(self, request: Request, upload_id: uuid.UUID) -> FileResponse:
+        upload = selectors.upload_for_reader(user=request.user, upload_id=upload_id)  # type: ignore[arg-type]
+        inline = upload.kind == Upload.Kind.IMAGE
+        content_type = upload.content_type
+        if content_type == "text/plain":
+            content_type = "text/plain; charset=utf-8"
+        return _serve(upload, upload.stored_name, content_type, inline)
+
+
+class FileThumbnailApi(ApiView):
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(
+        tags=TAG,
+        operation_id="file_thumbnail",
+        summary="An image's thumbnail (a WebP of at most 480 px a side)",
+        responses={**_FILE_RESPONSES, **error_responses(e404="file_not_found")},
+    )
+    def get(self, request: Request, upload_id: uuid.UUID) -> FileResponse:
+        upload = selectors.upload_for_reader(user=request.user, upload_id=upload_id)  # type: ignore[arg-type]
+        if not upload.thumbnail_name:
+            raise errors.FileNotFound()
+        return _serve(upload, upload.thumbnail_name, "image/webp", True)
