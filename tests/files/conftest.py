@@ -94,3 +94,13 @@ def fetch(client: Api, url: str):
     response = client.client.get(url)
     body = b"".join(response.streaming_content) if response.streaming else response.content
     return response, body
+
+
+@pytest.fixture
+def limits(settings):
+    """`limits(MAX_PER_MESSAGE=2, ...)`: change PARLEY["FILES"] for one test."""
+
+    def change(**values: Any) -> None:
+        settings.PARLEY = {**settings.PARLEY, "FILES": {**settings.PARLEY["FILES"], **values}}
+
+    return change
