@@ -108,7 +108,7 @@ const sync = createSync(conn);
 const inbox = createInbox();
 const widgets = createWidgets();
 const availability = createAvailability();
-const composer = createComposer(conn, { maxLength: boot.limits.message_max_length });
+const composer = createComposer(conn, { maxLength: boot.limits.message_max_length, limits: boot.limits });
 const { messageHandlers } = installActions({
   conn,
   sync,

@@ -167,7 +167,7 @@ export function mergeMessages(conv, messages) {
 
 function addMessage(conv, m) {
   if (m.seq <= conv.cleared_through_seq || conv.hidden.has(m.seq)) return false;
-  if (conv.deleted.has(m.seq) && !m.deleted) m = { ...m, deleted: true, body: "" };
+  if (conv.deleted.has(m.seq) && !m.deleted) m = { ...m, deleted: true, body: "", attachments: null };
   conv.messages.set(m.seq, m);
   if (isMine(m.sender)) conv.pending.delete(m.client_id);
   return true;
@@ -181,10 +181,11 @@ function newestVisible(conv) {
 
 // --- sending ---------------------------------------------------------------------------
 
-export function addPending(conv, body, clientId) {
+export function addPending(conv, body, clientId, attachments = null) {
   const p = {
     client_id: clientId,
     body,
+    attachments, // the uploads it carries (docs/files.md), or null
     created_at: new Date().toISOString(),
     sender: state.me,
     status: "pending",
@@ -362,10 +363,10 @@ export function tombstone(conv, seq) {
   const m = conv.messages.get(seq);
   if (m && !m.deleted) {
     if (first) uncount(conv, m);
-    conv.messages.set(seq, { ...m, deleted: true, body: "" });
+    conv.messages.set(seq, { ...m, deleted: true, body: "", attachments: null });
   }
   if (conv.last_message?.seq === seq) {
-    conv.last_message = { ...conv.last_message, deleted: true, body: "" };
+    conv.last_message = { ...conv.last_message, deleted: true, body: "", attachments: null };
   }
   changed("list", "title");
   if (conv.id === state.openId) changed("messages");
