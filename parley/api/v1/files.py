@@ -10,10 +10,14 @@ re-encoded images are shown inline; anything else is a download.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
 
 from django.conf import settings
-from django.http import FileResponse
+from django.core.files import File
+from django.http import StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -109,13 +113,26 @@ class _AnyAccept(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-def _serve(upload: Upload, name: str, content_type: str, inline: bool) -> FileResponse:
-    response = FileResponse(
-        attachments_storage().open(name, "rb"),
-        as_attachment=not inline,
-        filename=upload.name,
-        content_type=content_type,
-    )
+_CHUNK = 256 * 1024
+
+
+async def _chunks(file: File) -> AsyncIterator[bytes]:
+    """The file in chunks, each read off the event loop. Under ASGI Django would read a
+    synchronous iterator (a FileResponse) whole into memory before sending a byte."""
+    try:
+        while chunk := await asyncio.to_thread(file.read, _CHUNK):
+            yield chunk
+    finally:
+        await asyncio.to_thread(file.close)
+
+
+def _serve(upload: Upload, name: str, content_type: str, inline: bool) -> StreamingHttpResponse:
+    file = attachments_storage().open(name, "rb")
+    response = StreamingHttpResponse(_chunks(file), content_type=content_type)
+    size = getattr(file, "size", None)
+    if size is not None:
+        response["Content-Length"] = str(size)
+    response["Content-Disposition"] = content_disposition_header(not inline, upload.name)
     response["X-Content-Type-Options"] = "nosniff"
     # Members only, and a removed member loses access: no shared cache may keep it.
     response["Cache-Control"] = "private, max-age=300"
@@ -143,7 +160,7 @@ class FileContentApi(ApiView):
         summary="Open a file (members who see its message only)",
         responses={**_FILE_RESPONSES, **error_responses(e404="file_not_found")},
     )
-    def get(self, request: Request, upload_id: uuid.UUID) -> FileResponse:
+    def get(self, request: Request, upload_id: uuid.UUID) -> StreamingHttpResponse:
         upload = selectors.upload_for_reader(user=request.user, upload_id=upload_id)  # type: ignore[arg-type]
         inline = upload.kind == Upload.Kind.IMAGE
         content_type = upload.content_type
@@ -161,7 +178,7 @@ class FileThumbnailApi(ApiView):
         summary="An image's thumbnail (a WebP of at most 480 px a side)",
         responses={**_FILE_RESPONSES, **error_responses(e404="file_not_found")},
     )
-    def get(self, request: Request, upload_id: uuid.UUID) -> FileResponse:
+    def get(self, request: Request, upload_id: uuid.UUID) -> StreamingHttpResponse:
         upload = selectors.upload_for_reader(user=request.user, upload_id=upload_id)  # type: ignore[arg-type]
         if not upload.thumbnail_name:
             raise errors.FileNotFound()
