@@ -347,6 +347,17 @@ class SupportUpdated(Frame):
     waiting: bool = False
 
 
+class SupportRated(Frame):
+    """The visitor rated their resolved support conversation, or rated it again."""
+
+    type: Literal["support.rated"] = "support.rated"
+    conversation: int
+    seq: int
+    score: int
+    comment: str = ""
+    rated_at: str
+
+
 class ConversationSummary(Frame):
     id: int
     kind: str
@@ -463,6 +474,7 @@ SERVER_EVENTS: tuple[type[Frame], ...] = (
     MemberUpdated,
     ConversationUpdated,
     SupportUpdated,
+    SupportRated,
     ConversationJoined,
     ConversationLeft,
     MessageHidden,

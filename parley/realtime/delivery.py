@@ -341,6 +341,12 @@ class Delivery:
                 membership.position = seq or 0
                 self.memberships[cid] = membership
                 await self.socket.membership_changed(cid, True)
+                # What was committed before that subscription never comes through the
+                # layer: the first message of a new conversation, sent in the same breath
+                # as it was made, often is. Fill it from the database now, not at the
+                # hub's next head check (GAP_CHECK_SECONDS later).
+                head = await database_sync_to_async(_conversation_head)(cid)
+                self.catch_up(cid, head)
         elif control == "left" and cid in self.memberships:
             del self.memberships[cid]
             await self.socket.membership_changed(cid, False)
@@ -411,6 +417,10 @@ def _membership(user_id: int | None, cid: int) -> SocketMembership | None:
         .first()
     )
     return SocketMembership(*row) if row is not None else None
+
+
+def _conversation_head(cid: int) -> int:
+    return Conversation.objects.filter(pk=cid).values_list("last_seq", flat=True).first() or 0
 
 
 def _user_event_text(event: Any) -> str:

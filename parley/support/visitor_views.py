@@ -194,8 +194,8 @@ def _conversation_state(support: SupportConversation) -> dict[str, Any]:
     """What the frame shows of its conversation beside the messages: where it stands
     (`last_seq`, the position to resume from), its status, how far the team has received
     and read it (the furthest of its members: receipts are ephemeral events, so a
-    reloaded frame reads them here), and how far the visitor has read it (the launcher's
-    unread badge after a reload)."""
+    reloaded frame reads them here), how far the visitor has read it (the launcher's
+    unread badge after a reload), and whether they wait for a person (the handoff)."""
     team = Membership.objects.filter(
         conversation_id=support.pk, user__isnull=False, left_at__isnull=True
     ).aggregate(delivered=Max("last_delivered_seq"), read=Max("last_read_seq"))
@@ -213,6 +213,7 @@ def _conversation_state(support: SupportConversation) -> dict[str, Any]:
         "delivered_seq": team["delivered"] or 0,
         "read_seq": team["read"] or 0,
         "visitor_read_seq": mine or 0,
+        "waiting": selectors.waiting_for_agent(support),
     }
 
 

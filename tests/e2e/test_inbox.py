@@ -378,3 +378,34 @@ def test_an_owner_manages_a_widgets_webhooks_and_reads_their_deliveries(people, 
     finally:
         receiver.stop()
     assert olive.errors == []
+
+
+def test_an_owner_adds_a_webhook_for_all_her_widgets(people, server):
+    (olive,) = people("olive")
+    page = olive.page
+    create_widget(olive, "Shop")
+    create_widget(olive, "Blog")
+    box = page.locator("#widget-webhooks-box")
+    url = "https://hooks.example.com/parley"
+
+    # when: in the Blog's editor she chooses all her widgets, and adds a webhook
+    box.get_by_label("All my widgets', present and future").check()
+    expect(box.get_by_text("No webhooks yet.")).to_be_visible()
+    box.get_by_label("Webhook URL").fill(url)
+    box.get_by_role("button", name="Add webhook").click()
+
+    # then: it is listed, and it is hers for every widget, not the Blog's
+    expect(box.locator(".webhook")).to_contain_text(url)
+    answer = page.request.get(server.url + "/api/v1/webhooks")
+    assert [(e["url"], e["widget"]) for e in answer.json()] == [(url, None)]
+
+    # the Blog's own webhooks are none
+    box.get_by_label("This widget's").check()
+    expect(box.get_by_text("No webhooks yet.")).to_be_visible()
+    expect(box.locator(".webhook")).to_have_count(0)
+
+    # and the Shop's editor shows it among all her widgets' too
+    page.get_by_role("button", name="Edit Shop").click()
+    box.get_by_label("All my widgets', present and future").check()
+    expect(box.locator(".webhook")).to_contain_text(url)
+    assert olive.errors == []

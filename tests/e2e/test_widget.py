@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -562,6 +563,61 @@ def test_the_visitor_sees_the_bots_answers_as_a_bots(server, host_site, visitor_
     assert page.errors == []
 
 
+def test_after_a_handoff_the_agents_reply_stops_the_bot(server, host_site, visitor_page):
+    team = Team(server, host_site)
+    team.api(
+        "PATCH",
+        f"/widgets/{team.widget['id']}/bot",
+        {
+            "enabled": True,
+            "name": "Shop bot",
+            "rules": [{"keywords": ["shipping"], "answer": "Shipping takes three days."}],
+            # nobody of the team has a socket open: without a person the bot would say so
+            "fallback": "Nobody is here right now, we will write back.",
+        },
+    )
+    embed(host_site, "/handoff", server, team.key)
+    page = visitor_page()
+    visitor = Visitor(page)
+    page.goto(host_site.url + "/handoff")
+    visitor.launcher.click()
+    bot_answers = visitor.frame.locator("#message-list .msg.from-bot .body")
+
+    # given: the bot answers a question it knows
+    visitor.write("How long does shipping take?")
+    expect(bot_answers).to_have_text(["Shipping takes three days."])
+    (row,) = team.inbox(1)
+
+    # when: the visitor asks for a person, and an agent answers
+    visitor.frame.get_by_role("button", name="Talk to a human").click()
+    expect(
+        visitor.frame.get_by_text("Someone from the team has been asked to join.")
+    ).to_be_visible()
+    team.api(
+        "POST",
+        f"/conversations/{row['id']}/messages",
+        {"client_id": "agent-1", "body": "Hi, Olivia here. Let me look."},
+    )
+    expect(visitor.bodies.last).to_have_text("Hi, Olivia here. Let me look.")
+
+    # then: the same question is the agent's to answer now: the bot says nothing more
+    visitor.write("And shipping to Norway?")
+    mine = visitor.frame.locator("#message-list .msg.mine").last
+    expect(mine.locator(".body")).to_have_text("And shipping to Norway?")
+    # acknowledged: the bot, which decides before the acknowledgement, has had its say
+    expect(mine).to_have_attribute("data-state", re.compile("sent|delivered|read"))
+    history = team.api("GET", f"/conversations/{row['id']}/messages")["results"]
+    in_order = sorted(history, key=lambda m: m["seq"])
+    assert in_order[-1]["body"] == "And shipping to Norway?"
+    by_bot = [m["body"] for m in in_order if m["sender"]["kind"] == "bot"]
+    assert by_bot == [
+        "Shipping takes three days.",
+        "I am asking someone from the team to join you.",
+    ]
+    expect(bot_answers).to_have_count(2)
+    assert page.errors == []
+
+
 def test_the_visitor_asks_for_a_human_and_rates_the_resolved_conversation(
     server, host_site, visitor_page
 ):
@@ -586,6 +642,15 @@ def test_the_visitor_asks_for_a_human_and_rates_the_resolved_conversation(
     ).to_be_visible()
     expect(human).to_be_hidden()
     assert team.api("GET", f"/inbox/{row['id']}")["waiting_for_agent"] is True
+
+    # and a reload does not forget that they wait
+    page.reload()
+    visitor.launcher.click()
+    expect(visitor.bodies.first).to_have_text("My order never arrived")
+    expect(
+        visitor.frame.get_by_text("Someone from the team has been asked to join.")
+    ).to_be_visible()
+    expect(human).to_be_hidden()
 
     # when: the team resolves the conversation
     rating = visitor.frame.locator("#rating")

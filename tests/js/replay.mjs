@@ -66,7 +66,7 @@ function projection() {
     };
   }
   for (const r of [...state.inbox.values()].sort((a, b) => a.id - b.id)) {
-    out[`inbox ${r.id}`] = [r.status, r.snoozed_until, r.assignee?.id ?? null, r.visitor.name];
+    out[`inbox ${r.id}`] = [r.status, r.snoozed_until, r.assignee?.id ?? null, r.visitor.name, r.rating?.score ?? null, r.rating?.comment ?? null];
   }
   return out;
 }

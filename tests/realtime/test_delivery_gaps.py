@@ -104,3 +104,31 @@ async def test_a_dropped_conversation_joined_still_subscribes_my_socket(alice, b
     assert joined["conversation"]["id"] == group.pk
     assert (welcome["conversation"], welcome["message"]["body"]) == (group.pk, "welcome")
     await b.close()
+
+
+async def test_a_new_conversations_first_message_comes_at_once_without_the_head_check(
+    alice, bob, settings
+):
+    # given: no periodic head check, and bob's socket open
+    settings.PARLEY = {**settings.PARLEY, "GAP_CHECK_SECONDS": 3600}
+    b = await Client(bob).connect(resume={})
+
+    # when: alice makes a group with him and writes in it at once; the message is
+    # published before his socket has subscribed to the new conversation (here: never)
+    def create_and_write():
+        with capture() as events:
+            group = services.conversation_create_group(creator=alice, title="New", members=[bob])
+            services.message_send(
+                membership=selectors.membership_for(alice, group.pk), body="welcome", client_id="w"
+            )
+        return group, [e for e in events if '"message.created"' not in e.text]
+
+    group, announced = await database_sync_to_async(create_and_write)()
+    await publish(announced)
+
+    # then: his socket joins and brings the message from the database, without waiting
+    joined = await b.expect("conversation.joined", timeout=2)
+    welcome = await b.expect("message.created", timeout=1)
+    assert joined["conversation"]["id"] == group.pk
+    assert (welcome["conversation"], welcome["message"]["body"]) == (group.pk, "welcome")
+    await b.close()

@@ -156,6 +156,10 @@ def support_changes(alice, bob, widget, known):
     send(alice, first.conversation, "hello, how can I help?", "a1")
     record = SupportConversation.objects.get(pk=known.pk)
     support.conversation_set_status(support=record, status="resolved")
+    support.widget_update(actor=alice, widget=widget, ratings=True)
+    support.rating_set(
+        support=SupportConversation.objects.get(pk=known.pk), score=4, comment="quick"
+    )
     support.conversation_assign(support=record, assignee=bob)
     support.visitor_message_send(  # opens it again
         widget=widget, visitor_id=record.visitor_id, body="me again", client_id="k2"
@@ -192,6 +196,11 @@ async def test_the_inbox_from_a_snapshot_plus_the_events_equals_a_fresh_one(make
 
     states = await replay(alice, before, frames, after)
     seen = {frame["type"] for frame in frames}
-    assert seen >= {"conversation.joined", "message.created", "support.updated"}, seen
+    assert seen >= {
+        "conversation.joined",
+        "message.created",
+        "support.updated",
+        "support.rated",
+    }, seen
     assert len([k for k in states["fresh"] if k.startswith("inbox")]) == 2
     assert states["replayed"] == states["fresh"]

@@ -100,3 +100,31 @@ async def test_a_visitor_rates_over_the_socket_and_an_agent_cannot(widget, alice
     assert inbox["rating"]["score"] == 5 and inbox["rating"]["comment"] == "Great"
     await socket.close()
     await agent.close()
+
+
+async def test_the_team_sees_a_rating_as_it_comes_and_the_visitor_once_per_change(widget, alice):
+    await sync_to_async(services.widget_update)(actor=alice, widget=widget, ratings=True)
+    visitor = await sync_to_async(visit)(widget)
+    cid = visitor["conversation"]
+    await sync_to_async(resolve)(cid)
+    agent = await Client(alice).connect(resume={})
+    socket = await VisitorSocket(widget, visitor["token"]).connect(resume={})
+
+    # when: the visitor rates over HTTP, then sends the same rating again
+    await sync_to_async(rate)(widget, visitor["token"], score=3, comment="Fine")
+    await sync_to_async(rate)(widget, visitor["token"], score=3, comment="Fine")
+
+    # then: the agent's socket and the visitor's other tab each get it once, numbered
+    seen = await agent.expect("support.rated", timeout=3)
+    assert (seen["conversation"], seen["score"], seen["comment"]) == (cid, 3, "Fine")
+    mine = await socket.expect("support.rated", timeout=3)
+    assert mine["seq"] == seen["seq"]
+    later = [f for f in await agent.drain(0.5) if f["type"] == "support.rated"]
+    assert later == []
+
+    # when: they change their mind, the change comes too
+    await sync_to_async(rate)(widget, visitor["token"], score=5)
+    changed = await agent.expect("support.rated", timeout=3)
+    assert (changed["score"], changed["comment"], changed["seq"] > seen["seq"]) == (5, "", True)
+    await socket.close()
+    await agent.close()

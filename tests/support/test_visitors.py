@@ -244,6 +244,23 @@ def test_a_reloaded_frame_learns_how_far_its_visitor_has_read(widget, alice):
     assert state["last_seq"] == second.seq
 
 
+def test_a_reloaded_frame_learns_that_its_visitor_waits_for_a_person(widget, alice):
+    # given: a visitor who wrote and asked for a person
+    token = session(widget).json()["token"]
+    send(widget, token, "Hello?")
+    support = SupportConversation.objects.get()
+    assert session(widget, token=token).json()["conversation"]["waiting"] is False
+    services.handoff_request(support=support)
+
+    # then: a reloaded frame reads that they wait (it hides "Talk to a human")
+    assert session(widget, token=token).json()["conversation"]["waiting"] is True
+
+    # when: someone of the team answers, the wait is over
+    agent = Membership.objects.get(conversation_id=support.pk, user=alice)
+    chat.message_send(membership=agent, body="Hi, I am here", client_id="a1")
+    assert session(widget, token=token).json()["conversation"]["waiting"] is False
+
+
 def test_a_visitor_reads_only_their_own_conversation(widget):
     first = session(widget).json()["token"]
     second = session(widget).json()["token"]

@@ -156,6 +156,7 @@ async function startSession(identify) {
   state.config = { ...state.config, ...data.widget };
   const previous = state.conversation;
   state.conversation = data.conversation;
+  state.waiting = Boolean(data.conversation?.waiting);
   if (data.conversation && previous?.id !== data.conversation.id) {
     state.messages.clear();
     state.position = data.conversation.last_seq;
@@ -457,6 +458,9 @@ function onEvent(frame) {
       if (frame.status !== "resolved") state.rated = null; // resolved again: asked again
       conv.status = frame.status;
       state.waiting = Boolean(frame.waiting);
+      break;
+    case "support.rated":
+      state.rated = frame.score; // rated in another tab: thanked here too
       break;
     case "typing":
       if (frame.who?.kind === "visitor") return;

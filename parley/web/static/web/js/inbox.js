@@ -72,7 +72,7 @@ export function createInbox() {
       supportView.setOpen(false);
       return;
     }
-    // Read afresh: a visitor's rating comes with no event to the team.
+    // Read afresh: the record may be older than what the socket skipped (a reset).
     fetchSupport(conv.id);
     loadNotes(conv.id);
     supportView.render(state.inbox.get(conv.id) || null);

@@ -29,7 +29,8 @@ export const state = {
   // My own support settings (GET /api/v1/me/support): available or away, and which
   // emails I want; null until read.
   supportPrefs: null,
-  // The outgoing webhooks of my widgets (owner only): widget id -> its endpoints, and
+  // The outgoing webhooks of my widgets (owner only): widget id (null: the owner-level
+  // ones, for all my widgets) -> its endpoints, and
   // endpoint id -> its newest deliveries, as the webhooks API answered.
   webhooks: new Map(),
   // The support automation of my widgets, as the API answered: widget id -> its bot's
@@ -488,6 +489,13 @@ function applyConversationEvent(conv, frame) {
       record.snoozed_until = frame.snoozed_until ?? null;
       record.assignee = frame.assignee ? person(frame.assignee) : null;
       record.waiting_for_agent = Boolean(frame.waiting);
+      changed("inbox", "support");
+      return {};
+    }
+    case "support.rated": {
+      const record = state.inbox.get(conv.id);
+      if (!record) return { support: conv.id };
+      record.rating = { score: frame.score, comment: frame.comment, rated_at: frame.rated_at };
       changed("inbox", "support");
       return {};
     }

@@ -1,8 +1,10 @@
-// A widget's outgoing webhooks, in the widgets screen (its owner only): the endpoints,
-// adding one (URL and events), deleting one, a new signing secret, a test event, and
-// each endpoint's deliveries with every attempt's outcome. Every change goes through the
-// webhooks API (/api/v1/widgets/{id}/webhooks, /api/v1/webhooks/...; docs/webhooks.md);
-// the store keeps what it answered.
+// Outgoing webhooks, in the widgets screen (the owner only): those of the widget shown,
+// or (the "All my widgets" choice) the owner's, which get every widget's events. The
+// endpoints, adding one (URL and events), deleting one, a new signing secret, a test
+// event, and each endpoint's deliveries with every attempt's outcome. Every change goes
+// through the webhooks API (/api/v1/widgets/{id}/webhooks, /api/v1/webhooks/...;
+// docs/webhooks.md); the store keeps what it answered, under the widget's id or, for the
+// owner's, under null (an endpoint's `widget`).
 
 import { del, get, post } from "./api.js";
 import { h } from "./dom.js";
@@ -22,12 +24,16 @@ export function attemptOutcome(attempt) {
 }
 
 export function createWebhooks() {
-  let widget = null; // the widget whose webhooks show (its owner's editor), or null
+  let widget = null; // the widget whose editor shows the webhooks (its owner's), or null
+  let scope = "widget"; // "widget": that widget's webhooks; "all": the owner's
   const shownDeliveries = new Set(); // endpoint ids whose deliveries are open
 
-  async function load(w) {
+  const key = () => (scope === "all" ? null : widget.id);
+  const path = () => (scope === "all" ? "/webhooks" : `/widgets/${widget.id}/webhooks`);
+
+  async function load() {
     try {
-      store.webhooksLoaded(w.id, await get(`/widgets/${w.id}/webhooks`));
+      store.webhooksLoaded(key(), await get(path()));
     } catch (err) {
       failed(err);
     }
@@ -53,9 +59,21 @@ export function createWebhooks() {
       formError($("webhook-error"), "");
       $("webhook-url").value = "";
       for (const box of $("webhook-form").querySelectorAll("input[name=event]")) box.checked = true;
-      load(w);
+      load();
     }
     render();
+  }
+
+  for (const radio of document.querySelectorAll("input[name=webhook-scope]")) {
+    radio.addEventListener("change", () => {
+      scope = radio.value;
+      $("webhook-scope-note").textContent =
+        scope === "all"
+          ? "Parley posts the events of all your widgets, those you make later too, to your server, signed (Standard Webhooks) with each webhook's secret."
+          : "Parley posts this widget's events to your server, signed (Standard Webhooks) with each webhook's secret.";
+      if (widget) load();
+      render();
+    });
   }
 
   function attemptItem(a) {
@@ -114,7 +132,7 @@ export function createWebhooks() {
 
   function render() {
     if (!widget) return;
-    const list = state.webhooks.get(widget.id);
+    const list = state.webhooks.get(key());
     $("webhook-list").replaceChildren(...(list || []).map(endpointItem));
     $("webhook-empty").hidden = !list || list.length > 0;
   }
@@ -180,7 +198,7 @@ export function createWebhooks() {
     if (!events.length) return formError($("webhook-error"), "Choose at least one event.");
     formError($("webhook-error"), "");
     try {
-      store.webhookSaved(await post(`/widgets/${widget.id}/webhooks`, { url, events }));
+      store.webhookSaved(await post(path(), { url, events }));
       $("webhook-url").value = "";
       toast("Webhook added.");
     } catch (err) {
