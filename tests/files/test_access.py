@@ -81,3 +81,12 @@ def test_a_url_cannot_be_guessed(api, alice, shared):
     assert len(uuid.UUID(picture["id"]).hex) == 32  # 122 random bits
     assert fetch(api(alice), f"/api/v1/files/{uuid.uuid4()}")[0].status_code == 404
     assert fetch(api(alice), "/api/v1/files/1")[0].status_code == 404
+
+
+def test_a_file_whose_bytes_are_gone_is_not_found(api, alice, shared, attachments_root):
+    _, picture = shared
+    for path in attachments_root.rglob("*"):
+        if path.is_file():
+            path.unlink()  # as the removal job does, before it marks the upload removed
+
+    assert _opens(api, alice, picture) == (404, 404)

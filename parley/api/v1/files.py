@@ -126,10 +126,22 @@ async def _chunks(file: File) -> AsyncIterator[bytes]:
         await asyncio.to_thread(file.close)
 
 
+def _open(name: str) -> tuple[File, int | None]:
+    """The stored file and its size, or FileNotFound when its bytes are gone (removed
+    meanwhile by a job: the row is marked after the bytes are deleted)."""
+    storage = attachments_storage()
+    try:
+        file = storage.open(name, "rb")
+        return file, getattr(file, "size", None)
+    except Exception:
+        if not storage.exists(name):
+            raise errors.FileNotFound() from None
+        raise
+
+
 def _serve(upload: Upload, name: str, content_type: str, inline: bool) -> StreamingHttpResponse:
-    file = attachments_storage().open(name, "rb")
+    file, size = _open(name)
     response = StreamingHttpResponse(_chunks(file), content_type=content_type)
-    size = getattr(file, "size", None)
     if size is not None:
         response["Content-Length"] = str(size)
     response["Content-Disposition"] = content_disposition_header(not inline, upload.name)
