@@ -224,3 +224,18 @@ def test_an_upload_can_be_discarded_before_it_is_sent(api, alice, bob, attachmen
 
     assert fetch(me, body["url"])[0].status_code == 404
     assert not [p for p in attachments_root.rglob("*") if p.is_file()]
+
+
+def test_uploads_have_a_per_user_rate_limit(api, alice, bob, settings):
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "RATE_LIMITS": {**settings.PARLEY["RATE_LIMITS"], "uploads": "2/m"},
+    }
+    me = api(alice)
+    assert [upload(me, PDF, name="a.pdf")[0] for _ in range(2)] == [201, 201]
+
+    status, body = upload(me, PDF, name="a.pdf")
+
+    assert (status, body["code"]) == (429, "rate_limited")
+    assert me.last["Retry-After"]
+    assert upload(api(bob), PDF, name="b.pdf")[0] == 201  # per user
