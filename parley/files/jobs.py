@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from parley.files.models import Upload
-from parley.files.services import files_remove
+from parley.files.services import files_purge, files_remove
 from parley.jobs.runner import job
 
 
@@ -37,8 +37,9 @@ def files_remove_deleted(message_ids: list[int]) -> int:
 def sweep(*, now: datetime | None = None) -> int:
     """Remove what nobody can reach any more: uploads never attached and older than
     ORPHAN_SECONDS, files of messages deleted for everyone more than the grace period
-    ago, and files whose message row is gone (a support conversation purged). Returns
-    how many were removed."""
+    ago, and files whose message row is gone (a support conversation purged); and the
+    bytes a failing storage kept of uploads removed before. Returns how many were
+    removed."""
     now = now or timezone.now()
     orphan_age = timedelta(seconds=int(settings.PARLEY["FILES"]["ORPHAN_SECONDS"]))
     unreachable = (
@@ -46,7 +47,10 @@ def sweep(*, now: datetime | None = None) -> int:
         | Q(message__deleted_at__lt=now - _grace())
         | Q(attached_at__isnull=False, message__isnull=True)
     )
-    return files_remove(Upload.objects.filter(unreachable), now=now)
+    removed = files_remove(Upload.objects.filter(unreachable), now=now)
+    # Bytes a failed storage kept when their upload was removed: deleted now.
+    files_purge(Upload.objects.all())
+    return removed
 
 
 @job(attempts=3)

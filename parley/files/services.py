@@ -111,7 +111,8 @@ def clean_name(name: str) -> str:
 
 def upload_discard(*, user: User, upload_id: uuid.UUID) -> None:
     """Remove an upload of `user` that no message has taken (the composer's cancel).
-    Raises UploadNotFound, UploadAlreadyAttached."""
+    Raises UploadNotFound, UploadAlreadyAttached. Marked removed under its row lock, so a
+    send racing with it either took it first or finds it removed."""
     with transaction.atomic():
         upload = (
             Upload.objects.select_for_update()
@@ -122,7 +123,8 @@ def upload_discard(*, user: User, upload_id: uuid.UUID) -> None:
             raise errors.UploadNotFound()
         if upload.attached_at is not None:
             raise errors.UploadAlreadyAttached()
-    files_remove(Upload.objects.filter(pk=upload.pk))
+        Upload.objects.filter(pk=upload.pk).update(removed_at=timezone.now())
+    files_purge(Upload.objects.filter(pk=upload.pk))
 
 
 # --- sending ----------------------------------------------------------------------------------
@@ -193,20 +195,41 @@ def message_send_with_files(
 
 
 def files_remove(uploads: QuerySet[Upload], *, now: datetime | None = None) -> int:
-    """Delete the stored bytes of `uploads`, then mark them removed. Idempotent: deleting
-    a file that is already gone is no error, and a storage that fails raises before the
-    row says removed (the job runs again). Returns how many were marked removed."""
+    """Remove the uploads of `uploads`: each is marked removed under its row lock, the
+    query's condition checked again under it (an upload that a message took meanwhile
+    is no orphan any more; a send waiting for the lock then finds it removed), then its
+    bytes leave the storage (`files_purge`). Idempotent. Returns how many were marked."""
     now = now or timezone.now()
-    removed = 0
+    removed = []
+    for pk in list(uploads.filter(removed_at__isnull=True).values_list("pk", flat=True)):
+        with transaction.atomic():
+            still = (
+                uploads.filter(pk=pk, removed_at__isnull=True)
+                .select_for_update(of=("self",))
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if still is None:
+                continue
+            Upload.objects.filter(pk=pk).update(removed_at=now)
+        removed.append(pk)
+    files_purge(Upload.objects.filter(pk__in=removed))
+    return len(removed)
+
+
+def files_purge(uploads: QuerySet[Upload]) -> int:
+    """Delete the stored bytes of removed uploads that still have them, then forget their
+    names. A storage that fails raises (the job runs again; the sweep also finds them);
+    deleting a file already gone is no error. Returns how many were purged."""
     storage = attachments_storage()
-    for pk, stored, thumbnail in uploads.filter(removed_at__isnull=True).values_list(
-        "pk", "stored_name", "thumbnail_name"
-    ):
+    purged = 0
+    leftovers = uploads.filter(removed_at__isnull=False).exclude(stored_name="")
+    for pk, stored, thumbnail in leftovers.values_list("pk", "stored_name", "thumbnail_name"):
         for name in (stored, thumbnail):
             if name:
                 storage.delete(name)
-        removed += Upload.objects.filter(pk=pk, removed_at__isnull=True).update(removed_at=now)
-    return removed
+        purged += Upload.objects.filter(pk=pk).update(stored_name="", thumbnail_name="")
+    return purged
 
 
 def _delete_quietly(name: str) -> None:

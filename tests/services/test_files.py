@@ -1,4 +1,4 @@
-"""Attachments on PostgreSQL: every case of tests/files' services, REST and removal tests
+"""Attachments on PostgreSQL: every case of tests/files' uploads, sends, access and removal
 run against PostgreSQL; two sends racing for one upload; files shared by two server
 processes (docs/files.md)."""
 
@@ -30,6 +30,7 @@ from tests.files.conftest import (  # noqa: F401
 from tests.files.test_access import *  # noqa: F403
 from tests.files.test_removal import *  # noqa: F403
 from tests.files.test_send import *  # noqa: F403
+from tests.files.test_uploads import *  # noqa: F403
 from tests.services.files_http import call, send, upload
 
 # Committed for real: the job worker of the removal tests closes its connection.
