@@ -239,3 +239,15 @@ def test_uploads_have_a_per_user_rate_limit(api, alice, bob, settings):
     assert (status, body["code"]) == (429, "rate_limited")
     assert me.last["Retry-After"]
     assert upload(api(bob), PDF, name="b.pdf")[0] == 201  # per user
+
+
+def test_a_multipart_body_that_cannot_be_read_is_invalid(api, alice):
+    response = api(alice).client.generic(
+        "POST",
+        "/api/v1/uploads",
+        b"abc",
+        content_type="multipart/form-data",  # no boundary
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"

@@ -21,14 +21,16 @@ from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from parley.api.v1.common import ApiView, AttachmentSerializer, error_responses
+from parley.api.v1.common import UNAVAILABLE, ApiView, AttachmentSerializer, error_responses
 from parley.chat import events as ev
 from parley.common import ratelimit
+from parley.common.errors import InvalidInput
 from parley.files import errors, selectors, services
 from parley.files.models import Upload
 from parley.files.storage import attachments_storage
@@ -68,7 +70,7 @@ class UploadCreateApi(ApiView):
                 e400="invalid, file_missing, file_type_not_allowed, file_invalid, image_too_large",
                 e413="file_too_large",
                 e429="rate_limited",
-                e503="busy: too many pictures are being decoded; retry in a moment",
+                e503=f"busy: too many pictures are being decoded, retry in a moment; {UNAVAILABLE}",
             ),
         },
     )
@@ -80,7 +82,10 @@ class UploadCreateApi(ApiView):
                 f"A file may be at most {limit / (1024 * 1024):g} MB.", max_bytes=limit
             )
         ratelimit.take(request.user.pk, what="uploads", uploads=1)
-        file = request.FILES.get("file")
+        try:
+            file = request.FILES.get("file")
+        except ParseError:  # DRF would call it invalid_json
+            raise InvalidInput("The multipart body could not be read.") from None
         if file is None:
             raise errors.FileMissing()
         upload = services.upload_create(user=request.user, file=file, name=file.name or "")  # type: ignore[arg-type]
