@@ -133,3 +133,25 @@ def test_a_file_of_a_type_not_allowed_is_refused_by_the_server(people):
         '"cat.jpg" was not sent: Files of this type cannot be sent.'
     )
     expect(alice.page.locator(".tray-item.failed")).to_be_visible()
+
+
+def test_files_wait_in_their_own_conversation_like_a_draft(people):
+    alice, bob, carol = people("alice", "bob", "carol")
+    alice.start_chat(carol.email)
+    alice.send("Hi Carol")
+    alice.start_chat(bob.email)
+    alice.send("Hi Bob")
+    pdf = base64.b64encode(b"%PDF-1.4\n%%EOF\n").decode()
+
+    alice.page.evaluate(
+        _FILES_IN_PAGE, ["drop", "#conversation", [["for-bob.pdf", "application/pdf", pdf, 0]]]
+    )
+    expect(alice.page.locator(".tray-item.done")).to_contain_text("for-bob.pdf")
+    alice.open("Carol")
+    expect(alice.page.locator("#composer-tray")).to_be_hidden()
+    alice.open("Bob")
+    bob.open("Alice")
+
+    expect(alice.page.locator(".tray-item.done")).to_contain_text("for-bob.pdf")
+    alice.page.locator("#composer-input").press("Enter")
+    expect(bob.page.locator("#message-list a.att-file")).to_contain_text("for-bob.pdf")

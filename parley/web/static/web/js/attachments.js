@@ -40,9 +40,11 @@ export function uploadFile(file, onProgress) {
   return done;
 }
 
-/** The composer's tray of files for the next message. */
+/** The composer's tray of files for the next message: one per conversation, like the
+ * text drafts (an upload goes on while another conversation is open). */
 export function createAttachmentTray({ tray, button, picker, dropZone, pasteTarget, limits, onChange }) {
-  const items = []; // {key, name, size, progress, status: uploading|done|failed, upload, job, error}
+  const trays = new Map(); // conversation id -> its items
+  let items = []; // {key, name, size, progress, status: uploading|done|failed, upload, job, error}
   let next = 1;
 
   function changed() {
@@ -173,6 +175,12 @@ export function createAttachmentTray({ tray, button, picker, dropZone, pasteTarg
 
   return {
     add,
+    /** Conversation `id` was opened: its own files show. */
+    show(id) {
+      items = trays.get(id) || [];
+      trays.set(id, items);
+      render();
+    },
     /** Whether a file is still uploading (Send waits). */
     busy: () => items.some((it) => it.status === "uploading"),
     /** The uploads ready to go with the next message. */

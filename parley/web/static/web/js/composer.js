@@ -152,6 +152,7 @@ export function createComposer(conn, { maxLength, limits }) {
   /** Another conversation was opened: its draft goes into the box. */
   function showDraft(id) {
     canned.close();
+    tray.show(id);
     input.value = drafts.get(id) || "";
     autosize();
   }
