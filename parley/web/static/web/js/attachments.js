@@ -33,7 +33,8 @@ export function uploadFile(file, onProgress) {
     xhr.addEventListener("error", () => reject({ code: "network", message: "The upload failed: the server cannot be reached." }));
     xhr.addEventListener("abort", () => reject({ code: "aborted", message: "Cancelled." }));
     const form = new FormData();
-    form.append("file", file, file.name || "pasted");
+    // A pasted screenshot has no name: "pasted.png" rather than a blank.
+    form.append("file", file, file.name || `pasted.${(file.type.split("/")[1] || "bin").replace(/\W/g, "")}`);
     xhr.send(form);
   });
   done.abort = () => xhr.abort();
@@ -54,7 +55,7 @@ export function createAttachmentTray({ tray, button, picker, dropZone, pasteTarg
 
   function add(files) {
     for (const file of files) {
-      const name = file.name || "pasted image";
+      const name = file.name || "Pasted image";
       if (items.length >= limits.max_files_per_message) {
         toast(`A message may carry at most ${limits.max_files_per_message} files.`);
         break;
