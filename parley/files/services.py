@@ -18,7 +18,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from parley.accounts.models import User
-from parley.chat.models import Membership, Message
+from parley.chat.errors import NotAllowed
+from parley.chat.models import Conversation, Membership, Message
 from parley.chat.services import messages as chat_messages
 from parley.files import errors, images, sniffing
 from parley.files.models import Upload
@@ -137,8 +138,9 @@ def message_send_with_files(
     be empty then). Returns (message, created); a retry with a client_id already used
     returns the original, whatever uploads it names, and changes nothing.
 
-    Raises TooManyFiles, FilesTooLarge, UploadNotFound (not the sender's own, removed),
-    UploadAlreadyAttached, and what message_send raises. Locks the uploads, then the
+    Raises NotAllowed (a support conversation), TooManyFiles, FilesTooLarge,
+    UploadNotFound (not the sender's own, removed), UploadAlreadyAttached, and what
+    message_send raises. Locks the uploads, then the
     conversation row (message_send). The message, its `attachments` and the uploads'
     link to it are one transaction: it is announced (message.created, with its files)
     only once its files are stored and theirs."""
@@ -148,6 +150,10 @@ def message_send_with_files(
         raise errors.UploadNotFound() from None
     if not ids:
         return chat_messages.message_send(membership=membership, body=body, client_id=client_id)
+    kind = Conversation.objects.filter(pk=membership.conversation_id).values_list("kind").first()
+    if kind == (Conversation.Kind.SUPPORT,):
+        # Visitors can neither send files nor open them yet (docs/files.md).
+        raise NotAllowed("Files cannot be sent in a support conversation.")
     most = int(_limits()["MAX_PER_MESSAGE"])
     if len(ids) > most:
         raise errors.TooManyFiles(

@@ -138,3 +138,21 @@ def test_a_tombstone_has_no_files(api, alice, bob, direct):
     assert page["results"][0]["attachments"] is None
     assert fetch(api(bob), picture["url"])[0].status_code == 404
     assert fetch(me, picture["url"])[0].status_code == 404
+
+
+def test_files_cannot_be_sent_in_a_support_conversation(api, alice):
+    import uuid
+
+    from parley.support import services as support
+
+    widget = support.widget_create(owner=alice, name="Shop")
+    message, _ = support.visitor_message_send(
+        widget=widget, visitor_id=uuid.uuid4(), body="Hello?", client_id="v1"
+    )
+    me = api(alice)
+    picture = upload(me, png(), name="a.png")[1]
+
+    status, body = send(me, message.conversation_id, [picture["id"]])
+
+    assert (status, body["code"]) == (403, "not_allowed")
+    assert Upload.objects.get(pk=picture["id"]).attached_at is None

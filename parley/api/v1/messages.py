@@ -150,6 +150,7 @@ class MessageListCreateApi(ApiView):
             ),
             **error_responses(
                 e400="invalid, message_empty, message_too_long, too_many_files",
+                e403="not_allowed: files in a support conversation",
                 e404="conversation_not_found, upload_not_found",
                 e409="upload_already_attached",
                 e413="files_too_large",

@@ -54,6 +54,10 @@ export function createAttachmentTray({ tray, button, picker, dropZone, pasteTarg
   }
 
   function add(files) {
+    if (button.hidden) {
+      toast("Files cannot be sent in this conversation.");
+      return;
+    }
     for (const file of files) {
       const name = file.name || "Pasted image";
       if (items.length >= limits.max_files_per_message) {

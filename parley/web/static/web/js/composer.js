@@ -153,6 +153,8 @@ export function createComposer(conn, { maxLength, limits }) {
   function showDraft(id) {
     canned.close();
     tray.show(id);
+    // Visitors can neither send nor open files yet (docs/files.md).
+    $("attach-btn").hidden = state.convs.get(id)?.kind === "support";
     input.value = drafts.get(id) || "";
     autosize();
   }
