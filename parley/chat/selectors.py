@@ -332,9 +332,9 @@ def message_rows_window(
     """A page of history by seq (keyset: no OFFSET) and whether more lie beyond it (one
     extra row is read, never a COUNT). With `after`, the oldest first after that seq;
     otherwise the newest first, before `before` if given. Plain rows (seq, client_id,
-    body, created_at, deleted_at, sender membership id, attachments), without a model instance per
-    message and sender: what a REST history page is built from (its senders come from
-    `senders_by_id`)."""
+    body, created_at, deleted_at, sender membership id, attachments), without a model
+    instance per message and sender: what a REST history page is built from (its senders
+    come from `senders_by_id`)."""
     limit = max(1, min(limit, 200))
     qs = visible_messages(membership)
     if after is not None:
