@@ -94,3 +94,25 @@ def test_two_server_processes_share_the_files(servers, alice, bob, tmp_path):
     assert body[:8] == b"\x89PNG\r\n\x1a\n"
     assert call(b.http, bobs, "GET", message["attachments"][0]["thumbnail_url"])[0] == 200
     assert a.problems() == [] and b.problems() == []
+
+
+def test_a_server_refuses_a_body_over_the_limit_before_reading_it(servers, alice):
+    import http.client
+    import json
+
+    (a,) = servers(1, PARLEY_FILES_MAX_FILE_BYTES="100000")
+    token = token_create(user=alice)[1]
+    connection = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+    connection.putrequest("POST", "/api/v1/uploads")
+    connection.putheader("Authorization", f"Bearer {token}")
+    connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+    connection.putheader("Content-Length", str(10 * 1024 * 1024 * 1024))  # 10 GB, never sent
+    connection.endheaders()
+    connection.send(b"--x\r\n")
+
+    response = connection.getresponse()
+
+    assert response.status == 413
+    assert json.loads(response.read())["code"] == "file_too_large"
+    connection.close()
+    assert a.problems() == []
