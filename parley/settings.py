@@ -467,6 +467,8 @@ PARLEY = {
         "MAX_FILE_BYTES": env.int("PARLEY_FILES_MAX_FILE_BYTES", default=25 * 1024 * 1024),
         "MAX_MESSAGE_BYTES": env.int("PARLEY_FILES_MAX_MESSAGE_BYTES", default=100 * 1024 * 1024),
         "MAX_PER_MESSAGE": env.int("PARLEY_FILES_MAX_PER_MESSAGE", default=10),
+        # Uploads of one person not sent yet, together (never-sent ones go after a day).
+        "MAX_PENDING_BYTES": env.int("PARLEY_FILES_MAX_PENDING_BYTES", default=200 * 1024 * 1024),
         "MAX_IMAGE_PIXELS": env.int("PARLEY_FILES_MAX_IMAGE_PIXELS", default=50_000_000),
         "MAX_IMAGE_SIDE": env.int("PARLEY_FILES_MAX_IMAGE_SIDE", default=4096),
         "THUMBNAIL_SIDE": 480,

@@ -9,6 +9,14 @@ class FileTooLarge(DomainError):
     default_message = "The file is too large."
 
 
+class PendingUploadsTooLarge(DomainError):
+    """Files uploaded and not sent yet, together: what one person may park in storage."""
+
+    code = "pending_uploads_too_large"
+    status = 413
+    default_message = "Too many files wait to be sent: send or remove some first."
+
+
 class FileTypeNotAllowed(InvalidInput):
     code = "file_type_not_allowed"
     default_message = "Files of this type cannot be sent."

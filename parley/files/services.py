@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from parley.accounts.models import User
@@ -44,13 +44,26 @@ def upload_create(*, user: User, file: File, name: str) -> Upload:
 
     Its type is found from its content (parley/files/sniffing.py) and must be allowed; an
     image is re-encoded without its metadata and gets a thumbnail. Raises FileTooLarge,
-    FileTypeNotAllowed, FileInvalid, ImageTooLarge, Busy. Writes the storage first, then
-    the row: a row never points at nothing (a failure in between leaves a file that no
-    row names, which nobody can reach)."""
+    PendingUploadsTooLarge (with this one, the user's uploads not sent yet would pass
+    MAX_PENDING_BYTES), FileTypeNotAllowed, FileInvalid, ImageTooLarge, Busy. Writes the
+    storage first, then the row: a row never points at nothing (a failure in between
+    leaves a file that no row names, which nobody can reach)."""
     limit = int(_limits()["MAX_FILE_BYTES"])
     if file.size is None or file.size > limit:
         raise errors.FileTooLarge(
             f"A file may be at most {_mb(limit)}.", max_bytes=limit, size=file.size
+        )
+    pending = int(_limits()["MAX_PENDING_BYTES"])
+    parked = (
+        Upload.objects.filter(
+            uploader=user, attached_at__isnull=True, removed_at__isnull=True
+        ).aggregate(total=Sum("size"))["total"]
+        or 0
+    )
+    if parked + file.size > pending:
+        raise errors.PendingUploadsTooLarge(
+            f"Files not sent yet may take {_mb(pending)} together: send or remove some first.",
+            max_bytes=pending,
         )
     file.seek(0)
     head = file.read(sniffing.HEAD_BYTES)

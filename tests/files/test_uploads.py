@@ -8,7 +8,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from parley.common.decoding import DECODING
-from tests.files.conftest import PDF, fetch, jpeg_with_gps, png, upload
+from tests.files.conftest import PDF, fetch, jpeg_with_gps, png, send, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -251,3 +251,18 @@ def test_a_multipart_body_that_cannot_be_read_is_invalid(api, alice):
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
+
+
+def test_what_one_person_parks_unsent_is_limited(api, alice, bob, direct, limits):
+    limits(MAX_PENDING_BYTES=2 * len(PDF) + 10)
+    me = api(alice)
+    first = upload(me, PDF, name="1.pdf")[1]
+    assert upload(me, PDF, name="2.pdf")[0] == 201
+
+    status, body = upload(me, PDF, name="3.pdf")
+
+    assert (status, body["code"]) == (413, "pending_uploads_too_large")
+    # sending one frees its room
+    chat = direct(alice, bob)
+    assert send(me, chat.pk, [first["id"]])[0] == 201
+    assert upload(me, PDF, name="3.pdf")[0] == 201

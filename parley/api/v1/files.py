@@ -68,7 +68,7 @@ class UploadCreateApi(ApiView):
             201: OpenApiResponse(AttachmentSerializer, description="Stored."),
             **error_responses(
                 e400="invalid, file_missing, file_type_not_allowed, file_invalid, image_too_large",
-                e413="file_too_large",
+                e413="file_too_large, pending_uploads_too_large",
                 e429="rate_limited",
                 e503=f"busy: too many pictures are being decoded, retry in a moment; {UNAVAILABLE}",
             ),
