@@ -13,6 +13,7 @@ django_asgi_app = get_asgi_application()
 
 from parley.common import processes  # noqa: E402
 from parley.common.accesslog import serve_http, serve_websocket  # noqa: E402
+from parley.common.bodylimit import limit_body  # noqa: E402
 from parley.realtime.routing import websocket_application  # noqa: E402
 from parley.realtime.writer import release_leases  # noqa: E402
 from parley.startup import startup_refusal  # noqa: E402
@@ -37,9 +38,15 @@ async def django_application(scope, receive, send):  # type: ignore[no-untyped-d
         _in_flight[i] -= 1
 
 
+def limited_django_application(scope, receive, send):  # type: ignore[no-untyped-def]
+    """Django, with request bodies over the largest upload refused before they are read
+    (parley/common/bodylimit.py)."""
+    return limit_body(django_application, scope, receive, send)
+
+
 def http_application(scope, receive, send):  # type: ignore[no-untyped-def]
     """Django, with the request id set, returned and logged (parley/common/accesslog.py)."""
-    return serve_http(django_application, scope, receive, send)
+    return serve_http(limited_django_application, scope, receive, send)
 
 
 async def lifespan_application(scope, receive, send):  # type: ignore[no-untyped-def]

@@ -14,6 +14,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from parley.files.storage_url import storage_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -54,6 +56,7 @@ INSTALLED_APPS += [
     "parley.accounts",
     "parley.jobs",
     "parley.chat",
+    "parley.files",
     "parley.support",
     "parley.webhooks",
     "parley.realtime",
@@ -278,6 +281,12 @@ STORAGES = {
             else "parley.web.staticfiles.StaticFilesStorage"  # ES module imports hashed too
         )
     },
+    # Attachments (parley/files, docs/files.md): STORAGE_URL says where, the local disk
+    # under MEDIA_ROOT/attachments by default (not served by the web server: every file
+    # goes out through Parley's permission check).
+    "attachments": storage_from_url(
+        env.str("STORAGE_URL", default=""), default_location=str(MEDIA_ROOT / "attachments")
+    ),
 }
 
 # --- Content-Security-Policy (django-csp, parley/common/csp.py) --------------------------
@@ -409,6 +418,8 @@ PARLEY = {
         # Message searches per user (docs/search.md): each is a full-text query over
         # every conversation of theirs.
         "searches": env.str("PARLEY_RATE_SEARCHES", default="30/m"),
+        # Files uploaded per user (docs/files.md): each is stored, an image decoded.
+        "uploads": env.str("PARLEY_RATE_UPLOADS", default="120/10m"),
     },
     # The text search configuration of message search on PostgreSQL (its stemming and stop
     # words): read by the migration that builds the search column, and by every query.
@@ -455,6 +466,49 @@ PARLEY = {
         "RETRY_MAX_SECONDS": env.float("PARLEY_JOBS_RETRY_MAX_SECONDS", default=600.0),
         "LEASE_SECONDS": env.float("PARLEY_JOBS_LEASE_SECONDS", default=300.0),
         "SWEEP_SECONDS": env.float("PARLEY_JOBS_SWEEP_SECONDS", default=30.0),
+        # Periodic jobs (parley/jobs/periodic.py): each worker enqueues them this often.
+        "FILES_SWEEP": env.float("PARLEY_JOBS_FILES_SWEEP_SECONDS", default=900.0),
+    },
+    # Attachments (parley/files, docs/files.md). Sizes in bytes; an image's pixels are
+    # counted from its header before anything is decoded (all frames of an animation).
+    "FILES": {
+        "MAX_FILE_BYTES": env.int("PARLEY_FILES_MAX_FILE_BYTES", default=25 * 1024 * 1024),
+        "MAX_MESSAGE_BYTES": env.int("PARLEY_FILES_MAX_MESSAGE_BYTES", default=100 * 1024 * 1024),
+        "MAX_PER_MESSAGE": env.int("PARLEY_FILES_MAX_PER_MESSAGE", default=10),
+        # Uploads of one person not sent yet, together (never-sent ones go after a day).
+        "MAX_PENDING_BYTES": env.int("PARLEY_FILES_MAX_PENDING_BYTES", default=200 * 1024 * 1024),
+        "MAX_IMAGE_PIXELS": env.int("PARLEY_FILES_MAX_IMAGE_PIXELS", default=50_000_000),
+        "MAX_IMAGE_SIDE": env.int("PARLEY_FILES_MAX_IMAGE_SIDE", default=4096),
+        "THUMBNAIL_SIDE": 480,
+        "DECODE_WAIT": env.float("PARLEY_FILES_DECODE_WAIT", default=20.0),
+        # Checked against the type found from the content, never the name. HTML, SVG and
+        # XML are refused whatever this says (parley/files/sniffing.py).
+        "ALLOWED_TYPES": env.list(
+            "PARLEY_FILES_ALLOWED_TYPES",
+            default=[
+                "image/jpeg",
+                "image/png",
+                "image/gif",
+                "image/webp",
+                "application/pdf",
+                "application/zip",
+                "application/gzip",
+                "application/x-7z-compressed",
+                "text/plain",
+                "audio/mpeg",
+                "audio/ogg",
+                "audio/wav",
+                "audio/flac",
+                "video/mp4",
+                "video/quicktime",
+                "video/webm",
+            ],
+        ),
+        # A file of a message deleted for everyone leaves the storage this long after
+        # (a client resuming meanwhile still gets a tombstone, never a broken file).
+        "DELETE_GRACE_SECONDS": env.int("PARLEY_FILES_DELETE_GRACE_SECONDS", default=600),
+        # An upload never attached to a message is removed once this old.
+        "ORPHAN_SECONDS": env.int("PARLEY_FILES_ORPHAN_SECONDS", default=24 * 3600),
     },
     # Outgoing webhooks (parley/webhooks/targets.py, docs/webhooks.md): http:// URLs and
     # private or loopback addresses are refused unless these are on (DEBUG turns both on,

@@ -50,5 +50,15 @@ urlpatterns = [
 
 if settings.DEBUG:
     from django.conf.urls.static import static
+    from django.http import HttpResponseNotFound
+    from django.urls import re_path
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    def not_found(request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return HttpResponseNotFound()
+
+    urlpatterns += [
+        # Attachments live under MEDIA_ROOT/attachments by default: never served from
+        # there, only through the permission check of /api/v1/files/ (docs/files.md).
+        re_path(rf"^{settings.MEDIA_URL.lstrip('/')}attachments/", not_found),
+        *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
+    ]

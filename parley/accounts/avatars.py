@@ -23,7 +23,6 @@ import functools
 import hashlib
 import io
 import secrets
-import threading
 import warnings
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -33,6 +32,8 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils.html import escape
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from parley.common.decoding import DECODING
 
 if TYPE_CHECKING:
     from django.core.files import File
@@ -44,7 +45,7 @@ MAX_PIXELS = 2048 * 2048  # width × height as decoded
 FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
 DECODE_WAIT = 10.0  # seconds an upload waits for the decoder before "busy, try again"
 
-_decoding = threading.BoundedSemaphore(1)
+_decoding = DECODING  # shared with attachments: one decode at a time per process
 
 
 def _too_many_pixels() -> ValidationError:

@@ -10,6 +10,7 @@ from parley.api.v1 import (
     canned,
     conversations,
     edits,
+    files,
     inbox,
     messages,
     pins,
@@ -107,6 +108,14 @@ urlpatterns = [
     ),
     # Search
     path("search", search.SearchApi.as_view(), name="search"),
+    path("uploads", files.UploadCreateApi.as_view(), name="uploads"),
+    path("uploads/<uuid:upload_id>", files.UploadDiscardApi.as_view(), name="upload"),
+    path("files/<uuid:upload_id>", files.FileContentApi.as_view(), name="file-content"),
+    path(
+        "files/<uuid:upload_id>/thumbnail",
+        files.FileThumbnailApi.as_view(),
+        name="file-thumbnail",
+    ),
     # Public rooms
     path("rooms", rooms.RoomListApi.as_view(), name="rooms"),
     path("rooms/<slug:slug>/open", rooms.RoomOpenApi.as_view(), name="room-open"),

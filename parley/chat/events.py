@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from django.urls import reverse
 
 from parley.events import protocol as p
 from parley.events.outgoing import Outgoing, conversation_group, outgoing, user_group
@@ -53,6 +55,23 @@ def short_sender(sender: p.Sender) -> p.Sender:
     return p.Sender(kind=sender.kind, id=sender.id, name=sender.name)
 
 
+def attachments_out(stored: list[dict[str, Any]] | None) -> list[p.Attachment] | None:
+    """`Message.attachments` as clients see them, with the URLs that open them (each
+    checks that the caller may see the message: parley/api/v1/files.py)."""
+    if not stored:
+        return None
+    return [
+        p.Attachment(
+            **{k: v for k, v in a.items() if k != "thumbnail"},
+            url=reverse("api:file-content", args=[a["id"]]),
+            thumbnail_url=reverse("api:file-thumbnail", args=[a["id"]])
+            if a.get("thumbnail")
+            else None,
+        )
+        for a in stored
+    ]
+
+
 def message_out(
     message: Message,
     sender: p.Sender | None = None,
@@ -70,6 +89,7 @@ def message_out(
         deleted=message.deleted_at is not None,
         edited_at=edited_at.isoformat() if edited_at and not message.deleted_at else None,
         reactions=reactions,
+        attachments=None if message.deleted_at else attachments_out(message.attachments),
     )
 
 

@@ -199,6 +199,10 @@ class Message(models.Model):
     deleted_seq = models.BigIntegerField(null=True, blank=True)
     # When the sender last edited it (null: never); its earlier texts are `MessageEdit`s.
     edited_at = models.DateTimeField(null=True, blank=True)
+    # The files it carries, as clients are shown them (parley/files keeps the files and
+    # writes this list when a message takes them): null for a message without files, the
+    # usual case, which a send's INSERT leaves out. Emptied by delete for everyone.
+    attachments = models.JSONField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -34,3 +34,22 @@ def messages_stored(messages: Sequence[Message]) -> None:
     batch = list(messages)
     for observer in _observers:
         transaction.on_commit(lambda observer=observer: observer(batch), robust=True)
+
+
+MessagesDeleted = Callable[[Sequence[int]], None]
+_deletion_observers: list[MessagesDeleted] = []
+
+
+def observe_deletions(observer: MessagesDeleted) -> None:
+    """`observer(message_ids)` after commit, for messages deleted for everyone (their
+    attachments go from the storage: parley/files/jobs.py)."""
+    if observer not in _deletion_observers:
+        _deletion_observers.append(observer)
+
+
+def messages_deleted(message_ids: Sequence[int]) -> None:
+    """Tell the deletion observers about `message_ids` once the current transaction
+    commits."""
+    ids = list(message_ids)
+    for observer in _deletion_observers:
+        transaction.on_commit(lambda observer=observer: observer(ids), robust=True)

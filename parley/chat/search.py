@@ -224,8 +224,8 @@ def search(
 
 def _filtered(qs: QuerySet[Message], query: Query, user: User) -> QuerySet[Message]:
     if query.has_file:
-        # Messages carry no files yet: has:file is accepted, and matches nothing.
-        return qs.none()
+        # Only a message with files has a list of them (docs/files.md); a tombstone has none.
+        qs = qs.filter(attachments__isnull=False)
     if query.senders:
         match = Q()
         for name in query.senders:

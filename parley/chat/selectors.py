@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
@@ -316,9 +317,11 @@ def public_room_directory(user: User) -> list[Conversation]:
     )
 
 
-# (seq, client_id, body, created_at, deleted_at, sender_id, edited_at): a message as a
-# page row.
-MessageRow = tuple[int, str, str, datetime, datetime | None, int, datetime | None]
+# (seq, client_id, body, created_at, deleted_at, sender_id, edited_at, attachments): a
+# message as a page row.
+MessageRow = tuple[
+    int, str, str, datetime, datetime | None, int, datetime | None, list[dict[str, Any]] | None
+]
 
 
 def message_rows_window(
@@ -331,9 +334,9 @@ def message_rows_window(
     """A page of history by seq (keyset: no OFFSET) and whether more lie beyond it (one
     extra row is read, never a COUNT). With `after`, the oldest first after that seq;
     otherwise the newest first, before `before` if given. Plain rows (seq, client_id,
-    body, created_at, deleted_at, sender membership id, edited_at), without a model instance per
-    message and sender: what a REST history page is built from (its senders come from
-    `senders_by_id`)."""
+    body, created_at, deleted_at, sender membership id, edited_at, attachments), without a
+    model instance per message and sender: what a REST history page is built from (its
+    senders come from `senders_by_id`)."""
     limit = max(1, min(limit, 200))
     qs = visible_messages(membership)
     if after is not None:
@@ -344,7 +347,14 @@ def message_rows_window(
         qs = qs.order_by("-seq")
     rows = list(
         qs.values_list(
-            "seq", "client_id", "body", "created_at", "deleted_at", "sender_id", "edited_at"
+            "seq",
+            "client_id",
+            "body",
+            "created_at",
+            "deleted_at",
+            "sender_id",
+            "edited_at",
+            "attachments",
         )[: limit + 1]
     )
     return rows[:limit], len(rows) > limit

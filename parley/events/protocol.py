@@ -18,6 +18,10 @@ RequestId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 ClientId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
 ]
+# An upload's id (POST /api/v1/uploads): a UUID.
+UploadId = Annotated[
+    str, StringConstraints(min_length=32, max_length=36, pattern=r"^[0-9a-fA-F-]{32,36}$")
+]
 
 
 class Frame(BaseModel):
@@ -38,6 +42,9 @@ class SendMessage(Command):
     conversation: ConversationId
     client_id: ClientId
     body: Annotated[str, StringConstraints(max_length=20000)]
+    # Uploads of mine to attach (at most `max_files_per_message`, in `hello`'s limits);
+    # with any, the body is an optional caption.
+    attachments: Annotated[list[UploadId], Field(max_length=100)] | None = None
 
 
 class Typing(Command):
@@ -298,6 +305,22 @@ class ReactionSummary(Frame):
     mine: bool | None = None
 
 
+class Attachment(Frame):
+    """A file a message carries (docs/files.md). `url` opens it for members who may see
+    the message (an image inline, anything else as a download); `thumbnail_url` is a
+    small WebP of an image."""
+
+    id: str
+    name: str
+    content_type: str
+    kind: Literal["image", "file"]
+    size: int
+    width: int | None = None
+    height: int | None = None
+    url: str
+    thumbnail_url: str | None = None
+
+
 class MessageOut(Frame):
     conversation: int
     seq: int
@@ -310,6 +333,8 @@ class MessageOut(Frame):
     edited_at: str | None = None
     # Its reactions, most added first: on history pages only (events say what changed).
     reactions: list[ReactionSummary] | None = None
+    # Absent (null over REST) for a message without files and for a tombstone.
+    attachments: list[Attachment] | None = None
 
 
 class Ack(Frame):

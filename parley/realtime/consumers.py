@@ -34,6 +34,7 @@ from parley.events.outgoing import (
     user_group,
 )
 from parley.events.protocol import ProtocolError, encode, parse_command, request_id_of
+from parley.files import services as files_services
 from parley.realtime.caps import counted_address, over_cap
 from parley.realtime.connecting import get_connector
 from parley.realtime.db import database_sync_to_async
@@ -76,6 +77,10 @@ def hello_limits() -> dict[str, int | float]:
         "frame_burst": settings.PARLEY["FRAME_BURST"],
         "resume_max_events": settings.PARLEY["RESUME_MAX_EVENTS"],
         "unread_cap": selectors.unread_cap(),
+        # Attachments (docs/files.md): a client can refuse a file before uploading it.
+        "max_file_bytes": settings.PARLEY["FILES"]["MAX_FILE_BYTES"],
+        "max_message_file_bytes": settings.PARLEY["FILES"]["MAX_MESSAGE_BYTES"],
+        "max_files_per_message": settings.PARLEY["FILES"]["MAX_PER_MESSAGE"],
     }
 
 
@@ -331,9 +336,22 @@ class ChatConsumer(LeanWebsocketConsumer):
         received = time.perf_counter()  # for the ack latency (counts.ack_seconds)
         counts.gateway.sends += 1
         membership = self._membership(command.conversation)
-        # Written together with the other sends waiting for the database, by the process
-        # that writes this conversation (writer.py; this one, without Redis).
-        message, _ = await get_writer().message_send(membership, command.body, command.client_id)
+        if command.attachments:
+            # With files: written here, with its uploads locked and linked in the same
+            # transaction (parley/files/services.py), not batched with plain sends.
+            message, _ = await self._call(
+                files_services.message_send_with_files,
+                membership=membership,
+                body=command.body,
+                client_id=command.client_id,
+                upload_ids=command.attachments,
+            )
+        else:
+            # Written together with the other sends waiting for the database, by the
+            # process that writes this conversation (writer.py; this one, without Redis).
+            message, _ = await get_writer().message_send(
+                membership, command.body, command.client_id
+            )
         sender = self._sender() if message.sender_id == membership.pk else None
         await self.send(encode(p.Ack(re=command.id, message=ev.message_out(message, sender))))
         counts.ack_seconds.observe(time.perf_counter() - received)

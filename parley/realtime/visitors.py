@@ -178,6 +178,11 @@ class VisitorConsumer(ChatConsumer):
 
     async def on_message_send(self, command: p.SendMessage) -> None:
         membership = self._membership(command.conversation)
+        if command.attachments:
+            # Visitors have no uploads (docs/files.md): refused, never sent without them.
+            from parley.chat.errors import NotAllowed
+
+            raise NotAllowed("Files cannot be sent from the support widget.")
         # A visitor's messages count against one limit whichever door they come through
         # (the HTTP send counts the same, parley/support/visitor_views.py): anyone on the
         # web may open a visitor socket, and a few sockets would multiply the frame rate.

@@ -44,6 +44,9 @@ def chat(
             "message_max_length": settings.PARLEY["MESSAGE_MAX_LENGTH"],
             "unread_cap": selectors.unread_cap(),
             "group_max_members": MAX_GROUP_MEMBERS,
+            # Attachments (docs/files.md): the composer refuses a file over these at once.
+            "max_file_bytes": settings.PARLEY["FILES"]["MAX_FILE_BYTES"],
+            "max_files_per_message": settings.PARLEY["FILES"]["MAX_PER_MESSAGE"],
         },
         "urls": {
             "profile": _first_url("profile", "accounts:profile", "account_profile"),

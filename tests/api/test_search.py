@@ -121,12 +121,38 @@ def test_in_and_the_conversation_parameter_narrow_to_one_conversation(
     assert found(me, "budget in:no-such-conversation") == []
 
 
-def test_has_file_is_accepted_and_finds_nothing_while_messages_carry_no_files(
-    api, alice, bob, direct, say
-):
-    say(bob, direct(alice, bob), "here is the file")
+def test_has_file_finds_the_messages_that_carry_files(api, alice, bob, direct, say, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
 
-    assert found(api(alice), "file has:file") == []
+    from parley.files import services as files
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    chat = direct(alice, bob)
+    say(bob, chat, "the file comes next")
+    upload = files.upload_create(
+        user=bob, file=SimpleUploadedFile("r.txt", b"the report\n"), name="r.txt"
+    )
+    with_file = files.message_send_with_files(
+        membership=selectors.membership_for(bob, chat.pk),
+        body="here is the file",
+        client_id="f1",
+        upload_ids=[upload.pk],
+    )[0]
+    files_only = files.upload_create(
+        user=bob, file=SimpleUploadedFile("s.txt", b"notes\n"), name="s.txt"
+    )
+    caption_less = files.message_send_with_files(
+        membership=selectors.membership_for(bob, chat.pk),
+        body="",
+        client_id="f2",
+        upload_ids=[files_only.pk],
+    )[0]
+
+    assert found(api(alice), "file has:file") == [(chat.pk, with_file.seq)]
+    assert found(api(alice), "has:file") == [(chat.pk, caption_less.seq), (chat.pk, with_file.seq)]
 
 
 def test_after_and_before_take_days(api, alice, bob, direct, say):

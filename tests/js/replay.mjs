@@ -64,13 +64,18 @@ function projection() {
       read_seq: conv.read_seq,
       cleared_through_seq: conv.cleared_through_seq,
       last_message: conv.last_message
-        ? { seq: conv.last_message.seq, body: conv.last_message.body, deleted: conv.last_message.deleted }
+        ? {
+            seq: conv.last_message.seq,
+            body: conv.last_message.body,
+            deleted: conv.last_message.deleted,
+            files: (conv.last_message.attachments || []).length,
+          }
         : null,
       edits_allowed: conv.edits_allowed,
       last_message_edited: conv.last_message?.edited_at ?? null,
       messages: [...conv.messages.values()]
         .sort((a, b) => a.seq - b.seq)
-        .map((m) => [m.seq, m.body, m.deleted, m.edited_at ?? null, reactionsOf(m)]),
+        .map((m) => [m.seq, m.body, m.deleted, m.edited_at ?? null, reactionsOf(m), (m.attachments || []).map((a) => a.url)]),
       members: conv.members
         ? [...conv.members.values()].map((m) => [String(m.id), m.role]).sort()
         : null,

@@ -14,6 +14,7 @@ stores, fails here (in the manner of Zulip's test_events.py).
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -22,10 +23,13 @@ from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 from rest_framework.test import APIClient
 
 from parley.chat import selectors, services
 from parley.chat.selectors import unread_cap
+from parley.files import services as files
 from parley.support import services as support
 from parley.support.models import SupportConversation
 from tests.ws import Client
@@ -34,6 +38,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 REPLAY = Path(__file__).resolve().parents[1] / "js" / "replay.mjs"
 NODE = shutil.which("node")
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (10, 200, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 def snapshot(user) -> dict:
@@ -61,6 +74,19 @@ def send(user, conversation, body, client_id):
     return services.message_send(membership=membership, body=body, client_id=client_id)[0]
 
 
+def send_file(user, conversation, client_id):
+    """A message of `user` carrying a picture (docs/files.md)."""
+    picture = files.upload_create(
+        user=user, file=SimpleUploadedFile("p.png", PNG), name=f"{client_id}.png"
+    )
+    return files.message_send_with_files(
+        membership=selectors.membership_for(user, conversation.pk),
+        body="",
+        client_id=client_id,
+        upload_ids=[picture.pk],
+    )[0]
+
+
 def changes(alice, bob, carol, dave, direct, group, other_group):
     """One of each change that reaches alice's socket, made by others or on her other
     devices, through the services every client goes through."""
@@ -69,6 +95,11 @@ def changes(alice, bob, carol, dave, direct, group, other_group):
     hello = send(bob, direct, "hello alice", "b1")
     services.message_edit(membership=of(bob, direct), seq=hello.seq, body="hello, Alice")
     services.reaction_add(membership=mine(direct), seq=hello.seq, emoji="❤")  # my other tab
+    send_file(bob, direct, "f1")
+    with_file = send_file(bob, direct, "f2")
+    services.message_delete_for_everyone(
+        membership=selectors.membership_for(bob, direct.pk), seq=with_file.seq
+    )
     kept = send(alice, direct, "mine, deleted for everyone", "a1")
     services.message_edit(membership=mine(direct), seq=kept.seq, body="edited, then deleted")
     services.reaction_add(membership=of(bob, direct), seq=kept.seq, emoji="👍")
@@ -133,7 +164,14 @@ async def replay(user, before: dict, frames: list[dict], after: dict) -> dict:
 
 
 @pytest.mark.skipif(NODE is None, reason="needs node on PATH (apt-get install nodejs)")
-async def test_a_snapshot_plus_the_events_equals_a_fresh_snapshot(make_user):
+async def test_a_snapshot_plus_the_events_equals_a_fresh_snapshot(make_user, settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
     alice, bob, carol, dave = [await sync_to_async(make_user)(n) for n in "abcd"]
     direct = (
         await sync_to_async(services.conversation_get_or_create_direct)(user=alice, other="b")

@@ -371,3 +371,24 @@ async def test_a_visitors_messages_over_the_socket_count_against_their_message_l
     )()
     assert stored == ["Hello?", "hi", "hi"]
     await socket.close()
+
+
+async def test_a_visitor_cannot_send_files_and_nothing_is_sent_without_them(widget):
+    visitor = await sync_to_async(visit)(widget)
+    cid = visitor["conversation"]
+    socket = await VisitorSocket(widget, visitor["token"]).connect(resume={})
+
+    error = await socket.request(
+        {
+            "type": "message.send",
+            "conversation": cid,
+            "client_id": "v2",
+            "body": "my screenshot",
+            "attachments": ["4b6f3c1e-8d2a-4f0e-9a57-2c1d0e3b7a10"],
+        }
+    )
+
+    assert (error["type"], error["code"]) == ("error", "not_allowed")
+    count = sync_to_async(chat_models.Message.objects.filter(conversation_id=cid).count)
+    assert await count() == 1  # the first message only
+    await socket.close()

@@ -86,6 +86,23 @@ class ReactionSerializer(serializers.Serializer):
     mine = serializers.BooleanField(help_text="Whether I added it.")
 
 
+class AttachmentSerializer(serializers.Serializer):
+    """`parley.events.protocol.Attachment`: a file a message carries."""
+
+    id = serializers.UUIDField(help_text="The upload's id.")
+    name = serializers.CharField(help_text="The sender's name for it, cleaned.")
+    content_type = serializers.CharField(help_text="Found from the content, not the name.")
+    kind = serializers.ChoiceField(
+        choices=["image", "file"],
+        help_text="`image`: re-encoded, shown inline, with a thumbnail; `file`: a download.",
+    )
+    size = serializers.IntegerField(help_text="Bytes.")
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField(help_text="Opens it (members who see the message only).")
+    thumbnail_url = serializers.CharField(allow_null=True, help_text="A small WebP of an image.")
+
+
 class MessageSerializer(serializers.Serializer):
     """Exactly the websocket `MessageOut` (parley/events/protocol.py)."""
 
@@ -104,6 +121,11 @@ class MessageSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Most added first. On history pages; null where a message is shown alone "
         "(a conversation's last message, a send's answer).",
+    )
+    attachments = AttachmentSerializer(
+        many=True,
+        allow_null=True,
+        help_text="The files it carries (docs/files.md); null without any, and in a tombstone.",
     )
 
 
@@ -158,6 +180,12 @@ def message_dicts(
             "deleted": deleted_at is not None,
             "edited_at": edited_at.isoformat() if edited_at and not deleted_at else None,
             "reactions": reactions.get(seq, []),
+            "attachments": None if deleted_at else _attachment_dicts(files),
         }
-        for seq, client_id, body, created_at, deleted_at, sender_id, edited_at in rows
+        for seq, client_id, body, created_at, deleted_at, sender_id, edited_at, files in rows
     ]
+
+
+def _attachment_dicts(stored: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    out = ev.attachments_out(stored)
+    return None if out is None else [a.model_dump(mode="json") for a in out]

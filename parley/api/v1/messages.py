@@ -26,6 +26,7 @@ from parley.api.v1.timeline import TimelineEventSerializer
 from parley.chat import errors, selectors, services, timeline
 from parley.chat import events as ev
 from parley.common import ratelimit
+from parley.files import services as files_services
 
 TAG = ["messages"]
 
@@ -67,8 +68,25 @@ class MessageSendSerializer(serializers.Serializer):
         help_text="Chosen by the client; a retry with the same id returns the original.",
     )
     body = serializers.CharField(
-        max_length=20000, trim_whitespace=False, help_text="At most 4,000 characters once cleaned."
+        max_length=20000,
+        trim_whitespace=False,
+        required=False,
+        allow_blank=True,
+        help_text="At most 4,000 characters once cleaned. With attachments: an optional "
+        "caption; without, required.",
     )
+    attachments = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        max_length=100,
+        help_text="Ids of my uploads (POST /uploads) to attach, in order; at most "
+        '`PARLEY["FILES"]["MAX_PER_MESSAGE"]` (10). Each upload is attached once.',
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "body" not in attrs and not attrs.get("attachments"):
+            raise serializers.ValidationError({"body": ["This field is required."]})
+        return attrs
 
 
 class MessageDeleteQuerySerializer(serializers.Serializer):
@@ -138,7 +156,7 @@ class MessageListCreateApi(ApiView):
     @extend_schema(
         tags=TAG,
         operation_id="message_send",
-        summary="Send a message (idempotent by client_id)",
+        summary="Send a message (idempotent by client_id), with files if any",
         request=MessageSendSerializer,
         responses={
             201: OpenApiResponse(MessageSerializer, description="Stored and announced."),
@@ -146,8 +164,11 @@ class MessageListCreateApi(ApiView):
                 MessageSerializer, description="This client_id was used: the original."
             ),
             **error_responses(
-                e400="invalid, message_empty, message_too_long",
-                e404="conversation_not_found",
+                e400="invalid, message_empty, message_too_long, too_many_files",
+                e403="not_allowed: files in a support conversation",
+                e404="conversation_not_found, upload_not_found",
+                e409="upload_already_attached",
+                e413="files_too_large",
                 e429="rate_limited",
             ),
         },
@@ -159,8 +180,11 @@ class MessageListCreateApi(ApiView):
         ratelimit.take(request.user.pk, what="messages", rest_messages=1)
         membership = my_membership(request, conversation_id)
         data = _parse(MessageSendSerializer, request.data)
-        message, created = services.message_send(
-            membership=membership, body=data["body"], client_id=data["client_id"]
+        message, created = files_services.message_send_with_files(
+            membership=membership,
+            body=data.get("body", ""),
+            client_id=data["client_id"],
+            upload_ids=data.get("attachments") or [],
         )
         sender = ev.member_sender(membership) if message.sender_id == membership.pk else None
         return Response(

@@ -21,7 +21,7 @@ from parley.chat.models import (
     MessageEdit,
     Reaction,
 )
-from parley.chat.observers import messages_stored
+from parley.chat.observers import messages_deleted, messages_stored
 from parley.chat.services._streams import (
     TAKE_MESSAGE_SEQS,
     record_conversation_event,
@@ -62,12 +62,21 @@ class SendRequest:
     # (read from the membership). A send written for another process carries it, since
     # the membership it builds has no user attached (parley/realtime/writer.py).
     sender: p.Sender | None = None
+    # The files it carries, as `Message.attachments` keeps them (parley/files checks and
+    # links them: files.services.message_send_with_files); with files, the body may be empty.
+    attachments: list[dict[str, object]] | None = None
 
 
 SendResult = tuple[Message, bool] | DomainError
 
 
-def message_send(*, membership: Membership, body: str, client_id: str) -> tuple[Message, bool]:
+def message_send(
+    *,
+    membership: Membership,
+    body: str,
+    client_id: str,
+    attachments: list[dict[str, object]] | None = None,
+) -> tuple[Message, bool]:
     """Store a message once per (sender, client_id); announce it after commit.
 
     Returns (message, created). A retry with a client_id already used by this sender
@@ -75,7 +84,9 @@ def message_send(*, membership: Membership, body: str, client_id: str) -> tuple[
     a member any more), EmptyMessage, MessageTooLong. Locks the conversation row to take
     the next seq. Publishes message.created.
     """
-    (result,) = message_send_many([SendRequest(membership, body, client_id)])
+    (result,) = message_send_many(
+        [SendRequest(membership, body, client_id, attachments=attachments)]
+    )
     if isinstance(result, DomainError):
         raise result
     return result
@@ -101,7 +112,7 @@ def message_send_many(requests: Sequence[SendRequest]) -> list[SendResult]:
     copies: dict[int, int] = {}  # a repeated (sender, client_id) in this batch: its first
     for i, request in enumerate(requests):
         try:
-            text = _checked_text(request.membership, request.body)
+            text = _checked_text(request.membership, request.body, bool(request.attachments))
         except DomainError as exc:
             results[i] = exc
             continue
@@ -113,7 +124,7 @@ def message_send_many(requests: Sequence[SendRequest]) -> list[SendResult]:
             texts[i] = text
     if texts:
         try:
-            if _one_trip_possible():
+            if _one_trip_possible() and not any(requests[i].attachments for i in texts):
                 written = _insert_in_one_trip(requests, texts)
             else:
                 with transaction.atomic():
@@ -133,7 +144,7 @@ class _Unusual(Exception):
     """Fewer messages inserted than seqs taken: roll back (see message_send_many)."""
 
 
-def _checked_text(membership: Membership, body: str) -> str:
+def _checked_text(membership: Membership, body: str, has_files: bool = False) -> str:
     _active(membership)
     text = clean_text(body)
     limit = settings.PARLEY["MESSAGE_MAX_LENGTH"]
@@ -141,7 +152,7 @@ def _checked_text(membership: Membership, body: str) -> str:
         raise errors.MessageTooLong(
             f"A message may be at most {limit} characters.", limit=limit, length=len(text)
         )
-    if not text.strip():
+    if not text.strip() and not has_files:
         raise errors.EmptyMessage()
     return text
 
@@ -212,6 +223,11 @@ def _insert(requests: Sequence[SendRequest], texts: dict[int, str]) -> dict[int,
         ids = {(cid, seq): pk for pk, cid, seq in cursor.fetchall()}
     if len(ids) != len(messages):
         raise _Unusual()
+    for m in messages.values():
+        if m.attachments:  # rare: one more statement for a message with files
+            Message.objects.filter(pk=ids[(m.conversation_id, m.seq)]).update(
+                attachments=m.attachments
+            )
     _stored(requests, messages, ids)
     return messages
 
@@ -237,6 +253,7 @@ def _messages(
                 client_id=request.client_id,
                 body=texts[i],
                 created_at=now,
+                attachments=request.attachments or None,
             )
     return messages
 
@@ -369,11 +386,13 @@ def message_delete_for_everyone(*, membership: Membership, seq: int) -> int:
             membership.conversation_id, "message.deleted", {"message_seq": seq}
         )
         changed = Message.objects.filter(pk=message.pk, deleted_at__isnull=True).update(
-            deleted_at=timezone.now(), deleted_seq=event.seq, body=""
+            deleted_at=timezone.now(), deleted_seq=event.seq, body="", attachments=None
         )
         if not changed:
             raise errors.AlreadyDeleted()  # rolls the event and its seq back
         _forget_content(message)
+        if message.attachments:
+            messages_deleted([message.pk])  # the files leave the storage later
         publish_on_commit(ev.conversation_event_out(event))
     return event.seq
 

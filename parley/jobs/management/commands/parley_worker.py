@@ -18,6 +18,7 @@ from django.db import close_old_connections, connection
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
+from parley.jobs.periodic import enqueue_due
 from parley.jobs.runner import jobs_recover_lost
 
 log = logging.getLogger("parley.jobs")
@@ -46,7 +47,7 @@ class Command(DbWorkerCommand):
 
 def _watch(parent: int | None) -> None:
     """Every second: stop when the parent is gone; every SWEEP_SECONDS: recover the jobs of
-    lost workers."""
+    lost workers and enqueue the periodic jobs that are due (parley/jobs/periodic.py)."""
     sweep_every = float(settings.PARLEY["JOBS"]["SWEEP_SECONDS"])
     next_sweep = time.monotonic()
     while True:
@@ -59,6 +60,7 @@ def _watch(parent: int | None) -> None:
             try:
                 close_old_connections()
                 jobs_recover_lost()
+                enqueue_due()
             except Exception:
                 log.exception("recovering lost jobs failed; trying again later")
                 connection.close()

@@ -101,6 +101,50 @@ services.conversation_update(
 services.group_set_role(actor=u["carol"], conversation=hike, user=u["alice"], role="admin")
 route = hike.messages.get(body__startswith="8 works")
 services.message_pin(membership=selectors.membership_for(u["carol"], hike.pk), seq=route.seq)
+
+# Pictures and a file in the hike group (docs/files.md): drawn here, sent as anyone would.
+import io
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image, ImageDraw
+from parley.files import services as files
+
+def landscape(sky, ground, sun, w=1200, h=800):
+    im = Image.new("RGB", (w, h))
+    d = ImageDraw.Draw(im)
+    for y in range(h):
+        t = y / h
+        d.line([(0, y), (w, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(*sky)))
+    d.ellipse([w * 0.68, h * 0.16, w * 0.8, h * 0.34], fill=sun)
+    for k, (height, shade) in enumerate([(0.42, 0.55), (0.55, 0.75), (0.7, 1.0)]):
+        top = h * height
+        peaks = [(0, h), (0, top + 80)]
+        for i in range(1, 9):
+            peaks.append((w * i / 8, top + (60 if (i + k) % 2 else -40)))
+        peaks.append((w, h))
+        d.polygon(peaks, fill=tuple(int(c * shade) for c in ground))
+    out = io.BytesIO()
+    im.save(out, format="JPEG", quality=88)
+    return out.getvalue()
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n" + b" " * 180000
+
+def send_files(conversation, who, items, body, ago, cid):
+    ids = [
+        files.upload_create(user=u[who], file=SimpleUploadedFile(name, data), name=name).pk
+        for name, data in items
+    ]
+    m = selectors.membership_for(u[who], conversation.pk)
+    msg, _ = files.message_send_with_files(membership=m, body=body, client_id=cid, upload_ids=ids)
+    Message.objects.filter(pk=msg.pk).update(created_at=now - timedelta(minutes=ago))
+    at = now - timedelta(minutes=ago)
+    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=at)
+
+sunrise = landscape([(255, 170, 120), (120, 150, 220)], (70, 90, 120), (255, 230, 170))
+lake = landscape([(110, 170, 240), (200, 230, 250)], (40, 110, 80), (255, 250, 210))
+photos = [("ridge-sunrise.jpg", sunrise), ("lake.jpg", lake)]
+send_files(hike, "erin", photos, "Photos from the ridge last month 📸", 16, "f1")
+map_pdf = [("ridge-loop-map.pdf", PDF)]
+send_files(hike, "dave", map_pdf, "The map, in case the signal drops", 15, "f2")
 read("carol", hike)
 
 erin, _ = services.conversation_get_or_create_direct(user=u["erin"], other="alice")
@@ -261,6 +305,17 @@ class Command(BaseCommand):
 
         open_chat(alice, "Weekend hike")
         save(alice, "group.png")
+        # The thumbnails loaded (evaluate, not wait_for_function: the CSP forbids eval).
+        done = "[...document.querySelectorAll('.att-image img')].every((i) => i.naturalWidth)"
+        for _ in range(50):
+            if alice.evaluate(f"() => {done}"):
+                break
+            alice.wait_for_timeout(100)
+        alice.evaluate(
+            "() => { const m = document.getElementById('messages'); m.scrollTop = 1e9; }"
+        )
+        alice.wait_for_timeout(200)
+        save(alice, "files.png")
 
         # The group's info: its description, invite link and members, managed by its admins.
         alice.get_by_role("button", name="Conversation menu").click()

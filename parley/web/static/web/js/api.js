@@ -9,13 +9,17 @@ export class ApiError extends Error {
   }
 }
 
-function csrfToken() {
+export function csrfToken() {
   const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   if (m) return decodeURIComponent(m[1]);
   return document.querySelector("input[name=csrfmiddlewaretoken]")?.value || "";
 }
 
 let base = "/api/v1";
+
+export function apiBase() {
+  return base;
+}
 
 export function setBase(url) {
   base = url.replace(/\/$/, "");

@@ -2,6 +2,7 @@
 // same client_id, so a resend never makes a second message), drafts per conversation and
 // the typing indicator.
 
+import { createAttachmentTray } from "./attachments.js";
 import { createCannedPicker } from "./canned-picker.js";
 import * as store from "./store.js";
 import { state } from "./store.js";
@@ -14,9 +15,17 @@ function newClientId() {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export function createComposer(conn, { maxLength }) {
+export function createComposer(conn, { maxLength, limits }) {
   const composer = $("composer");
   const input = $("composer-input");
+  const tray = createAttachmentTray({
+    tray: $("composer-tray"),
+    button: $("attach-btn"),
+    picker: $("attach-input"),
+    dropZone: $("conversation"),
+    pasteTarget: input,
+    limits,
+  });
   const drafts = new Map();
   const refusals = new Map(); // client_id -> how often the server was unavailable for it
   const canned = createCannedPicker(input, {
@@ -34,8 +43,10 @@ export function createComposer(conn, { maxLength }) {
     if (!p) return;
     store.pendingStatus(conv, clientId, "pending");
     if (!conn.ready) return;
+    const frame = { type: "message.send", conversation: conv.id, client_id: clientId, body: p.body };
+    if (p.attachments?.length) frame.attachments = p.attachments.map((a) => a.id);
     conn
-      .request({ type: "message.send", conversation: conv.id, client_id: clientId, body: p.body })
+      .request(frame)
       .then((ack) => store.acknowledged(conv, ack.message))
       .then(() => refusals.delete(clientId))
       .catch((err) => {
@@ -65,7 +76,12 @@ export function createComposer(conn, { maxLength }) {
     const conv = state.convs.get(state.openId);
     if (!conv) return;
     const body = input.value;
-    if (!body.trim()) return;
+    if (tray.busy()) {
+      toast("The files are still uploading: send when they are done.");
+      return;
+    }
+    const files = tray.ready();
+    if (!body.trim() && !files.length) return;
     if (body.length > maxLength) {
       toast(`A message may be at most ${maxLength} characters (this one has ${body.length}).`);
       return;
@@ -76,7 +92,8 @@ export function createComposer(conn, { maxLength }) {
     autosize();
     stopTyping();
     const clientId = newClientId();
-    store.addPending(conv, body, clientId);
+    store.addPending(conv, body, clientId, files.length ? files : null);
+    tray.clear();
     convView.scrollToBottomNext();
     transmit(conv, clientId);
   }
@@ -135,6 +152,9 @@ export function createComposer(conn, { maxLength }) {
   /** Another conversation was opened: its draft goes into the box. */
   function showDraft(id) {
     canned.close();
+    tray.show(id);
+    // Visitors can neither send nor open files yet (docs/files.md).
+    $("attach-btn").hidden = state.convs.get(id)?.kind === "support";
     input.value = drafts.get(id) || "";
     autosize();
   }

@@ -86,3 +86,11 @@ export function unreadBadge(n, cap) {
 export function unreadWords(n, cap) {
   return n >= cap ? `more than ${cap - 1} unread` : `${n} unread`;
 }
+
+/** A file size for people: "840 B", "12 KB", "3.4 MB". */
+export function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes < 10240 ? 1 : 0)} KB`;
+  if (bytes < 1024 * 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, "")} MB`;
+  return `${(bytes / 1024 / 1024 / 1024).toFixed(1)} GB`;
+}

@@ -175,7 +175,7 @@ export function mergeMessages(conv, messages) {
 
 function addMessage(conv, m) {
   if (m.seq <= conv.cleared_through_seq || conv.hidden.has(m.seq)) return false;
-  if (conv.deleted.has(m.seq) && !m.deleted) m = { ...m, deleted: true, body: "", edited_at: null, reactions: [] };
+  if (conv.deleted.has(m.seq) && !m.deleted) m = { ...m, deleted: true, body: "", edited_at: null, reactions: [], attachments: null };
   conv.messages.set(m.seq, m);
   if (isMine(m.sender)) conv.pending.delete(m.client_id);
   return true;
@@ -189,10 +189,11 @@ function newestVisible(conv) {
 
 // --- sending ---------------------------------------------------------------------------
 
-export function addPending(conv, body, clientId) {
+export function addPending(conv, body, clientId, attachments = null) {
   const p = {
     client_id: clientId,
     body,
+    attachments, // the uploads it carries (docs/files.md), or null
     created_at: new Date().toISOString(),
     sender: state.me,
     status: "pending",
@@ -372,10 +373,10 @@ export function tombstone(conv, seq) {
   const m = conv.messages.get(seq);
   if (m && !m.deleted) {
     if (first) uncount(conv, m);
-    conv.messages.set(seq, { ...m, deleted: true, body: "", edited_at: null, reactions: [] });
+    conv.messages.set(seq, { ...m, deleted: true, body: "", edited_at: null, reactions: [], attachments: null });
   }
   if (conv.last_message?.seq === seq) {
-    conv.last_message = { ...conv.last_message, deleted: true, body: "", edited_at: null };
+    conv.last_message = { ...conv.last_message, deleted: true, body: "", edited_at: null, attachments: null };
   }
   if (conv.pins.has(seq)) changed("header");
   extras.dropPin(conv, seq);

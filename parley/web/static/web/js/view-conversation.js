@@ -1,5 +1,6 @@
 // The open conversation: header, message history, typing line.
 
+import { renderAttachments } from "./attachments.js";
 import { avatar } from "./avatar.js";
 import { h, icon, reconcile, replaceChildren } from "./dom.js";
 import { dayKey, dayLabel, fullTime, lastSeen, plural, timeOf } from "./format.js";
@@ -133,7 +134,8 @@ function messageRow(conv, row, old, handlers) {
   // A bot's own messages are never shown as a person's: a bot badge, its own avatar seed.
   const showSender = (groupish || bot) && !mine && row.first;
   const receipt = mine && !m.deleted ? receiptBadge(conv, m) : null;
-  const sig = JSON.stringify([m.seq, m.body, m.deleted, m.status, m.error, row.first, receipt?.key, receipt?.label, groupish, m.edited_at, m.reactions]);
+  const files = m.deleted ? null : m.attachments;
+  const sig = JSON.stringify([m.seq, m.body, m.deleted, m.status, m.error, row.first, receipt?.key, receipt?.label, groupish, m.edited_at, m.reactions, files?.length]);
   if (old && old.dataset.sig === sig) return old;
   const status = m.seq === undefined ? m.status : receipt?.key || "sent";
   const li = h("li", {
@@ -159,9 +161,12 @@ function messageRow(conv, row, old, handlers) {
   if (m.deleted) {
     bubble.append(h("div", { class: "body tombstone", text: "Message deleted" }));
   } else {
-    const body = h("div", { class: "body" });
-    body.append(renderText(m.body));
-    bubble.append(body);
+    if (files?.length) bubble.append(renderAttachments(files));
+    if (m.body || !files?.length) {
+      const body = h("div", { class: "body" });
+      body.append(renderText(m.body));
+      bubble.append(body);
+    }
     if (m.reactions?.length && m.seq !== undefined) bubble.append(reactionChips(m, handlers));
   }
   const meta = h("div", { class: "meta" });

@@ -28,6 +28,12 @@ function matches(conv, q) {
   return hay.includes(q);
 }
 
+function filesPreview(files) {
+  if (!files?.length) return "";
+  if (files.length > 1) return `${files.length} files`;
+  return files[0].kind === "image" ? "Photo" : files[0].name;
+}
+
 export function preview(conv) {
   if (conv.typing.size) {
     const names = [...conv.typing.values()].map((t) => t.name);
@@ -39,7 +45,8 @@ export function preview(conv) {
   if (isMine(m.sender)) who = "You: ";
   else if (conv.kind !== "direct") who = `${m.sender.name}: `;
   if (m.deleted) return { text: `${who}Message deleted`, cls: "deleted" };
-  return { text: who + m.body.replace(/\s+/g, " ").slice(0, 200), cls: "" };
+  const text = m.body.replace(/\s+/g, " ").slice(0, 200) || filesPreview(m.attachments);
+  return { text: who + text, cls: "" };
 }
 
 function signature(conv) {
