@@ -9,6 +9,7 @@ from parley.api.v1 import (
     bot,
     canned,
     conversations,
+    exports,
     inbox,
     messages,
     rooms,
@@ -78,6 +79,18 @@ urlpatterns = [
     ),
     # Search
     path("search", search.SearchApi.as_view(), name="search"),
+    # Exports
+    path(
+        "conversations/<int:conversation_id>/exports",
+        exports.ConversationExportApi.as_view(),
+        name="conversation-export",
+    ),
+    path("exports/<str:export_id>", exports.ExportDetailApi.as_view(), name="export"),
+    path(
+        "exports/<str:export_id>/download",
+        exports.ExportDownloadApi.as_view(),
+        name="export-download",
+    ),
     # Public rooms
     path("rooms", rooms.RoomListApi.as_view(), name="rooms"),
     path("rooms/<slug:slug>/open", rooms.RoomOpenApi.as_view(), name="room-open"),

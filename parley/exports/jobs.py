@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from parley.exports import services
+from parley.exports import build
 from parley.jobs.runner import job
 
 
-@job(attempts=3, on_give_up=services.export_give_up)
+@job(attempts=3, on_give_up=build.export_give_up)
 def build_export(export_id: str) -> str:
-    return services.export_build(export_id=export_id)
+    return build.export_build(export_id=export_id)

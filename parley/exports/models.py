@@ -12,7 +12,8 @@ from django.db import models
 
 
 def exports_storage() -> Storage:
-    """STORAGES["exports"]: never the media storage that nginx serves to anyone."""
+    """STORAGES["exports"]: never the media storage that nginx serves to anyone. Looked up
+    at each use (not bound to a field), so a changed setting takes effect."""
     return storages["exports"]
 
 
@@ -49,7 +50,8 @@ class Export(models.Model):
         related_name="+",
         help_text="Whose data (an export of all data of a user).",
     )
-    file = models.FileField(storage=exports_storage, blank=True, max_length=200)
+    # The zip's name in `exports_storage()`, once built.
+    file = models.CharField(max_length=200, blank=True)
     size = models.BigIntegerField(null=True, blank=True)
     messages = models.IntegerField(default=0)
     error = models.CharField(max_length=200, blank=True)

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from parley.chat import selectors, services
 from parley.chat.models import Conversation, Message
 from parley.exports import archive
+from tests.api.conftest import Api
 
 _ids = itertools.count(1)
 
@@ -32,6 +33,12 @@ def _exports_elsewhere(settings, tmp_path):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def api():
+    """`api(user)`: a REST client signed in as `user` (anonymous without one)."""
+    return Api
 
 
 @pytest.fixture
