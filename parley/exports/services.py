@@ -78,7 +78,11 @@ def export_request_admin(
 
 def export_for(user: User, export_id: object) -> Export:
     """An export `user` asked for, or ExportNotFound (also for someone else's)."""
-    export = Export.objects.filter(pk=export_id, requested_by=user).first()
+    export = (
+        Export.objects.filter(pk=export_id, requested_by=user)
+        .select_related("conversation", "subject")
+        .first()
+    )
     if export is None or export.expires_at <= timezone.now():
         raise ExportNotFound()
     return export
@@ -99,6 +103,18 @@ def export_download(user: User, export_id: object) -> Export:
     if export.state != State.READY or not export.file:
         raise ExportNotReady(state=export.state)
     return export
+
+
+def export_download_staff(staff: User, export_id: object) -> Export:
+    """Any ready export, for staff in the admin. Raises ExportNotFound (also for anyone
+    but staff), ExportNotReady."""
+    export = Export.objects.filter(pk=export_id).select_related("conversation", "subject")
+    found = export.first() if staff.is_staff else None
+    if found is None or found.expires_at <= timezone.now():
+        raise ExportNotFound()
+    if found.state != State.READY or not found.file:
+        raise ExportNotReady(state=found.state)
+    return found
 
 
 def exports_prune(*, now: datetime | None = None) -> int:

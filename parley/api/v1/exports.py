@@ -7,15 +7,11 @@ with the export's state at once, `GET exports/{id}` follows it, and once it is `
 
 from __future__ import annotations
 
-import re
 import uuid
-from collections.abc import AsyncIterator
-from typing import IO, Any
+from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -24,12 +20,11 @@ from rest_framework.response import Response
 
 from parley.api.v1.common import ApiView, error_responses, my_membership
 from parley.common import ratelimit
-from parley.exports import services
+from parley.exports import download, services
 from parley.exports.errors import ExportNotFound
 from parley.exports.models import Export
 
 TAG = ["exports"]
-BLOCK = 256 * 1024
 
 
 class ExportSerializer(serializers.Serializer):
@@ -133,40 +128,4 @@ class ExportDownloadApi(ApiView):
     )
     def get(self, request: Request, export_id: str) -> StreamingHttpResponse:
         export = services.export_download(request.user, _export_id(export_id))  # type: ignore[arg-type]
-        return zip_response(export)
-
-
-def download_name(export: Export) -> str:
-    if export.kind == Export.Kind.USER and export.subject is not None:
-        what = f"user-{export.subject.username}"
-    elif export.conversation is not None:
-        what = f"conversation-{export.conversation_id}"
-        title = re.sub(r"[^A-Za-z0-9]+", "-", export.conversation.title).strip("-")[:40]
-        what += f"-{title}" if title else ""
-    else:
-        what = "export"
-    day = timezone.localtime(export.finished_at or export.created_at).date().isoformat()
-    return f"parley-{what}-{day}.zip"
-
-
-def zip_response(export: Export) -> StreamingHttpResponse:
-    """The export's zip, read from storage a block at a time. The blocks are read by an
-    async iterator: under ASGI Django would read a sync iterator (FileResponse's) into a
-    list first, the whole file in memory."""
-    source = services.storage().open(export.file, "rb")
-    response = StreamingHttpResponse(_blocks(source), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{download_name(export)}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    if export.size is not None:
-        response["Content-Length"] = str(export.size)
-    return response
-
-
-async def _blocks(source: IO[bytes]) -> AsyncIterator[bytes]:
-    read = sync_to_async(source.read, thread_sensitive=False)
-    try:
-        while block := await read(BLOCK):
-            yield block
-    finally:
-        await sync_to_async(source.close, thread_sensitive=False)()
+        return download.zip_response(export)
