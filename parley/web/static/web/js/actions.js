@@ -5,6 +5,7 @@
 import { get, post } from "./api.js";
 import { avatar } from "./avatar.js";
 import { h } from "./dom.js";
+import { exportConversation } from "./export.js";
 import { plural } from "./format.js";
 import { openMenu } from "./menu.js";
 import * as store from "./store.js";
@@ -125,6 +126,7 @@ export function installActions({ conn, sync, transmit, openConversation, maxGrou
     if (conv.kind === "group" && conv.invite_url) {
       items.push({ label: "Invite link", action: () => showInvite(conv.invite_url) });
     }
+    items.push({ label: "Export…", action: () => exportConversation(conv) });
     items.push({ label: "Clear history…", danger: true, action: () => clearHistory(conv) });
     if (conv.kind === "group" || conv.kind === "public") {
       items.push({ label: conv.kind === "public" ? "Leave room…" : "Leave group…", danger: true, action: () => leave(conv) });
