@@ -135,10 +135,20 @@ def _requested(modeladmin: admin.ModelAdmin, request: HttpRequest, count: int) -
     )
 
 
+def _may_export(modeladmin: admin.ModelAdmin, request: HttpRequest) -> bool:
+    """Exports are the Export model's to add: viewing conversations or users is not enough."""
+    if request.user.has_perm("exports.add_export"):
+        return True
+    modeladmin.message_user(request, "You may not make exports.", messages.ERROR)
+    return False
+
+
 @admin.action(description="Export the selected conversations (whole)")
 def export_conversations(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Conversation]
 ) -> None:
+    if not _may_export(modeladmin, request):
+        return
     count = 0
     for conversation in queryset[:50]:
         services.export_request_admin(staff=request.user, conversation=conversation)  # type: ignore[arg-type]
@@ -150,6 +160,8 @@ def export_conversations(
 def export_users(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[User]
 ) -> None:
+    if not _may_export(modeladmin, request):
+        return
     count = 0
     for user in queryset[:50]:
         services.export_request_admin(staff=request.user, subject=user)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.test import Client
 
@@ -124,6 +125,22 @@ def test_staff_export_from_the_conversation_list_and_download_it_in_the_admin(
     other = Client()
     other.force_login(alice)
     assert other.get(url).status_code == 302  # to the admin's login
+
+
+def test_staff_who_may_only_view_conversations_cannot_export_them(make_user, history):
+    viewer = make_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_conversation"))
+    browser = Client()
+    browser.force_login(viewer)
+
+    response = browser.post(
+        "/admin/chat/conversation/",
+        {"action": "export_conversations", "_selected_action": [history[0].pk]},
+        follow=True,
+    )
+
+    assert "You may not make exports." in response.content.decode()
+    assert not Export.objects.exists()
 
 
 def test_staff_export_a_persons_data_from_the_user_list(make_user, alice, history):
