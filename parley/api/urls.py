@@ -85,6 +85,7 @@ urlpatterns = [
         exports.ConversationExportApi.as_view(),
         name="conversation-export",
     ),
+    path("exports", exports.ExportListApi.as_view(), name="exports"),
     path("exports/<str:export_id>", exports.ExportDetailApi.as_view(), name="export"),
     path(
         "exports/<str:export_id>/download",

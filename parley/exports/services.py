@@ -76,6 +76,15 @@ def export_request_admin(
         return _enqueue(export)
 
 
+def exports_of(user: User, *, limit: int = 50) -> list[Export]:
+    """The exports `user` asked for that have not expired, newest first."""
+    return list(
+        Export.objects.filter(requested_by=user, expires_at__gt=timezone.now())
+        .select_related("conversation", "subject")
+        .order_by("-created_at")[:limit]
+    )
+
+
 def export_for(user: User, export_id: object) -> Export:
     """An export `user` asked for, or ExportNotFound (also for someone else's)."""
     export = (

@@ -16,6 +16,7 @@ CONTRACT = {
     "/api/v1/conversations": {"get"},
     "/api/v1/search": {"get"},
     "/api/v1/conversations/{conversation_id}/exports": {"post"},
+    "/api/v1/exports": {"get"},
     "/api/v1/exports/{export_id}": {"get"},
     "/api/v1/exports/{export_id}/download": {"get"},
     "/api/v1/conversations/{conversation_id}": {"get", "patch"},

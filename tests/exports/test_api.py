@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 import uuid
 from datetime import timedelta
 
@@ -54,6 +56,50 @@ def test_a_member_asks_follows_and_downloads_the_zip_of_the_conversation(
     assert response["X-Content-Type-Options"] == "nosniff"
     assert int(response["Content-Length"]) == len(content) == done["size"]
     assert unzip(content).bodies == ["first words", "an answer"]
+
+
+def test_my_exports_are_listed_newest_first_and_only_mine(api, alice, bob, direct):
+    chat = direct(alice, bob)
+    first = api(alice).post(f"conversations/{chat.pk}/exports")[1]
+    second = api(alice).post(f"conversations/{chat.pk}/exports")[1]
+    api(bob).post(f"conversations/{chat.pk}/exports")
+
+    status, listed = api(alice).get("exports")
+
+    assert status == 200
+    assert [e["id"] for e in listed] == [second["id"], first["id"]]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_download_is_streamed_in_blocks(alice, bob, direct):
+    """Under ASGI the zip is read from storage a block at a time, never whole."""
+    from asgiref.sync import sync_to_async
+    from django.test import AsyncClient
+
+    @sync_to_async
+    def ready_export() -> Export:
+        chat = direct(alice, bob)
+        name = exports.storage().save("big.zip", io.BytesIO(os.urandom(1_000_000)))
+        return Export.objects.create(
+            kind=Export.Kind.CONVERSATION,
+            requested_by=alice,
+            conversation=chat,
+            state=Export.State.READY,
+            file=name,
+            size=1_000_000,
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
+
+    export = await ready_export()
+    client = AsyncClient()
+    await sync_to_async(client.force_login)(alice)
+
+    response = await client.get(f"/api/v1/exports/{export.pk}/download")
+
+    assert response.status_code == 200
+    blocks = [len(block) async for block in response.streaming_content]
+    assert sum(blocks) == 1_000_000
+    assert len(blocks) == 4 and max(blocks) == 256 * 1024
 
 
 def test_a_stranger_cannot_export_nor_see_nor_download_someone_elses_export(

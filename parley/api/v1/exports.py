@@ -97,6 +97,19 @@ class ConversationExportApi(ApiView):
         return Response(render_export(export), status=202)
 
 
+class ExportListApi(ApiView):
+    @extend_schema(
+        tags=TAG,
+        operation_id="export_list",
+        summary="My exports",
+        description="The exports I asked for that have not expired, newest first (at most 50).",
+        responses={200: ExportSerializer(many=True), **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        mine = services.exports_of(request.user)  # type: ignore[arg-type]
+        return Response([render_export(e) for e in mine])
+
+
 class ExportDetailApi(ApiView):
     @extend_schema(
         tags=TAG,

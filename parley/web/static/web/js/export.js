@@ -7,7 +7,7 @@ import { failed, toast } from "./ui.js";
 const FIRST_POLL_MS = 500;
 const MAX_POLL_MS = 5000;
 // A very long history takes a while; past this, stop following (the export still
-// finishes on the server, and the API lists nothing to get it back: ask again later).
+// finishes on the server: GET /api/v1/exports lists it with its download link).
 const GIVE_UP_MS = 15 * 60 * 1000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
