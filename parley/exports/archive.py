@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
@@ -70,6 +70,8 @@ class Archive:
     about: dict[str, Any]
     messages: MessageSet
     documents: dict[str, Any] = field(default_factory=dict)
+    # Written as `members.json`, a row at a time (a public room may have a great many).
+    members: Iterable[dict[str, Any]] | None = None
     events: QuerySet[ConversationEvent] | None = None
     # One conversation: its messages need no conversation id in their file paths and
     # HTML anchors; a person's data spans many.
@@ -92,12 +94,14 @@ def write(archive: Archive, out: IO[bytes], *, now: datetime | None = None) -> S
         _json_entry(zf, "export.json", {**head, **archive.about})
         for name, document in archive.documents.items():
             _json_entry(zf, name, document)
+        if archive.members is not None:
+            _json_array(zf, "members.json", archive.members)
         with zf.open("messages.json", "w", force_zip64=True) as entry:
             stats.messages = _write_messages_json(archive, entry)
         with zf.open("messages.html", "w", force_zip64=True) as entry:
             _write_messages_html(archive, entry, now)
         if archive.events is not None:
-            _events_entry(zf, archive.events)
+            _json_array(zf, "events.json", _events(archive.events))
         if attachments.has_sources():
             stats.files = _write_files(archive, zf)
     return stats
@@ -227,18 +231,23 @@ def _file_entry(zf: zipfile.ZipFile, path: str, file: attachments.ExportFile) ->
         shutil.copyfileobj(source, entry, 256 * 1024)
 
 
-def _events_entry(zf: zipfile.ZipFile, events: QuerySet[ConversationEvent]) -> None:
-    with zf.open("events.json", "w", force_zip64=True) as entry:
+def _json_array(zf: zipfile.ZipFile, name: str, rows: Iterable[Any]) -> None:
+    """A JSON array written a row (a line) at a time."""
+    with zf.open(name, "w", force_zip64=True) as entry:
         entry.write(b"[")
         first = True
-        for event in events.order_by("seq").iterator(chunk_size=CHUNK):
-            row = {
-                "seq": event.seq,
-                "type": event.type,
-                "payload": event.payload,
-                "created_at": event.created_at.isoformat(),
-            }
+        for row in rows:
             entry.write(b"\n" if first else b",\n")
             entry.write(orjson.dumps(row))
             first = False
         entry.write(b"\n]\n")
+
+
+def _events(events: QuerySet[ConversationEvent]) -> Iterator[dict[str, Any]]:
+    for event in events.order_by("seq").iterator(chunk_size=CHUNK):
+        yield {
+            "seq": event.seq,
+            "type": event.type,
+            "payload": event.payload,
+            "created_at": event.created_at.isoformat(),
+        }

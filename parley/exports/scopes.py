@@ -60,17 +60,17 @@ def member_archive(membership: Membership) -> Archive:
     """One conversation as `membership`'s member sees it (an active membership)."""
     conversation = membership.conversation
     title = title_for(conversation, membership.user)
-    members = [_member(m, with_history=False) for m in selectors.active_members(conversation.pk)]
+    members = (
+        Membership.objects.filter(conversation=conversation, left_at__isnull=True)
+        .select_related("user", "visitor", "bot")
+        .order_by("joined_at", "pk")
+    )
     return Archive(
         title=title,
         description=f"The conversation as {membership.user.name} sees it.",
         about={"kind": "conversation", "exported_for": _who(membership.user)},
-        documents={
-            "conversation.json": {
-                "conversation": _conversation(conversation, title),
-                "members": members,
-            }
-        },
+        documents={"conversation.json": {"conversation": _conversation(conversation, title)}},
+        members=(_member(m, with_history=False) for m in members.iterator(2000)),
         messages=MessageSet(selectors.visible_messages(membership)),
     )
 
@@ -88,11 +88,9 @@ def conversation_archive(conversation: Conversation) -> Archive:
         description="The whole conversation, exported by staff.",
         about={"kind": "conversation_admin"},
         documents={
-            "conversation.json": {
-                "conversation": _conversation(conversation, conversation.title),
-                "members": [_member(m, with_history=True) for m in members.iterator(2000)],
-            }
+            "conversation.json": {"conversation": _conversation(conversation, conversation.title)}
         },
+        members=(_member(m, with_history=True) for m in members.iterator(2000)),
         messages=MessageSet(Message.objects.filter(conversation=conversation)),
         events=ConversationEvent.objects.filter(conversation=conversation),
     )

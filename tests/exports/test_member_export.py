@@ -24,7 +24,13 @@ def test_the_export_holds_the_conversation_in_order_as_json_and_html(
 
     out = mine(alice, chat, written)
 
-    assert {"export.json", "conversation.json", "messages.json", "messages.html"} <= set(out.names)
+    assert {
+        "export.json",
+        "conversation.json",
+        "members.json",
+        "messages.json",
+        "messages.html",
+    } <= set(out.names)
     assert [(m["seq"], m["body"], m["sender"]["username"]) for m in out.messages] == [
         (first.seq, "Hello Bob", "alice"),
         (second.seq, "Hi Alice,\nhow are you?", "bob"),
@@ -117,6 +123,6 @@ def test_the_members_listed_are_the_current_members(alice, bob, carol, group, wr
     team = group(alice, bob, carol)
     services.conversation_leave(user=carol, conversation=team)
 
-    members = mine(alice, team, written).json("conversation.json")["members"]
+    members = mine(alice, team, written).json("members.json")
 
     assert sorted(m["username"] for m in members) == ["alice", "bob"]

@@ -54,7 +54,7 @@ def test_a_whole_conversation_has_every_message_member_and_event(history, writte
 
     assert out.bodies == ["plan A", "", "alice hid this"]
     assert [m["deleted"] for m in out.messages] == [False, True, False]
-    members = out.json("conversation.json")["members"]
+    members = out.json("members.json")
     assert [(m["username"], m["left_at"] is not None) for m in members] == [
         ("alice", False),
         ("bob", False),
