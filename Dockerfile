@@ -26,11 +26,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DEBUG=false \
-    MEDIA_ROOT=/var/lib/parley/media
+    MEDIA_ROOT=/var/lib/parley/media \
+    EXPORTS_ROOT=/var/lib/parley/exports
 RUN groupadd --system --gid 10001 parley \
     && useradd --system --uid 10001 --gid parley --home-dir /app --no-create-home parley \
-    && mkdir -p /var/lib/parley/media \
-    && chown parley:parley /var/lib/parley/media
+    && mkdir -p /var/lib/parley/media /var/lib/parley/exports \
+    && chown parley:parley /var/lib/parley/media /var/lib/parley/exports
 COPY --from=build /opt/venv /opt/venv
 # The code and the collected static files stay root's: the server only reads them.
 COPY --from=build /app /app
@@ -38,7 +39,7 @@ COPY --chmod=0755 deploy/docker-entrypoint.sh /usr/local/bin/parley
 WORKDIR /app
 # numeric, so that an orchestrator can tell it is not root (runAsNonRoot)
 USER 10001:10001
-VOLUME ["/var/lib/parley/media"]
+VOLUME ["/var/lib/parley/media", "/var/lib/parley/exports"]
 EXPOSE 8000
 ENTRYPOINT ["parley"]
 CMD ["serve"]

@@ -59,6 +59,7 @@ INSTALLED_APPS += [
     "parley.files",
     "parley.support",
     "parley.webhooks",
+    "parley.exports",
     "parley.realtime",
     "parley.api",
     "parley.web",
@@ -272,8 +273,16 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Finished exports (docs/export.md): written by the job worker, read by every server
+# process, so a directory they share (or object storage). Never under MEDIA_ROOT, which
+# nginx serves to anyone: an export is downloaded only through its permission check.
+EXPORTS_ROOT = Path(env.str("EXPORTS_ROOT", default=str(BASE_DIR / "exports")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "exports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": EXPORTS_ROOT, "base_url": "/exports-are-not-served/"},
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -420,7 +429,13 @@ PARLEY = {
         "searches": env.str("PARLEY_RATE_SEARCHES", default="30/m"),
         # Files uploaded per user (docs/files.md): each is stored, an image decoded.
         "uploads": env.str("PARLEY_RATE_UPLOADS", default="120/10m"),
+        # Conversation exports asked for per user (docs/export.md): each reads the whole
+        # history the member may see and writes a zip.
+        "exports": env.str("PARLEY_RATE_EXPORTS", default="10/h"),
     },
+    # A finished export may be downloaded for this many hours, then it is deleted
+    # (docs/export.md).
+    "EXPORT_KEEP_HOURS": env.float("PARLEY_EXPORT_KEEP_HOURS", default=24.0),
     # The text search configuration of message search on PostgreSQL (its stemming and stop
     # words): read by the migration that builds the search column, and by every query.
     # Changing it needs that column rebuilt (docs/search.md, "Language").

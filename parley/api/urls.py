@@ -10,6 +10,7 @@ from parley.api.v1 import (
     canned,
     conversations,
     edits,
+    exports,
     files,
     inbox,
     messages,
@@ -115,6 +116,19 @@ urlpatterns = [
         "files/<uuid:upload_id>/thumbnail",
         files.FileThumbnailApi.as_view(),
         name="file-thumbnail",
+    ),
+    # Exports
+    path(
+        "conversations/<int:conversation_id>/exports",
+        exports.ConversationExportApi.as_view(),
+        name="conversation-export",
+    ),
+    path("exports", exports.ExportListApi.as_view(), name="exports"),
+    path("exports/<str:export_id>", exports.ExportDetailApi.as_view(), name="export"),
+    path(
+        "exports/<str:export_id>/download",
+        exports.ExportDownloadApi.as_view(),
+        name="export-download",
     ),
     # Public rooms
     path("rooms", rooms.RoomListApi.as_view(), name="rooms"),

@@ -22,6 +22,7 @@ from parley.chat.models import (
     Message,
     UserEvent,
 )
+from parley.exports.models import Export
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +38,7 @@ def _snapshot() -> str:
             ConversationEvent,
             UserEvent,
             HiddenMessage,
+            Export,
         )
     ]
     return hashlib.sha256("".join(rows).encode()).hexdigest()
@@ -100,6 +102,7 @@ def _probes(cid: int, bob_id: int) -> list[tuple[str, str, dict]]:
         ("delete", f"{base}/members/{bob_id}", {}),
         ("post", f"{base}/invite", {}),
         ("get", f"search?conversation={cid}&q=secret", {}),
+        ("post", f"{base}/exports", {}),
     ]
 
 
@@ -110,7 +113,7 @@ def test_probing_100_foreign_conversation_ids_reveals_and_changes_nothing(
     # what this probe is about (tests/api/test_search.py has them).
     settings.PARLEY = {
         **settings.PARLEY,
-        "RATE_LIMITS": {**settings.PARLEY["RATE_LIMITS"], "searches": ""},
+        "RATE_LIMITS": {**settings.PARLEY["RATE_LIMITS"], "searches": "", "exports": ""},
     }
     ids, secrets, bob = targets
     client = api(alice).client
@@ -124,7 +127,7 @@ def test_probing_100_foreign_conversation_ids_reveals_and_changes_nothing(
             answers.append((response.status_code, response.content))
 
     # then
-    assert len(answers) == 100 * 15
+    assert len(answers) == 100 * 16
     assert {status for status, _ in answers} == {404}
     assert {content for _, content in answers} == {
         b'{"code":"conversation_not_found",'

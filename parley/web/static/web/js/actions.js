@@ -5,6 +5,7 @@
 import { get, post } from "./api.js";
 import { avatar } from "./avatar.js";
 import { h } from "./dom.js";
+import { exportConversation } from "./export.js";
 import { plural } from "./format.js";
 import { openMenu } from "./menu.js";
 import { installMessageChanges } from "./message-changes.js";
@@ -140,6 +141,7 @@ export function installActions({ conn, sync, transmit, openConversation, maxGrou
       const allowed = conv.edits_allowed !== false;
       items.push({ label: "Members may edit messages", checked: allowed, action: () => changes.setEditsAllowed(conv, !allowed) });
     }
+    items.push({ label: "Export…", action: () => exportConversation(conv) });
     items.push({ label: "Clear history…", danger: true, action: () => clearHistory(conv) });
     if (conv.kind === "group" || conv.kind === "public") {
       items.push({ label: conv.kind === "public" ? "Leave room…" : "Leave group…", danger: true, action: () => leave(conv) });
