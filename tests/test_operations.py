@@ -40,6 +40,21 @@ def test_readyz_reports_the_database_the_layer_and_the_version(client):
     assert body["channel_layer"]["ok"] is True
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_readyz_answers_503_draining_while_the_process_stops(async_client):
+    from parley.realtime.drain import get_drain
+
+    drain = get_drain()  # this loop's: the process, as SIGTERM finds it (parley/shutdown.py)
+    drain.draining = True
+    try:
+        response = await async_client.get("/readyz")
+    finally:
+        drain.draining = False
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "draining"
+
+
 def test_livez_answers_without_asking_anything_else(client):
     response = client.get("/livez")
 

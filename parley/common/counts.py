@@ -57,6 +57,7 @@ class Gateway:
         "writer_forwards",
         "writer_timeouts",
         "writer_served",
+        "sockets_moved",
     )
 
     def __init__(self) -> None:
@@ -83,6 +84,7 @@ DOCS = {
     "writer_forwards": "Sends forwarded to the process that writes their conversation.",
     "writer_timeouts": "Forwards unanswered in time, written by the forwarding process.",
     "writer_served": "Sends other processes forwarded to this one to write.",
+    "sockets_moved": "Sockets asked to reconnect to another process (a drain, rebalancing).",
 }
 
 gateway = Gateway()
