@@ -76,10 +76,14 @@ class Shutdown:
             log.info("SIGTERM: draining; sockets move to other processes within %.1f s", window)
             self.stop_listening()
             drain = get_drain()
-            drain.draining = True  # reported at once: others stop counting on this process
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.to_thread(processes.report), 2)
+            drain.draining = True
+            # reported at once, beside the drain: the others stop moving sockets here
+            reported = asyncio.ensure_future(
+                asyncio.wait_for(asyncio.to_thread(processes.report), 2)
+            )
             await drain.run(window, timeout)
+            with contextlib.suppress(Exception):
+                await reported
         except Exception:
             log.exception("the drain failed; stopping without it")
         finally:

@@ -174,3 +174,30 @@ def test_the_status_page_is_for_staff_and_lists_this_process(client, make_user):
     assert anonymous.status_code == 302 and member.status_code == 302
     assert staff.status_code == 200
     assert processes.PROCESS_ID in staff.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_status_page_shows_the_layer_lag_as_time(client, make_user):
+    # given: a process whose hub has an event waiting 1.25 s for the layer (its report)
+    processes.report({**processes.snapshot(), "hub_lag_seconds": 1.25, "hub_held_seconds": 0.0})
+    client.force_login(make_user("boss", is_staff=True))
+
+    page = client.get("/admin/status/").content.decode()
+
+    assert re.search(r'id="lag">1\.250 s<', page)  # the worst process's, in the summary
+    assert re.search(r'class="lag">1\.250 s<', page)  # and in the process's row
+
+
+@pytest.mark.django_db
+def test_the_metrics_give_the_hubs_lag_as_time(settings):
+    pytest.importorskip("prometheus_client", reason="prometheus-client is in requirements.in")
+    from prometheus_client.parser import text_string_to_metric_families
+
+    settings.PARLEY = {**settings.PARLEY, "METRICS_TOKEN": "s3cret-scrape"}
+    settings.MIDDLEWARE = ["parley.common.metrics.MetricsMiddleware", *settings.MIDDLEWARE]
+
+    scraped = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrape")
+
+    families = {f.name: f for f in text_string_to_metric_families(scraped.content.decode())}
+    assert families["parley_hub_outbox_wait_seconds"].type == "histogram"
+    assert families["parley_hub_reorder_wait_seconds"].type == "histogram"

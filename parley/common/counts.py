@@ -95,6 +95,16 @@ ack_seconds = Histogram(
 db_hop_seconds = Histogram(
     "parley_db_hop_seconds", "The gateway's hops onto the database thread: time on it.", SECONDS
 )
+outbox_wait_seconds = Histogram(
+    "parley_hub_outbox_wait_seconds",
+    "Events published here: from the oldest put in the outbox to the layer having it.",
+    SECONDS,
+)
+reorder_wait_seconds = Histogram(
+    "parley_hub_reorder_wait_seconds",
+    "Events held for the ones before them: from the first held to the stream going on.",
+    SECONDS,
+)
 layer_batch_events = Histogram(
     "parley_layer_batch_events", "Events per channel layer publish (the hub's outbox).", SIZES
 )
