@@ -157,3 +157,19 @@ test("a drop that is not a move still backs off", () => {
   advance(400);
   assert.notEqual(FakeSocket.last, ws);
 });
+
+test("moved again and again before it is ready, it backs off instead of looping", () => {
+  const { ws } = watched();
+  ws.onclose({ code: 4012 });
+  const waits = [];
+  for (let i = 0; i < 4; i++) {
+    const before = FakeSocket.last;
+    const from = Date.now();
+    for (let t = 0; FakeSocket.last === before && t < 3000; t += 5) mock.timers.tick(5);
+    waits.push(Date.now() - from);
+    FakeSocket.last.onclose({ code: 4012 }); // closed again before `resumed`
+  }
+
+  assert.ok(waits.slice(0, 3).every((w) => w <= 300), String(waits));
+  assert.ok(waits[3] >= 375, String(waits)); // the fourth move in a row waits its backoff
+});

@@ -19,6 +19,7 @@ const BACKOFF = [500, 1000, 2000, 4000, 8000, 15000];
 // MOVE_JITTER first, so that the clients closed in one instant do not all arrive in it.
 const MOVE_CODES = new Set([4012, 1012, 1001]);
 const MOVE_JITTER = 300;
+const MOVES_AT_ONCE = 3; // moves in a row without becoming ready, then backoff
 const PING_EVERY = 25000;
 const SILENCE_LIMIT = 60000;
 const REQUEST_TIMEOUT = 15000;
@@ -63,6 +64,7 @@ export class Connection {
     this.filledAt = Date.now();
     this.pausedUntil = 0;
     this.pumpTimer = null;
+    this.moves = 0; // moved (MOVE_CODES) since last ready
     setInterval(() => this._heartbeat(), 5000);
     window.addEventListener("offline", () => this._drop());
     window.addEventListener("online", () => this.reconnectNow());
@@ -198,6 +200,7 @@ export class Connection {
   _becomeReady() {
     this.ready = true;
     this.attempt = 0;
+    this.moves = 0;
     this._status("ready");
     this._pump();
   }
@@ -218,9 +221,11 @@ export class Connection {
       this._status("signed-out");
       return;
     }
-    if (MOVE_CODES.has(code) && this.attempt === 0) {
+    if (MOVE_CODES.has(code) && this.attempt === 0 && this.moves < MOVES_AT_ONCE) {
       // Moved (docs/protocol.md, "Connecting"): no backoff and no "connection lost"
-      // banner; a reconnect that fails then backs off as after any drop.
+      // banner; a reconnect that fails, or moves again and again before it is ready,
+      // then backs off as after any drop.
+      this.moves += 1;
       const delay = Math.round(Math.random() * MOVE_JITTER);
       this.retryAt = Date.now() + delay;
       this._status("connecting");
