@@ -189,6 +189,16 @@ def test_the_status_page_shows_the_layer_lag_as_time(client, make_user):
 
 
 @pytest.mark.django_db
+def test_the_status_page_marks_a_process_that_is_draining(client, make_user):
+    processes.report({**processes.snapshot(), "draining": 1.0})  # SIGTERM: parley/shutdown.py
+    client.force_login(make_user("boss", is_staff=True))
+
+    page = client.get("/admin/status/").content.decode()
+
+    assert '<strong class="draining">draining</strong>' in page
+
+
+@pytest.mark.django_db
 def test_the_metrics_give_the_hubs_lag_as_time(settings):
     pytest.importorskip("prometheus_client", reason="prometheus-client is in requirements.in")
     from prometheus_client.parser import text_string_to_metric_families
