@@ -11,8 +11,9 @@ process it reaches.
   takes new sockets (the server stops listening), gives up its writer leases
   (writer.py, `Writer.drain`), and asks each socket to move at its own random moment
   within PARLEY_DRAIN_SECONDS, so that its clients arrive at the other processes spread
-  over that window instead of all in the same instant. It waits for them to be gone, at
-  most PARLEY_DRAIN_TIMEOUT seconds.
+  over that window instead of all in the same instant. It waits for them to be gone, then
+  for the sends other processes forwarded to it and the events on their way to the
+  layer, at most PARLEY_DRAIN_TIMEOUT seconds in all.
 - **Rebalancing** (`Drain.shed`): after a rolling restart the last process restarted is
   empty and the first holds everyone, because each drained process's clients could only
   go to the processes still up. A process holding clearly more than the average of the
@@ -24,6 +25,7 @@ process it reaches.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from typing import Protocol
@@ -88,6 +90,7 @@ class Drain:
     async def run(self, window: float, timeout: float) -> int:
         """Stop: ask every socket to move within `window` seconds and wait until they are
         gone, `timeout` seconds at most. Returns how many were still open then."""
+        from parley.realtime.hub import get_hub
         from parley.realtime.writer import get_writer
 
         loop = asyncio.get_running_loop()
@@ -101,6 +104,15 @@ class Drain:
         while self.sockets and loop.time() - started < timeout:
             await asyncio.sleep(0.05)
         left = len(self.sockets)
+        # What this process still owes the others: answers to the sends they forwarded to
+        # it, and the events it published that are still on their way to the layer.
+        await get_writer().settle(timeout - (loop.time() - started))
+        hub = get_hub.current()
+        if hub is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    hub.outbox.flush(), max(0.1, timeout - (loop.time() - started))
+                )
         log.info(
             "drained: %d sockets asked to reconnect elsewhere in %.1f s, %d still open",
             on_arrival,

@@ -297,6 +297,12 @@ class Writer:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.release(), timeout)
 
+    async def settle(self, timeout: float) -> None:
+        """Wait, `timeout` seconds at most, for the sends other processes forwarded here
+        to be written and answered (stopping: drain.py)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=max(0.0, timeout))
+
     # -- forwarding ------------------------------------------------------------------------
 
     async def _forward(
