@@ -11,9 +11,11 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "parley.settings")
 django_asgi_app = get_asgi_application()
 
+from parley import shutdown  # noqa: E402
 from parley.common import processes  # noqa: E402
 from parley.common.accesslog import serve_http, serve_websocket  # noqa: E402
 from parley.common.bodylimit import limit_body  # noqa: E402
+from parley.realtime.balance import keep_balanced  # noqa: E402
 from parley.realtime.routing import websocket_application  # noqa: E402
 from parley.realtime.writer import release_leases  # noqa: E402
 from parley.startup import startup_refusal  # noqa: E402
@@ -55,8 +57,10 @@ async def lifespan_application(scope, receive, send):  # type: ignore[no-untyped
     3 (parley/startup.py). At shutdown, once the sockets are closed, this process gives up
     the conversations it writes (realtime/writer.py), so that the other processes take
     them at once instead of waiting for the leases to expire. In between, the process
-    reports itself for the admin's status page (parley/common/processes.py)."""
-    heartbeat = None
+    reports itself for the admin's status page (parley/common/processes.py) and moves
+    sockets when it holds more than its share (parley/realtime/balance.py), and SIGTERM
+    drains it before the server stops (parley/shutdown.py)."""
+    heartbeat = balancer = None
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
@@ -65,8 +69,12 @@ async def lifespan_application(scope, receive, send):  # type: ignore[no-untyped
                 await send({"type": "lifespan.startup.failed", "message": refusal})
                 return
             heartbeat = asyncio.get_running_loop().create_task(processes.heartbeat())
+            balancer = asyncio.get_running_loop().create_task(keep_balanced())
+            shutdown.install()  # SIGTERM drains first (parley/shutdown.py)
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            if balancer is not None:
+                balancer.cancel()
             if heartbeat is not None:
                 heartbeat.cancel()
                 with contextlib.suppress(Exception):

@@ -3,7 +3,8 @@
 - `GET /livez`: the process answers (its event loop runs). Nothing else is looked at: a
   restart cures nothing that a dead database or Redis causes.
 - `GET /readyz`: the process can serve. 200 when the database answers, else 503; the
-  body also reports the channel layer and the version.
+  body also reports the channel layer and the version. A process that is stopping
+  (SIGTERM, parley/shutdown.py) answers 503 with the status "draining".
 - `GET /healthz`: the same as `/readyz` (its name before the split).
 
 The channel layer is reported but never makes a process unready. The database holds every
@@ -35,6 +36,7 @@ from django.http import HttpRequest, JsonResponse
 
 from parley import __version__
 from parley.common.outage import answered
+from parley.realtime.drain import get_drain
 
 # Seconds the channel layer's round trip may take before it is reported down. Within a
 # probe's timeout (docs/deployment.md: timeoutSeconds 3) with room for the database.
@@ -104,8 +106,12 @@ async def livez(request: HttpRequest) -> JsonResponse:
 async def readyz(request: HttpRequest) -> JsonResponse:
     """Both checks at once: the answer takes as long as the slower one, not the sum."""
     database, layer = await asyncio.gather(sync_to_async(_database)(), _layer())
-    ready = bool(database["ok"])
-    if not ready:
+    drain = get_drain.current()
+    draining = drain is not None and drain.draining
+    ready = bool(database["ok"]) and not draining
+    if draining:
+        status = "draining"  # stopping: send nothing new here
+    elif not ready:
         status = "unavailable"
     elif not layer["ok"]:
         status = "degraded"  # serving; live events between processes come late

@@ -463,6 +463,14 @@ PARLEY = {
     # the process that received it (parley/realtime/writer.py).
     "SINGLE_WRITER": env.bool("PARLEY_SINGLE_WRITER", default=True),
     "WRITER_TIMEOUT": env.float("PARLEY_WRITER_TIMEOUT", default=1.0),
+    # SIGTERM drains a process (parley/shutdown.py): its sockets are asked to reconnect to
+    # the other processes, each at a random moment within DRAIN_SECONDS; the process waits
+    # for them DRAIN_TIMEOUT seconds at most, then the server stops as before.
+    "DRAIN_SECONDS": env.float("PARLEY_DRAIN_SECONDS", default=5.0),
+    "DRAIN_TIMEOUT": env.float("PARLEY_DRAIN_TIMEOUT", default=10.0),
+    # Every BALANCE_SECONDS a process holding clearly more sockets than the others asks its
+    # excess to reconnect (parley/realtime/balance.py); 0: never.
+    "BALANCE_SECONDS": env.float("PARLEY_BALANCE_SECONDS", default=5.0),
     # Open websockets per user and per client address, on all server processes together
     # (counted by presence, in Redis with REDIS_URL); the next is closed with 4429. 0: no cap.
     "SOCKETS_PER_USER": env.int("PARLEY_SOCKETS_PER_USER", default=20),

@@ -92,9 +92,12 @@ def test_json_logs_carry_the_request_id_of_each_request_and_socket_and_no_secret
         made = _get(server.url + "/api/v1/conversations", **{"X-Request-ID": 'bad id"{}'})
         probe = _get(server.url + "/livez")
 
+        handshakes: list[str | None] = []  # the X-Request-ID of each handshake's answer
+
         async def chat() -> None:
             headers = {"Authorization": f"Bearer {key}", "X-Request-ID": "socket-1"}
             async with websockets.connect(ws_url, additional_headers=headers) as ws:
+                handshakes.append(ws.response.headers.get("X-Request-ID"))
                 await ws.send(json.dumps({"type": "resume", "id": "r"}))
                 await ws.send(
                     json.dumps(
@@ -110,6 +113,10 @@ def test_json_logs_carry_the_request_id_of_each_request_and_socket_and_no_secret
                 async with asyncio.timeout(10):
                     while json.loads(await ws.recv()).get("re") != "s1":
                         pass
+            bearer = {"Authorization": f"Bearer {key}"}
+            async with websockets.connect(ws_url, additional_headers=bearer) as ws:
+                handshakes.append(ws.response.headers.get("X-Request-ID"))
+                await ws.recv()  # hello
             with pytest.raises(InvalidStatus):
                 async with websockets.connect(ws_url + f"?token={key}"):
                     pass
@@ -133,9 +140,16 @@ def test_json_logs_carry_the_request_id_of_each_request_and_socket_and_no_secret
     assert probe[0] == 200 and probe[1] not in by_id  # probes: not logged
     # then: websockets, one line each when it ends, none of uvicorn's
     sockets = [line for line in access if line["method"] == "WebSocket"]
-    assert [(s["path"], s["status"]) for s in sockets] == [("/ws/", 101), ("/ws/", 403)]
+    assert [(s["path"], s["status"]) for s in sockets] == [
+        ("/ws/", 101),
+        ("/ws/", 101),
+        ("/ws/", 403),
+    ]
     assert sockets[0]["request_id"] == "socket-1"
-    assert re.fullmatch(r"[0-9a-f]{32}", sockets[1]["request_id"])
+    assert re.fullmatch(r"[0-9a-f]{32}", sockets[2]["request_id"])
+    # the handshake's answer names the socket's id: the client's, or the one made for it
+    assert handshakes == ["socket-1", sockets[1]["request_id"]]
+    assert re.fullmatch(r"[0-9a-f]{32}", handshakes[1])
     uvicorn = [line["message"] for line in lines if line["logger"].startswith("uvicorn")]
     assert not [m for m in uvicorn if "WebSocket" in m or m.startswith("connection ")]
     assert "Application startup complete." in uvicorn  # its other lines are JSON too

@@ -40,6 +40,21 @@ def test_readyz_reports_the_database_the_layer_and_the_version(client):
     assert body["channel_layer"]["ok"] is True
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_readyz_answers_503_draining_while_the_process_stops(async_client):
+    from parley.realtime.drain import get_drain
+
+    drain = get_drain()  # this loop's: the process, as SIGTERM finds it (parley/shutdown.py)
+    drain.draining = True
+    try:
+        response = await async_client.get("/readyz")
+    finally:
+        drain.draining = False
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "draining"
+
+
 def test_livez_answers_without_asking_anything_else(client):
     response = client.get("/livez")
 
@@ -159,3 +174,40 @@ def test_the_status_page_is_for_staff_and_lists_this_process(client, make_user):
     assert anonymous.status_code == 302 and member.status_code == 302
     assert staff.status_code == 200
     assert processes.PROCESS_ID in staff.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_status_page_shows_the_layer_lag_as_time(client, make_user):
+    # given: a process whose hub has an event waiting 1.25 s for the layer (its report)
+    processes.report({**processes.snapshot(), "hub_lag_seconds": 1.25, "hub_held_seconds": 0.0})
+    client.force_login(make_user("boss", is_staff=True))
+
+    page = client.get("/admin/status/").content.decode()
+
+    assert re.search(r'id="lag">1\.250 s<', page)  # the worst process's, in the summary
+    assert re.search(r'class="lag">1\.250 s<', page)  # and in the process's row
+
+
+@pytest.mark.django_db
+def test_the_status_page_marks_a_process_that_is_draining(client, make_user):
+    processes.report({**processes.snapshot(), "draining": 1.0})  # SIGTERM: parley/shutdown.py
+    client.force_login(make_user("boss", is_staff=True))
+
+    page = client.get("/admin/status/").content.decode()
+
+    assert '<strong class="draining">draining</strong>' in page
+
+
+@pytest.mark.django_db
+def test_the_metrics_give_the_hubs_lag_as_time(settings):
+    pytest.importorskip("prometheus_client", reason="prometheus-client is in requirements.in")
+    from prometheus_client.parser import text_string_to_metric_families
+
+    settings.PARLEY = {**settings.PARLEY, "METRICS_TOKEN": "s3cret-scrape"}
+    settings.MIDDLEWARE = ["parley.common.metrics.MetricsMiddleware", *settings.MIDDLEWARE]
+
+    scraped = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrape")
+
+    families = {f.name: f for f in text_string_to_metric_families(scraped.content.decode())}
+    assert families["parley_hub_outbox_wait_seconds"].type == "histogram"
+    assert families["parley_hub_reorder_wait_seconds"].type == "histogram"

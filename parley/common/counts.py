@@ -57,6 +57,7 @@ class Gateway:
         "writer_forwards",
         "writer_timeouts",
         "writer_served",
+        "sockets_moved",
     )
 
     def __init__(self) -> None:
@@ -83,6 +84,7 @@ DOCS = {
     "writer_forwards": "Sends forwarded to the process that writes their conversation.",
     "writer_timeouts": "Forwards unanswered in time, written by the forwarding process.",
     "writer_served": "Sends other processes forwarded to this one to write.",
+    "sockets_moved": "Sockets asked to reconnect to another process (a drain, rebalancing).",
 }
 
 gateway = Gateway()
@@ -92,6 +94,16 @@ ack_seconds = Histogram(
 )
 db_hop_seconds = Histogram(
     "parley_db_hop_seconds", "The gateway's hops onto the database thread: time on it.", SECONDS
+)
+outbox_wait_seconds = Histogram(
+    "parley_hub_outbox_wait_seconds",
+    "Events published here: from the oldest put in the outbox to the layer having it.",
+    SECONDS,
+)
+reorder_wait_seconds = Histogram(
+    "parley_hub_reorder_wait_seconds",
+    "Events held for the ones before them: from the first held to the stream going on.",
+    SECONDS,
 )
 layer_batch_events = Histogram(
     "parley_layer_batch_events", "Events per channel layer publish (the hub's outbox).", SIZES

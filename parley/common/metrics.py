@@ -84,6 +84,8 @@ class GatewayCollector(Collector):
         yield _histogram(counts.ack_seconds)
         yield _histogram(counts.db_hop_seconds)
         yield _histogram(counts.layer_batch_events)
+        yield _histogram(counts.outbox_wait_seconds)
+        yield _histogram(counts.reorder_wait_seconds)
         for kind, h in sorted(counts.batches().items()):
             yield _histogram(h, {"kind": kind})
 

@@ -39,6 +39,7 @@ from parley.realtime.caps import counted_address, over_cap
 from parley.realtime.connecting import get_connector
 from parley.realtime.db import database_sync_to_async
 from parley.realtime.delivery import CLOSE_TRY_AGAIN_LATER, Delivery
+from parley.realtime.drain import CLOSE_RECONNECT, get_drain
 from parley.realtime.hub import get_hub
 from parley.realtime.lean_consumer import LeanWebsocketConsumer
 from parley.realtime.online import get_online_counts
@@ -96,12 +97,35 @@ class ChatConsumer(LeanWebsocketConsumer):
     frames_due = 0.0  # when the frame rate bucket is full again (take_frame)
     address: str | None = None  # the presence key it counts under for its client address
     refused = False  # over a cap: closed at once, never announced
+    busy = False  # carrying out a frame (frames are handled one at a time)
+    moving = False  # asked to reconnect elsewhere (drain.py): closed once not busy
 
     def _gone(self, exc: BaseException | None = None) -> None:
         super()._gone(exc)
         delivery = getattr(self, "delivery", None)
         if delivery is not None:
             delivery.closed = True
+        drain = get_drain.current()
+        if drain is not None:
+            drain.closed(self)
+
+    def _opened(self) -> None:
+        """Accepted and counted: from here on, disconnect() undoes what connect did, and
+        a drain or a rebalancing may ask the socket to move."""
+        self.connected = True
+        counts.gateway.sockets_opened += 1
+        get_drain().opened(self)
+
+    def move(self) -> None:
+        """Reconnect elsewhere (drain.py): close with 4012 now, or, if a frame is being
+        carried out, as soon as it has been answered, so that no command goes unanswered."""
+        if self.gone or self.moving:
+            return
+        self.moving = True
+        if not self.busy:
+            task = asyncio.get_running_loop().create_task(self.close(code=CLOSE_RECONNECT))
+            _hooks_running.add(task)
+            task.add_done_callback(_hooks_running.discard)
 
     def _groups(self) -> list[str]:
         """The layer groups this socket follows: mine and each of my conversations'."""
@@ -176,8 +200,7 @@ class ChatConsumer(LeanWebsocketConsumer):
         if address is not None:  # kept only when counted: the class default says None
             self.address = address
         arrival = await presence.arrive(self.key, list(self.delivery.memberships), address)
-        self.connected = True  # from here on, disconnect() undoes what connect did
-        counts.gateway.sockets_opened += 1
+        self._opened()
         if over_cap(arrival):
             counts.refused("sockets")
             self.refused = True
@@ -272,8 +295,14 @@ class ChatConsumer(LeanWebsocketConsumer):
     # -- frames from the client ------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.moving:
+            # Sent before the client read our close frame: not carried out. The client
+            # counts it unanswered and sends it again on its new socket (a message.send
+            # with the same client_id: stored once).
+            return
         request_id = None
         counts.gateway.frames_in += 1
+        self.busy = True
         try:
             wait, self.frames_due = take_frame(
                 self.frames_due, settings.PARLEY["FRAME_RATE"], settings.PARLEY["FRAME_BURST"]
@@ -305,6 +334,10 @@ class ChatConsumer(LeanWebsocketConsumer):
                 return
             log.exception("a frame failed")
             await self._error(request_id, "internal_error", "The server could not do that.")
+        finally:
+            self.busy = False
+            if self.moving:  # asked to move while this frame was carried out: answered now
+                await self.close(code=CLOSE_RECONNECT)
 
     async def _error(
         self, request_id: str | None, code: str, message: str, details: dict[str, Any] | None = None

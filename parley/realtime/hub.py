@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 # The hub's lag, as gauges of the metrics (parley/common/counts.py).
 OUTBOX_DOC = "Events published here still waiting for the channel layer."
 HELD_DOC = "Events held for the ones before them (reordering)."
+LAG_DOC = "Seconds the oldest event published here has waited for the channel layer."
+HELD_LAG_DOC = "Seconds the longest-held event has waited for the ones before it."
 GROUP_REFRESH_SECONDS = 1800  # the in-memory layer forgets group members after group_expiry
 HEADS_CHUNK = 500
 LAYER_CONCURRENCY = 16  # group_add/group_discard calls in flight per process
@@ -123,6 +125,8 @@ class Hub:
             self.channel = self.outbox.origin = await self.layer.new_channel("hub.")
             counts.gauge("hub_outbox_events", OUTBOX_DOC, lambda: len(self.outbox))
             counts.gauge("hub_held_events", HELD_DOC, self.order.held_count)
+            counts.gauge("hub_lag_seconds", LAG_DOC, self.outbox.lag)
+            counts.gauge("hub_held_seconds", HELD_LAG_DOC, self.order.held_for)
             loop = asyncio.get_running_loop()
             self._tasks = [
                 loop.create_task(self._receive()),

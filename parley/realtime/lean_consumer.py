@@ -23,7 +23,7 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from parley.common import counts
+from parley.common import counts, requestid
 
 log = logging.getLogger("parley.realtime.consumers")
 
@@ -51,6 +51,15 @@ class LeanWebsocketConsumer(AsyncWebsocketConsumer):
             counts.gateway.frames_out += 1
         except Exception as exc:
             self._gone(exc)
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        """Accept, with the socket's request id in the handshake's answer (`X-Request-ID`,
+        as HTTP responses have it: parley/common/accesslog.py sets it in the connection's
+        context before the consumer runs)."""
+        rid = requestid.current.get()
+        if rid is not None:
+            headers = [*(headers or ()), (requestid.HEADER, rid.encode("ascii"))]
+        await super().accept(subprotocol, headers)
 
     async def close(self, code: int | None = None, reason: str | None = None) -> None:
         if self.gone:

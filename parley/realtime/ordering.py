@@ -11,6 +11,7 @@ do not come, what is held goes on in order and each socket fills the hole itself
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from parley.common import counts
@@ -29,6 +30,7 @@ class InOrder:
         self.next_seq: dict[str, int] = {}  # per stream: the seq to hand on next
         self.held: dict[str, dict[int, Outgoing]] = {}  # early events, by seq
         self._release_timers: dict[str, asyncio.TimerHandle] = {}
+        self._holding_since: dict[str, float] = {}  # per stream: when its first was held
 
     def put(self, group: str, event: Outgoing) -> None:
         seq = event.user_seq if event.user_seq is not None else event.seq
@@ -48,9 +50,20 @@ class InOrder:
             counts.gateway.reorder_holds += 1
             self.held.setdefault(group, {})[seq] = event
             if group not in self._release_timers:
+                self._holding_since[group] = time.monotonic()
                 self._release_timers[group] = asyncio.get_running_loop().call_later(
                     REORDER_HOLD_SECONDS, self.release, group
                 )
+
+    def held_for(self) -> float:
+        """Seconds the longest-held event has waited now (0: none held)."""
+        since = list(self._holding_since.values())
+        return max(0.0, time.monotonic() - min(since)) if since else 0.0
+
+    def _waited(self, group: str) -> None:
+        since = self._holding_since.pop(group, None)
+        if since is not None:
+            counts.reorder_wait_seconds.observe(time.monotonic() - since)
 
     def held_count(self) -> int:
         """Events held now (read by a metrics scrape on another thread: list() copies the
@@ -70,6 +83,7 @@ class InOrder:
         """The events before the held ones did not come: hand on what is held, in order;
         each socket fills the hole from the database."""
         self._release_timers.pop(group, None)
+        self._waited(group)
         held = self.held.pop(group, {})
         counts.gateway.reorder_releases += bool(held)
         for seq in sorted(held):
@@ -87,6 +101,7 @@ class InOrder:
     def forget(self, group: str, *, keep_next: bool = False) -> None:
         """Drop what is held for `group` (and, unless `keep_next`, where it stands)."""
         self.held.pop(group, None)
+        self._waited(group)
         timer = self._release_timers.pop(group, None)
         if timer is not None:
             timer.cancel()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from collections import deque
 from typing import Any
 
@@ -31,10 +32,23 @@ class Outbox:
         self.layer = layer
         self.origin: str | None = None  # the hub's channel: its own copies are dropped
         self._events: deque[Outgoing] = deque()
+        self._put_at: deque[float] = deque()  # when each of _events was put (monotonic)
+        self._out_since: float | None = None  # put time of the oldest event being sent now
         self._sending: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
         return len(self._events)
+
+    def lag(self) -> float:
+        """Seconds the oldest event still waiting for the layer has waited (0: none): the
+        hub's lag, as time (read by a metrics scrape or the status page's report)."""
+        oldest = self._out_since
+        if oldest is None:
+            try:
+                oldest = self._put_at[0]
+            except IndexError:
+                return 0.0
+        return max(0.0, time.monotonic() - oldest)
 
     def put(self, event: Outgoing) -> None:
         """Hand `event` to the layer, after those before it. If the layer falls behind by
@@ -43,8 +57,10 @@ class Outbox:
         if len(self._events) >= OUTBOX_MAX:
             counts.gateway.layer_outbox_drops += 1
             dropped = self._events.popleft()
+            self._put_at.popleft()
             log.warning("the channel layer is behind; dropped an event for %s", dropped.group)
         self._events.append(event)
+        self._put_at.append(time.monotonic())
         if self._sending is None:
             self._sending = asyncio.get_running_loop().create_task(
                 self._send(), context=contextvars.Context()
@@ -57,12 +73,14 @@ class Outbox:
         try:
             while self._events:
                 batches: dict[str, list[Outgoing]] = {}
+                oldest = self._out_since = self._put_at[0]
                 while self._events:
                     event = self._events[0]
                     batch = batches.setdefault(layer_group(event.group), [])
                     if len(batch) == OUTBOX_BATCH:
                         break
                     self._events.popleft()
+                    self._put_at.popleft()
                     batch.append(event)
                 for carrier, events in batches.items():
                     counts.layer_batch_events.observe(len(events))
@@ -77,8 +95,12 @@ class Outbox:
                         layer_outage.failed(exc, "events reach other processes by seq later")
                     else:
                         layer_outage.ok()
+                # from the oldest of this round put here to the layer having all of it
+                counts.outbox_wait_seconds.observe(time.monotonic() - oldest)
+                self._out_since = None
         finally:
             self._sending = None
+            self._out_since = None
 
     async def flush(self) -> None:
         """Wait until everything put here has been handed to the layer."""

@@ -140,8 +140,7 @@ class VisitorConsumer(ChatConsumer):
         if address is not None:
             self.address = address
         arrival = await presence.arrive(self.key, list(self.delivery.memberships), address)
-        self.connected = True
-        counts.gateway.sockets_opened += 1
+        self._opened()
         if visitor_over_cap(arrival):
             counts.refused("sockets")
             self.refused = True

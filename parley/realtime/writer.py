@@ -123,6 +123,7 @@ class Writer:
         self._ids = itertools.count()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._renewer: asyncio.Task[None] | None = None
+        self.draining = False  # stopping: takes no lease (drain.py)
         counts.gauge("writer_leases", "Conversations this process writes.", self._leases.__len__)
         # for tests and profiles
         self.forwarded = 0
@@ -144,7 +145,10 @@ class Writer:
                 return await self._forward(owner, membership, body, client_id)
             except _NoAnswer:
                 self.fell_back += 1
-                await self._take_over(cid, owner, me)
+                if self.draining:
+                    self._owners.pop(cid, None)
+                else:
+                    await self._take_over(cid, owner, me)
             except _NotWritten:
                 self.fell_back += 1
         self._written.add(cid)
@@ -199,6 +203,11 @@ class Writer:
 
     async def _look_up(self, cid: int, me: str) -> str:
         try:
+            if self.draining:  # read who writes it, take nothing: written here if nobody
+                held = await self.redis.get(self._key(cid))
+                owner = held.decode() if held else me
+                self._owners[cid] = (owner, time.monotonic() + OWNER_CACHE_SECONDS)
+                return owner
             owner = await self._claim(cid, me, me)
         except Exception:
             log.warning("could not read the writer of conversation %s; writing here", cid)
@@ -276,6 +285,23 @@ class Writer:
             await self._scripts["release"](keys=[self._key(cid)], args=[me], client=pipe)
         with contextlib.suppress(Exception):
             await pipe.execute()
+
+    async def drain(self, timeout: float = 2.0) -> None:
+        """Stopping (drain.py): give up the leases now and take none from here on. The
+        other processes claim them at their next look-up, at most OWNER_CACHE_SECONDS
+        later; meanwhile their forwards are still served here, and this process's
+        remaining sockets forward to the new writers or write here while nobody has one."""
+        if not self.enabled:
+            return
+        self.draining = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.release(), timeout)
+
+    async def settle(self, timeout: float) -> None:
+        """Wait, `timeout` seconds at most, for the sends other processes forwarded here
+        to be written and answered (stopping: drain.py)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=max(0.0, timeout))
 
     # -- forwarding ------------------------------------------------------------------------
 

@@ -52,6 +52,9 @@ class LiveServer:
             "MEDIA_ROOT": str(self.workdir / "media"),
             "PYTHONUNBUFFERED": "1",
             "LOG_LEVEL": "WARNING",
+            # stopped with SIGTERM: its sockets are asked to move at once (a throwaway
+            # server has nowhere else to send them; parley/shutdown.py)
+            "PARLEY_DRAIN_SECONDS": "0",
         }
 
     def manage(self, *args: str) -> str:

@@ -48,6 +48,8 @@ def status_page(request: HttpRequest) -> HttpResponse:
             key: sum(int(p.get(key, 0)) for p in alive)
             for key in ("sockets_open", "online_here", "writer_leases", "hub_outbox_events")
         },
+        # the hub's lag as time: the oldest event a process still has to hand to the layer
+        "lag": max((float(p.get("hub_lag_seconds", 0)) for p in alive), default=0.0),
         "errors": errors[: processes.ERRORS_KEPT * 2],
         "heartbeat": processes.HEARTBEAT_SECONDS,
     }

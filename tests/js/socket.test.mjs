@@ -112,3 +112,64 @@ test("requests still queued when the socket drops are rejected as disconnected",
   }
   assert.equal(conn.queue.length, 0);
 });
+
+/** The connection's status changes and when each new socket was opened. */
+function watched() {
+  const statuses = [];
+  const conn = new Connection("/ws/", {
+    resumeState: () => ({ conversations: {} }),
+    onStatus: (s) => statuses.push(s),
+    onEvent() {},
+  });
+  conn.connect();
+  const ws = FakeSocket.last;
+  ws.say({ type: "hello", user_seq: 0, limits: {} });
+  const resume = ws.sent.shift();
+  ws.say({ type: "resumed", re: resume.id, conversations: {} });
+  return { conn, ws, statuses };
+}
+
+for (const code of [4012, 1012, 1001]) {
+  test(`closed with ${code} (moved), it reconnects within 300 ms, without backoff or banner`, () => {
+    const { ws, statuses } = watched();
+    const delays = [];
+    for (let i = 0; i < 20; i++) {
+      // each time a new client: the jitter differs from one to the next
+      const { ws: w } = watched();
+      w.onclose({ code });
+      const opened = Date.now();
+      for (let t = 0; FakeSocket.last === w && t < 2000; t += 5) mock.timers.tick(5);
+      delays.push(Date.now() - opened);
+    }
+    ws.onclose({ code });
+
+    assert.ok(Math.max(...delays) <= 300, String(delays));
+    assert.ok(new Set(delays).size > 3, `no jitter: ${delays}`);
+    assert.equal(statuses.at(-1), "connecting"); // not "offline": no "connection lost"
+  });
+}
+
+test("a drop that is not a move still backs off", () => {
+  const { ws } = watched();
+  ws.onclose({ code: 1006 });
+  advance(300);
+  assert.equal(FakeSocket.last, ws); // not yet: 375-625 ms
+  advance(400);
+  assert.notEqual(FakeSocket.last, ws);
+});
+
+test("moved again and again before it is ready, it backs off instead of looping", () => {
+  const { ws } = watched();
+  ws.onclose({ code: 4012 });
+  const waits = [];
+  for (let i = 0; i < 4; i++) {
+    const before = FakeSocket.last;
+    const from = Date.now();
+    for (let t = 0; FakeSocket.last === before && t < 3000; t += 5) mock.timers.tick(5);
+    waits.push(Date.now() - from);
+    FakeSocket.last.onclose({ code: 4012 }); // closed again before `resumed`
+  }
+
+  assert.ok(waits.slice(0, 3).every((w) => w <= 300), String(waits));
+  assert.ok(waits[3] >= 375, String(waits)); // the fourth move in a row waits its backoff
+});

@@ -72,3 +72,54 @@ async def test_the_in_memory_layer_still_expires_what_nobody_read():
     await layer.group_send("g", {"type": "y"})  # cleans first: the old one expired
 
     assert "c!one" not in layer.groups.get("g", {})
+
+
+def test_uvicorn_handles_sigterm_with_its_server_method_and_lists_its_listeners():
+    """parley/shutdown.py finds uvicorn's Server through its SIGTERM handler (the bound
+    `Server.handle_exit`, installed before the lifespan starts), closes `Server.servers`
+    and the descriptor of `--fd` (`Server.config.fd`, of which uvicorn listens on a copy),
+    and calls the handler to let uvicorn stop."""
+    import signal
+    import socket
+
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    fd = listener.fileno()
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "lifespan":
+            return
+        await receive()
+        handler = signal.getsignal(signal.SIGTERM)
+        server = getattr(handler, "__self__", None)
+        seen["server"] = server
+        seen["config_fd"] = server.config.fd if server is not None else None
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        seen["servers"] = list(server.servers) if server is not None else None
+        await send({"type": "lifespan.shutdown.complete"})
+
+    config = uvicorn.Config(app, fd=fd, lifespan="on", log_level="warning")
+    server = uvicorn.Server(config)
+
+    async def main() -> None:
+        task = asyncio.ensure_future(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        seen["listening"] = [type(s).__name__ for s in server.servers]
+        handler = signal.getsignal(signal.SIGTERM)
+        handler(signal.SIGTERM, None)  # what the kernel's SIGTERM would call
+        server._captured_signals.clear()  # do not re-raise it at this test's process
+        await task
+
+    asyncio.run(main())
+    listener.close()
+
+    assert seen["server"] is server
+    assert seen["config_fd"] == fd
+    assert seen["listening"] and seen["servers"]
+    assert server.should_exit

@@ -282,6 +282,12 @@ def servers(transactional_db, redis_prefix, settings) -> Iterator[Any]:
             "CACHE_PREFIX": f"{redis_prefix}:c",
             "PYTHONUNBUFFERED": "1",
             "LOG_LEVEL": "INFO",
+            # SIGTERM drains (parley/shutdown.py): within 1 s here, not 5, so that stopping
+            # a server whose clients are still connected does not slow the suite down
+            "PARLEY_DRAIN_SECONDS": "1",
+            # the suite's clients connect to a chosen process, not through a load
+            # balancer: no process moves them elsewhere (parley/realtime/balance.py)
+            "PARLEY_BALANCE_SECONDS": "0",
         }
         env.pop("PYTEST_CURRENT_TEST", None)
         env.update(extra)

@@ -107,6 +107,10 @@ async def test_metrics_counted_during_load_and_parsed(servers, make_user):
         assert value(samples, "parley_resumes_total") == 3
         assert value(samples, "parley_db_hop_seconds_count") > 0
         assert value(samples, "parley_hub_outbox_events") == 0  # nothing left behind
+        assert value(samples, "parley_hub_lag_seconds") == 0  # nor waiting
+    # the hub's lag as time: every event this process published, timed to the layer
+    for samples in (on_a, on_b):
+        assert value(samples, "parley_hub_outbox_wait_seconds_count") > 0
     both = [on_a, on_b]
     # one process writes the room; the other forwarded each of its 60 sends to it
     assert sorted(value(s, "parley_writer_forwards_total") for s in both) == [0, 60]

@@ -3,6 +3,8 @@ the visitor token as its credential and their own conversation as all it follows
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -392,3 +394,18 @@ async def test_a_visitor_cannot_send_files_and_nothing_is_sent_without_them(widg
     count = sync_to_async(chat_models.Message.objects.filter(conversation_id=cid).count)
     assert await count() == 1  # the first message only
     await socket.close()
+
+
+async def test_a_stopping_process_moves_a_visitors_socket_too(widget):
+    from parley.realtime.drain import CLOSE_RECONNECT, get_drain
+
+    visitor = await sync_to_async(visit)(widget)
+    socket = await VisitorSocket(widget, visitor["token"]).connect(resume={})
+
+    left = asyncio.ensure_future(get_drain().run(window=0.2, timeout=2))  # SIGTERM's drain
+    while (output := await socket.comm.receive_output(2))["type"] != "websocket.close":
+        pass
+    await socket.close()
+
+    assert output["code"] == CLOSE_RECONNECT  # the frame's client reconnects at once
+    assert await left == 0

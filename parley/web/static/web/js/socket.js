@@ -1,4 +1,5 @@
-// The websocket to /ws/: requests with ids, reconnect with backoff, resume on every connect.
+// The websocket to /ws/: requests with ids, reconnect with backoff, resume on every connect;
+// at once (with a little jitter) when the server asks the client to move (MOVE_CODES).
 //
 // Lifecycle: connect -> `hello` -> we send `resume` with where we stood -> the server
 // replays what we missed -> `resumed` -> ready. The app supplies the resume positions and
@@ -12,6 +13,13 @@
 // rather than refused.
 
 const BACKOFF = [500, 1000, 2000, 4000, 8000, 15000];
+// Close codes that ask the client to reconnect at once, to any server process: 4012, the
+// server is stopping (a drain) or moving load (rebalancing); 1012 and 1001, a server that
+// restarted or went away without a drain. Each client waits a random moment up to
+// MOVE_JITTER first, so that the clients closed in one instant do not all arrive in it.
+const MOVE_CODES = new Set([4012, 1012, 1001]);
+const MOVE_JITTER = 300;
+const MOVES_AT_ONCE = 3; // moves in a row without becoming ready, then backoff
 const PING_EVERY = 25000;
 const SILENCE_LIMIT = 60000;
 const REQUEST_TIMEOUT = 15000;
@@ -56,6 +64,7 @@ export class Connection {
     this.filledAt = Date.now();
     this.pausedUntil = 0;
     this.pumpTimer = null;
+    this.moves = 0; // moved (MOVE_CODES) since last ready
     setInterval(() => this._heartbeat(), 5000);
     window.addEventListener("offline", () => this._drop());
     window.addEventListener("online", () => this.reconnectNow());
@@ -191,6 +200,7 @@ export class Connection {
   _becomeReady() {
     this.ready = true;
     this.attempt = 0;
+    this.moves = 0;
     this._status("ready");
     this._pump();
   }
@@ -209,6 +219,17 @@ export class Connection {
       // Not signed in any more (logged out elsewhere): the page must reload to log in.
       this.stopped = true;
       this._status("signed-out");
+      return;
+    }
+    if (MOVE_CODES.has(code) && this.attempt === 0 && this.moves < MOVES_AT_ONCE) {
+      // Moved (docs/protocol.md, "Connecting"): no backoff and no "connection lost"
+      // banner; a reconnect that fails, or moves again and again before it is ready,
+      // then backs off as after any drop.
+      this.moves += 1;
+      const delay = Math.round(Math.random() * MOVE_JITTER);
+      this.retryAt = Date.now() + delay;
+      this._status("connecting");
+      this.timer = setTimeout(() => this.connect(), delay);
       return;
     }
     const base = BACKOFF[Math.min(this.attempt, BACKOFF.length - 1)];
