@@ -15,3 +15,8 @@ class FilesConfig(AppConfig):
 
         observe_deletions(jobs.removal_schedule)
         every("FILES_SWEEP", jobs.files_sweep)
+        # Exports carry each message's files (parley/exports/attachments.py).
+        from parley.exports import attachments
+        from parley.files.exporting import message_files
+
+        attachments.register(message_files)
