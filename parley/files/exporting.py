@@ -22,9 +22,12 @@ def message_files(messages: Sequence[Message]) -> Iterator[tuple[int, ExportFile
         .only("message_id", "name", "stored_name", "size", "content_type")
     )
     for upload in uploads.iterator(chunk_size=500):
-        yield upload.message_id, ExportFile(  # type: ignore[misc]
-            name=upload.name,
-            open=partial(storage.open, upload.stored_name, "rb"),
-            size=upload.size,
-            content_type=upload.content_type,
+        yield (
+            upload.message_id,
+            ExportFile(  # type: ignore[misc]
+                name=upload.name,
+                open=partial(storage.open, upload.stored_name, "rb"),
+                size=upload.size,
+                content_type=upload.content_type,
+            ),
         )
