@@ -95,6 +95,8 @@ class WriterDone(TypedDict, total=False):
     body: str
     created_at: str  # ISO 8601
     deleted_at: str | None
+    edited_at: str | None  # a retry of a message edited since
+    attachments: list[dict[str, Any]] | None  # `Message.attachments` as stored
     created: bool  # False: the send was a retry of a stored message
     error: str  # the DomainError's code
     error_message: str

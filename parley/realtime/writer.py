@@ -388,6 +388,8 @@ class Writer:
                 "body": message.body,
                 "created_at": message.created_at.isoformat(),
                 "deleted_at": message.deleted_at.isoformat() if message.deleted_at else None,
+                "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+                "attachments": message.attachments,
                 "created": created,
             }
         try:
@@ -402,7 +404,8 @@ def _result(reply: WriterDone, membership: Membership, client_id: str) -> tuple[
         raise ForwardedError(reply["error"], reply["error_message"], reply.get("error_details"))
     if reply.get("not_written"):
         raise _NotWritten()
-    deleted_at = reply["deleted_at"]
+    deleted_at, edited_at = reply["deleted_at"], reply.get("edited_at")
+    # Every field that message_out reads: a deferred one would be a query from the loop.
     message: Message = deferred_instance(  # as loaded from the database: stored, not new
         Message,
         {
@@ -414,6 +417,8 @@ def _result(reply: WriterDone, membership: Membership, client_id: str) -> tuple[
             "body": reply["body"],
             "created_at": datetime.fromisoformat(reply["created_at"]),
             "deleted_at": datetime.fromisoformat(deleted_at) if deleted_at else None,
+            "edited_at": datetime.fromisoformat(edited_at) if edited_at else None,
+            "attachments": reply.get("attachments"),
         },
     )
     message.sender = membership
