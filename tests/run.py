@@ -13,9 +13,9 @@
 5. the web client's unit tests (tests/js/) with Node's built-in test runner.
 
 The services suite spends most of its time waiting (servers starting, outages, restarts,
-timeouts), so it runs beside the core and browser suites, which run one after the other;
-its output is printed whole when it ends. PARLEY_TEST_SERIAL=1 runs the suites one at a
-time, each printed as it goes.
+timeouts), so it runs beside the core suite, its output printed whole when it ends; the
+browser suite, whose clicks and waits are the most sensitive to a busy machine, runs after
+both, alone. PARLEY_TEST_SERIAL=1 runs the suites one at a time, each printed as it goes.
 
 The attacks run scaled down to keep the suite's time; PARLEY_ATTACKS_FULL=1 in the
 environment runs them at the issue's full sizes. A missing service is reported and its
@@ -230,6 +230,9 @@ def main() -> int:
     ):
         failures.append("core suite")
 
+    if services_run is not None and services_run.finish():
+        failures.append("services suite")
+
     if services["Chromium"][0] and (ROOT / "tests" / "e2e" / "conftest.py").exists():
         env = base_env | {"PARLEY_CHROMIUM": services["Chromium"][1]}
         if pytest(
@@ -250,9 +253,6 @@ def main() -> int:
             failures.append("browser suite")
     elif not services["Chromium"][0]:
         print("\n=== browser suite skipped: Chromium is missing ===")
-
-    if services_run is not None and services_run.finish():
-        failures.append("services suite")
 
     if services["Node"][0]:
         if node_tests(services["Node"][1], results):

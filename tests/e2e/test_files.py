@@ -138,9 +138,13 @@ def test_a_file_of_a_type_not_allowed_is_refused_by_the_server(people):
 def test_files_wait_in_their_own_conversation_like_a_draft(people):
     alice, bob, carol = people("alice", "bob", "carol")
     alice.start_chat(carol.email)
+    expect(alice.page.locator("#conv-title")).to_have_text("Carol")
     alice.send("Hi Carol")
+    expect(alice.message("Hi Carol")).to_be_visible()
     alice.start_chat(bob.email)
+    expect(alice.page.locator("#conv-title")).to_have_text("Bob")
     alice.send("Hi Bob")
+    expect(alice.message("Hi Bob")).to_be_visible()
     pdf = base64.b64encode(b"%PDF-1.4\n%%EOF\n").decode()
 
     alice.page.evaluate(

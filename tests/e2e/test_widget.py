@@ -129,7 +129,7 @@ def test_a_visitor_chats_with_the_team_from_another_sites_page(server, host_site
     expect(visitor.frame.locator("h1")).to_have_text("Ask the shop")
     welcome = visitor.frame.locator(".msg.welcome .body")
     expect(welcome).to_have_text("Hi! How can we help?")
-    assert welcome.evaluate("e => getComputedStyle(e).visibility") == "visible"
+    expect(welcome).to_have_css("visibility", "visible")  # the frame may redraw meanwhile
     assert "Comic" not in welcome.evaluate("e => getComputedStyle(e).fontFamily")
     expect(visitor.frame.locator("#prechat-name")).to_be_visible()
 
