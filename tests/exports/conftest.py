@@ -4,7 +4,6 @@ back as a person who opens one would."""
 from __future__ import annotations
 
 import io
-import itertools
 import json
 import zipfile
 from dataclasses import dataclass
@@ -12,12 +11,8 @@ from dataclasses import dataclass
 import pytest
 from django.core.cache import cache
 
-from parley.chat import selectors, services
-from parley.chat.models import Conversation, Message
 from parley.exports import archive
-from tests.api.conftest import Api
-
-_ids = itertools.count(1)
+from tests.api.conftest import Api, direct, group, say  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)
@@ -39,33 +34,6 @@ def _exports_elsewhere(settings, tmp_path):
 def api():
     """`api(user)`: a REST client signed in as `user` (anonymous without one)."""
     return Api
-
-
-@pytest.fixture
-def group(db):
-    def make(owner, *members, title: str = "Team") -> Conversation:
-        return services.conversation_create_group(creator=owner, title=title, members=members)
-
-    return make
-
-
-@pytest.fixture
-def direct(db):
-    def make(a, b) -> Conversation:
-        return services.conversation_get_or_create_direct(user=a, other=b.username)[0]
-
-    return make
-
-
-@pytest.fixture
-def say(db):
-    def send(user, conversation: Conversation, body: str) -> Message:
-        membership = selectors.membership_for(user, conversation.pk)
-        return services.message_send(membership=membership, body=body, client_id=f"x{next(_ids)}")[
-            0
-        ]
-
-    return send
 
 
 @dataclass
